@@ -1,0 +1,177 @@
+"""The ARD (analysis results data) schema: one row per statistic.
+
+Column names follow cards (R) and the CDISC Analysis Results Standard where they
+fit. Statistics functions fill the *result* columns; the results store
+(``trialsupp.ard.store``) fills the *placement* and *provenance* columns when a
+notebook records rows for a display element.
+
+Result columns (filled by ``trialsupp.stats``):
+    group1, group1_level, group2, group2_level   grouping (e.g. TRT01P / "Placebo")
+    variable, variable_level                     analysed variable and category
+    context                                      kind of analysis ("summary", "tabulate", "km", "cox", ...)
+    stat_name                                    broom/cards vocabulary: n, N, p, mean, sd, median, q1, q3,
+                                                 min, max, estimate, std.error, statistic, df, conf.low,
+                                                 conf.high, p.value, method, ...
+    stat_label                                   human label ("Mean", "95% CI lower limit")
+    stat                                         raw value, full precision (int, float, str, bool or None)
+    fmt                                          format spec for ``trialsupp.ard.fmt.format_stat``
+    method                                       method description ("Kaplan-Meier, log-log CI")
+    code                                         "module:function@<git blob sha1 of the source file>"
+    warning, error                               captured conditions; a row with ``error`` is not estimable
+
+Placement/provenance columns (filled by the store):
+    id, output_id, analysis_id, population, stat_fmt, notebook, cell_id, inputs, params
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+RESULT_COLUMNS = [
+    "group1", "group1_level", "group2", "group2_level",
+    "variable", "variable_level", "context",
+    "stat_name", "stat_label", "stat", "fmt", "method", "code",
+    "warning", "error",
+]
+PLACEMENT_COLUMNS = [
+    "id", "output_id", "analysis_id", "population", "stat_fmt",
+    "notebook", "cell_id", "inputs", "params",
+]
+ARD_COLUMNS = ["id", "output_id", "analysis_id", "population",
+               "group1", "group1_level", "group2", "group2_level",
+               "variable", "variable_level", "context",
+               "stat_name", "stat_label", "stat", "stat_fmt", "fmt", "method", "code",
+               "notebook", "cell_id", "inputs", "params", "warning", "error"]
+
+STAT_LABELS = {
+    "n": "n", "N": "N", "N_obs": "N observed", "p": "%", "mean": "Mean", "sd": "SD",
+    "median": "Median", "q1": "Q1", "q3": "Q3", "min": "Min", "max": "Max",
+    "estimate": "Estimate", "std.error": "SE", "statistic": "Statistic",
+    "df": "df", "df.num": "Numerator df", "df.den": "Denominator df",
+    "conf.low": "95% CI lower limit", "conf.high": "95% CI upper limit",
+    "p.value": "P value", "method": "Method", "n_event": "Events",
+    "n_censor": "Censored", "n_risk": "At risk", "geomean": "Geometric mean",
+    "sigma": "Residual SD",
+}
+
+
+class ARDError(ValueError):
+    """An ARD that does not follow the schema."""
+
+
+def _clean(value: Any) -> Any:
+    """Make a stat JSON-serialisable; NaN/inf become None (never a silent NaN)."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalar -> python
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise ARDError(f"stat value of type {type(value).__name__} is not JSON-serialisable: {value!r}")
+
+
+def ard_rows(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
+             variable: str | None = None, variable_level: Any = None,
+             group1: str | None = None, group1_level: Any = None,
+             group2: str | None = None, group2_level: Any = None,
+             context: str = "", method: str = "", code: str = "",
+             fmt: Mapping[str, str] | None = None,
+             labels: Mapping[str, str] | None = None,
+             warning: str | None = None, error: str | None = None) -> pd.DataFrame:
+    """Build ARD rows for one cell of an analysis: one row per (stat_name, stat).
+
+    A non-finite stat becomes ``None``; if no ``error`` was given, the row gets
+    ``error = "not estimable"`` so that the display shows NE with a reason.
+    """
+    items = list(stats.items()) if isinstance(stats, Mapping) else list(stats)
+    fmt = fmt or {}
+    labels = labels or {}
+    rows = []
+    for name, value in items:
+        raw = value
+        value = _clean(value)
+        row_error = error
+        if value is None and row_error is None and raw is not None:
+            row_error = "not estimable (non-finite result)"
+        rows.append({
+            "group1": group1, "group1_level": _clean(group1_level),
+            "group2": group2, "group2_level": _clean(group2_level),
+            "variable": variable, "variable_level": _clean(variable_level),
+            "context": context, "stat_name": name,
+            "stat_label": labels.get(name, STAT_LABELS.get(name, name)),
+            "stat": value, "fmt": fmt.get(name, default_fmt(name, value)),
+            "method": method, "code": code, "warning": warning, "error": row_error,
+        })
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def default_fmt(stat_name: str, value: Any) -> str:
+    """Type-based default format spec (see trialsupp.ard.fmt for the grammar)."""
+    if stat_name in ("n", "N", "N_obs", "n_event", "n_censor", "n_risk"):
+        return "int"
+    if stat_name == "p":
+        return "pct"
+    if stat_name == "p.value":
+        return "pvalue"
+    if isinstance(value, str) or isinstance(value, bool):
+        return "str"
+    if stat_name in ("df", "df.num", "df.den"):
+        return "d1"
+    return "d2"
+
+
+def empty_ard() -> pd.DataFrame:
+    return pd.DataFrame(columns=RESULT_COLUMNS)
+
+
+def bind_ard(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Stack ARD frames (empty ones allowed), keeping the schema's column order."""
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return empty_ard()
+    cols = ARD_COLUMNS if all(c in frames[0].columns for c in PLACEMENT_COLUMNS) else RESULT_COLUMNS
+    return pd.concat([f.reindex(columns=cols) for f in frames], ignore_index=True)
+
+
+def check_ard(ard: pd.DataFrame, *, placed: bool = False) -> None:
+    """Raise ARDError listing every schema problem at once (cards' check_ard_structure)."""
+    problems = []
+    want = ARD_COLUMNS if placed else RESULT_COLUMNS
+    missing = [c for c in want if c not in ard.columns]
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    else:
+        present = [c for c in ard.columns if c in want]
+        if present != want:
+            problems.append("columns are not in schema order")
+        if ard["stat_name"].isna().any():
+            problems.append(f"rows {list(ard.index[ard['stat_name'].isna()][:5])} have no stat_name")
+        bad = [i for i, v in ard["stat"].items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            problems.append(f"rows {bad[:5]} hold a non-finite stat (use None plus an error reason)")
+        no_reason = ard.index[ard["stat"].isna() & ard["error"].isna()]
+        if len(no_reason):
+            problems.append(f"rows {list(no_reason[:5])} have a missing stat but no error reason")
+        if placed:
+            dup = ard["id"][ard["id"].duplicated()]
+            if len(dup):
+                problems.append(f"duplicate ids: {', '.join(map(str, dup.unique()[:5]))}")
+    if problems:
+        raise ARDError("ARD does not follow the schema: " + "; ".join(problems))
+
+
+def get_stat(ard: pd.DataFrame, stat_name: str, **keys: Any) -> Any:
+    """The single stat matching ``stat_name`` and column=value keys (error if not exactly one)."""
+    mask = ard["stat_name"] == stat_name
+    for col, val in keys.items():
+        mask &= ard[col] == val
+    hit = ard[mask]
+    if len(hit) != 1:
+        raise ARDError(f"expected one ARD row for stat_name={stat_name!r} {keys}, found {len(hit)}")
+    return hit["stat"].iloc[0]
