@@ -90,9 +90,9 @@ def fmt_pvalue(p: float, rules: FormatRules = JAMA) -> str:
     if two > Decimal("0.99"):
         return ">.99"
     three = round_decimal(p, 3, rules)
-    # 3 decimals when 2 would show .00/.01 for a value below .01, or when rounding crosses .05
+    # AMA: 3 decimals when P < .01, or when 2 decimals would cross .05 (P = .046, not .05)
     crosses = (p < 0.05) != (two < Decimal("0.05"))
-    if two < Decimal("0.01") or crosses or (p < 0.05 and two == Decimal("0.05")):
+    if p < 0.01 or crosses:
         text = f"{three:f}"
     else:
         text = f"{two:f}"

@@ -1,0 +1,167 @@
+"""The results store: placing ARD rows in display elements, and moving them from
+executed notebooks to ``<out>/ard.json`` / ``ard.csv``.
+
+Notebook side:  ``place()`` gives rows stable ids, formatted text and provenance;
+                ``emit()`` displays them as an ``application/vnd.trialsupp.ard+json`` output.
+Pipeline side:  ``collect_notebook()`` reads those outputs back with the notebook
+                path and the id of the cell that emitted them; ``write_store()``
+                writes the store deterministically (sorted, no run-dependent bytes
+                in the rows themselves).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from trialsupp.ard.fmt import JAMA, FormatRules, format_stat
+from trialsupp.ard.schema import ARD_COLUMNS, ARDError, check_ard
+
+ARD_MIME = "application/vnd.trialsupp.ard+json"
+VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(value: Any) -> str:
+    text = _SLUG.sub("-", str(value).lower()).strip("-")
+    return text or "x"
+
+
+def _label_stem(label: str) -> str:
+    return label.split("-", 1)[1] if label.startswith(("tbl-", "fig-")) else label
+
+
+def row_id(output: str, analysis_id: str, row: Mapping[str, Any]) -> str:
+    """Stable, readable id: label.analysis.group levels.variable.level.stat_name."""
+    parts = [_label_stem(output), analysis_id]
+    for col in ("group1_level", "group2_level", "variable", "variable_level"):
+        val = row.get(col)
+        if val is not None and not (isinstance(val, float) and pd.isna(val)) and val != "":
+            parts.append(val)
+    parts.append(row["stat_name"])
+    return ".".join(slug(p) for p in parts)
+
+
+def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
+          rules: FormatRules = JAMA, params: Mapping[str, Any] | None = None,
+          inputs: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Give result rows their display placement, stable ids and formatted text."""
+    check_ard(ard)
+    if not len(ard):
+        return pd.DataFrame(columns=ARD_COLUMNS)
+    out = ard.copy()
+    out["output_id"] = output
+    out["analysis_id"] = analysis_id
+    out["population"] = population
+    out["id"] = [row_id(output, analysis_id, r) for r in out.to_dict("records")]
+    out["stat_fmt"] = [format_stat(v, f, rules) for v, f in zip(out["stat"], out["fmt"])]
+    out["notebook"] = None
+    out["cell_id"] = None
+    out["inputs"] = [dict(inputs or {})] * len(out)
+    out["params"] = [dict(params or {})] * len(out)
+    out = out.reindex(columns=ARD_COLUMNS)
+    dups = out["id"][out["id"].duplicated(keep=False)]
+    if len(dups):
+        raise ARDError(f"output {output!r}, analysis {analysis_id!r}: rows share ids "
+                       f"{sorted(set(dups))[:5]}; give the rows distinct group/variable levels")
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes, dict, list)):
+        return value.item()
+    return value
+
+
+def to_records(placed: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{c: _jsonable(r[c]) for c in ARD_COLUMNS} for r in placed.to_dict("records")]
+
+
+def emit(placed: pd.DataFrame) -> None:
+    """Display placed rows as an ARD output of the current notebook cell."""
+    from IPython.display import display
+    display({ARD_MIME: {"rows": to_records(placed)}}, raw=True)
+
+
+def collect_notebook(path: str | Path, notebook_name: str) -> list[dict[str, Any]]:
+    """ARD rows emitted by an executed notebook, with notebook and cell id filled."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    rows = []
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(ARD_MIME)
+            if payload is None:
+                continue
+            if isinstance(payload, str):
+                payload = json.loads(payload)
+            for row in payload["rows"]:
+                row = dict(row)
+                row["notebook"] = notebook_name
+                row["cell_id"] = cell.get("id")
+                rows.append(row)
+    return rows
+
+
+def resolve_output_ids(rows: Iterable[dict[str, Any]], numbering: Mapping[str, str]) -> list[dict]:
+    """Replace element labels (``tbl-baseline``) by their numbers (``eTable 1``)."""
+    return [{**r, "output_id": numbering.get(r["output_id"], r["output_id"])} for r in rows]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def store_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=ARD_COLUMNS)
+    dups = frame["id"][frame["id"].duplicated(keep=False)]
+    if len(dups):
+        where = frame.loc[dups.index, ["id", "notebook", "cell_id"]].drop_duplicates()
+        raise ARDError("ARD ids are not unique across notebooks: " +
+                       "; ".join(f"{r.id} ({r.notebook} cell {r.cell_id})" for r in where.itertuples()))
+    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def write_store(rows: list[dict[str, Any]], out_dir: str | Path, run: Mapping[str, Any]) -> pd.DataFrame:
+    """Write ``ard.json`` (rows + run metadata) and ``ard.csv`` (rows); rows sorted by id.
+
+    ard.json is byte-identical for identical inputs and environment: the run's
+    time and duration (``VOLATILE_RUN_KEYS``) are written to ``run.json`` only.
+    """
+    out_dir = Path(out_dir)
+    frame = store_frame(rows)
+    records = to_records(frame)
+    stable_run = {k: v for k, v in sorted(run.items()) if k not in VOLATILE_RUN_KEYS}
+    doc = {"schema": "trialsupp-ard/1", "run": stable_run, "columns": ARD_COLUMNS, "rows": records}
+    atomic_write_text(out_dir / "ard.json", json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
+    atomic_write_text(out_dir / "run.json", json.dumps(dict(run), indent=1, sort_keys=True, default=str) + "\n")
+    csv = frame.copy()
+    for col in ("inputs", "params"):
+        csv[col] = [json.dumps(v, sort_keys=True) for v in csv[col]]
+    atomic_write_text(out_dir / "ard.csv", csv.to_csv(index=False, lineterminator="\n"))
+    return frame
+
+
+def read_store(out_dir: str | Path) -> pd.DataFrame:
+    path = Path(out_dir) / "ard.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no results store at {path} (render first)")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    frame = pd.DataFrame(doc["rows"], columns=ARD_COLUMNS)
+    frame.attrs["run"] = doc.get("run", {})
+    return frame

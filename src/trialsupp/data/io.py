@@ -1,0 +1,114 @@
+"""Read ADaM datasets (SAS XPT or Parquet), recording the SHA-256 of every file read."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from trialsupp.ard.provenance import sha256_file
+
+FORMATS = {".xpt": "xpt", ".parquet": "parquet"}
+
+
+class DataError(ValueError):
+    """A dataset that cannot be read or does not pass checks; the message names dataset, variable, rows."""
+
+
+@dataclass
+class StudyData:
+    """Datasets of one study plus the SHA-256 of each file read."""
+    root: Path
+    datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        name = name.lower()
+        if name not in self.datasets:
+            raise DataError(f"dataset {name!r} is not available in {self.root} "
+                            f"(have: {', '.join(sorted(self.datasets)) or 'none'})")
+        return self.datasets[name]
+
+    def inputs(self, *names: str) -> dict[str, str]:
+        """Dataset name -> SHA-256 for the named datasets (all when none named)."""
+        names = [n.lower() for n in names] or sorted(self.hashes)
+        return {n: self.hashes[n] for n in names if n in self.hashes}
+
+
+def find_dataset(root: Path, name: str) -> Path:
+    for ext in FORMATS:
+        path = root / f"{name}{ext}"
+        if path.exists():
+            return path
+    raise DataError(f"dataset {name!r}: no {name}.xpt or {name}.parquet in {root}")
+
+
+def read_dataset(path: str | Path) -> pd.DataFrame:
+    """Read one XPT or Parquet file; any failure becomes one clear DataError line."""
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(f"{path.name}: not a dataset file (expected .xpt or .parquet)")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, expected a {kind} file")
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return _read_xpt(path)
+    except DataError:
+        raise
+    except Exception as exc:  # corrupt, truncated, wrong format
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path.name}: cannot be read as {kind} ({first})") from None
+
+
+def _read_xpt(path: Path) -> pd.DataFrame:
+    import pyreadstat
+    with open(path, "rb") as fh:
+        head = fh.read(80)
+    if not head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD"):
+        raise DataError(f"{path.name}: not a SAS transport (XPT) file")
+    df, meta = pyreadstat.read_xport(str(path))
+    df.attrs["labels"] = dict(zip(meta.column_names, meta.column_labels))
+    df.attrs["dataset_label"] = meta.file_label
+    # character blanks are "" in XPT; ADaM analyses treat them as missing only where asked
+    return df
+
+
+def read_study(root: str | Path, names: list[str] | None = None,
+               expected_sha256: dict[str, str] | None = None) -> StudyData:
+    """Read the named datasets (or every dataset file) under ``root``.
+
+    ``expected_sha256`` maps file name -> checksum (as listed in SOURCE.md); a mismatch
+    is an error naming the file.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data directory {root} does not exist")
+    if names is None:
+        names = sorted({p.stem.lower() for p in root.iterdir() if p.suffix.lower() in FORMATS})
+    data = StudyData(root=root)
+    for name in names:
+        path = find_dataset(root, name)
+        digest = sha256_file(path)
+        want = (expected_sha256 or {}).get(path.name)
+        if want and want != digest:
+            raise DataError(f"{path.name}: SHA-256 {digest[:12]}... does not match the recorded "
+                            f"{want[:12]}... (file changed or corrupted)")
+        data.datasets[name.lower()] = read_dataset(path)
+        data.hashes[name.lower()] = digest
+    return data
+
+
+_SHA_LINE = re.compile(r"^([0-9a-f]{64})\s+(\S+)", re.M)
+
+
+def checksums_from_source_md(path: str | Path) -> dict[str, str]:
+    """File name -> SHA-256 from a SOURCE.md checksum block (``sha  file`` lines)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    return {name: sha for sha, name in _SHA_LINE.findall(path.read_text(encoding="utf-8"))}

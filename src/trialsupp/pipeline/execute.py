@@ -1,0 +1,73 @@
+"""Execute one parameterized notebook with papermill; failures name notebook, cell and error."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+SYSTEM_PARAMS = ("study", "data_dir", "out_dir")
+
+
+class NotebookError(RuntimeError):
+    """A notebook failed; ``str()`` is the one-line report (notebook, cell, error)."""
+
+    def __init__(self, notebook: str, cell: str, error: str):
+        self.notebook, self.cell, self.error = notebook, cell, error
+        super().__init__(f"notebook {notebook}, {cell}: {error}")
+
+
+def declared_parameters(path: Path) -> dict[str, Any]:
+    """Names declared in the cell tagged ``parameters`` (papermill's convention)."""
+    import papermill
+    try:
+        return papermill.inspect_notebook(str(path))
+    except Exception as exc:
+        raise NotebookError(str(path), "parameters cell", f"cannot be inspected ({exc})") from None
+
+
+def check_parameters(path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``values`` the notebook declares; system parameters must be declared."""
+    declared = declared_parameters(path)
+    if not declared:
+        raise NotebookError(str(path), "parameters cell", "no cell tagged 'parameters'")
+    missing = [k for k in SYSTEM_PARAMS if k not in declared]
+    if missing:
+        raise NotebookError(str(path), "parameters cell", f"does not define {', '.join(missing)}")
+    return {k: v for k, v in values.items() if k in declared}
+
+
+def _cell_label(cell: dict) -> str | None:
+    src = cell.get("source", "")
+    src = "".join(src) if isinstance(src, list) else src
+    m = re.search(r"^#\|\s*label:\s*(\S+)", src, re.M)
+    return m.group(1) if m else None
+
+
+def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Path,
+                     display_name: str, timeout: int = 1200) -> Path:
+    """Run ``src`` with ``parameters`` into ``dest``; raise NotebookError on any failure."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    params = check_parameters(src, parameters)
+    try:
+        papermill.execute_notebook(str(src), str(dest), parameters=params, kernel_name="python3",
+                                   cwd=str(cwd), progress_bar=False, log_output=False,
+                                   execution_timeout=timeout, request_save_on_cell_execute=False)
+    except PapermillExecutionError as exc:
+        cell = f"cell {exc.exec_count or exc.cell_index}"
+        try:
+            nb = json.loads(dest.read_text(encoding="utf-8"))
+            failed = nb["cells"][exc.cell_index]
+            label = _cell_label(failed)
+            cell = f"cell {exc.cell_index} (id {failed.get('id')}{', label ' + label if label else ''})"
+        except (OSError, ValueError, IndexError, KeyError):
+            pass
+        evalue = str(exc.evalue).strip().splitlines()
+        raise NotebookError(display_name, cell, f"{exc.ename}: {evalue[0] if evalue else ''}") from None
+    except Exception as exc:  # kernel died, timeout, bad notebook JSON
+        text = str(exc).strip().splitlines()
+        raise NotebookError(display_name, "execution", f"{type(exc).__name__}: {text[0] if text else ''}") from None
+    return dest

@@ -1,0 +1,236 @@
+"""Study configs (``studies/<name>.yaml``) and typed, validated parameters."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trialsupp.ard.fmt import FormatRules
+
+STUDIES_DIR = Path(__file__).parent / "studies"
+TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", "citation",
+            "supplement_sentence", "footer", "format_rules", "data", "parameters",
+            "notebooks", "report", "simulation", "calibration", "protocol", "layout",
+            "cuts", "populations"}
+DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution"}
+PARAM_KEYS = {"type", "default", "description", "choices"}
+PARAM_TYPES = {"int", "float", "str", "bool", "date", "cut", "choice"}
+_SAFE_STR = re.compile(r"^[\w .,:;=+\-/()%<>]*$")
+
+
+class ConfigError(ValueError):
+    """An invalid study config or parameter; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any
+    description: str
+    choices: tuple = ()
+
+
+@dataclass
+class Study:
+    name: str
+    path: Path
+    raw: dict
+    project_dir: Path
+    params: dict[str, Param] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.raw.get("title", self.name)
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.raw.get("simulated", False))
+
+    @property
+    def format_rules(self) -> FormatRules:
+        try:
+            return FormatRules(**self.raw.get("format_rules", {}))
+        except TypeError as exc:
+            raise ConfigError(f"{self.path.name}: format_rules: {exc}") from None
+
+    @property
+    def data_dir(self) -> Path:
+        return _inside(self.project_dir, self.raw["data"]["dir"], f"{self.path.name}: data.dir")
+
+    @property
+    def notebooks(self) -> list[Path]:
+        return [_inside(self.project_dir, nb, f"{self.path.name}: notebooks") for nb in self.raw["notebooks"]]
+
+    @property
+    def report(self) -> Path:
+        return _inside(self.project_dir, self.raw["report"], f"{self.path.name}: report")
+
+    @property
+    def cuts(self) -> dict[str, str]:
+        return dict(self.raw.get("cuts", {}))
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params.values()}
+
+
+def _inside(root: Path, rel: str, key: str) -> Path:
+    path = (root / rel).resolve()
+    if not str(path).startswith(str(root.resolve()) + os.sep):
+        raise ConfigError(f"{key}: path {rel!r} is outside the project directory {root}")
+    return path
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The project folder: $TRIALSUPP_PROJECT, else the nearest folder up from cwd with
+    _quarto.yml and report/, else the source checkout this package was installed from."""
+    env = os.environ.get("TRIALSUPP_PROJECT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for cand in (here, *here.parents):
+        if (cand / "_quarto.yml").exists() and (cand / "report").is_dir():
+            return cand
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "_quarto.yml").exists():
+        return checkout
+    raise ConfigError("cannot find the trialsupp project folder (no _quarto.yml with report/ "
+                      "here or above; set TRIALSUPP_PROJECT)")
+
+
+def available_studies() -> list[str]:
+    return sorted(p.stem for p in STUDIES_DIR.glob("*.yaml"))
+
+
+def load_study(name_or_path: str, project_dir: Path | None = None) -> Study:
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = STUDIES_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            raise ConfigError(f"unknown study {name_or_path!r} (available: {', '.join(available_studies())})")
+    elif not path.exists():
+        raise ConfigError(f"study config {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: must be a mapping of keys")
+    unknown = sorted(set(raw) - TOP_KEYS)
+    if unknown:
+        raise ConfigError(f"{path.name}: unknown key(s) {', '.join(unknown)}")
+    for key in ("name", "data", "notebooks", "report"):
+        if key not in raw:
+            raise ConfigError(f"{path.name}: missing required key {key!r}")
+    if not isinstance(raw["data"], dict):
+        raise ConfigError(f"{path.name}: data: must be a mapping")
+    bad = sorted(set(raw["data"]) - DATA_KEYS)
+    if bad:
+        raise ConfigError(f"{path.name}: data: unknown key(s) {', '.join(bad)}")
+    if not isinstance(raw["notebooks"], list) or not all(isinstance(n, str) for n in raw["notebooks"]):
+        raise ConfigError(f"{path.name}: notebooks: must be a list of paths")
+    study = Study(name=raw["name"], path=path, raw=raw,
+                  project_dir=(project_dir or find_project_dir()).resolve())
+    study.params = _parse_params(path.name, raw.get("parameters") or {})
+    study.format_rules  # validate now
+    return study
+
+
+def _parse_params(fname: str, spec: dict) -> dict[str, Param]:
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{fname}: parameters: must be a mapping")
+    out = {}
+    for name, body in spec.items():
+        key = f"{fname}: parameters.{name}"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{key}: must be a mapping with type, default, description")
+        unknown = sorted(set(body) - PARAM_KEYS)
+        if unknown:
+            raise ConfigError(f"{key}: unknown key(s) {', '.join(unknown)}")
+        ptype = body.get("type")
+        if ptype not in PARAM_TYPES:
+            raise ConfigError(f"{key}.type: must be one of {', '.join(sorted(PARAM_TYPES))}, got {ptype!r}")
+        if not body.get("description"):
+            raise ConfigError(f"{key}.description: every parameter needs a description")
+        param = Param(name, ptype, None, body["description"], tuple(body.get("choices") or ()))
+        if ptype == "choice" and not param.choices:
+            raise ConfigError(f"{key}.choices: a choice parameter needs choices")
+        default = body.get("default")
+        out[name] = Param(name, ptype, None if default is None else coerce(param, default, key + ".default"),
+                          param.description, param.choices)
+    return out
+
+
+def coerce(param: Param, value: Any, where: str | None = None) -> Any:
+    """Check and convert one parameter value; error names the parameter."""
+    where = where or f"parameter {param.name!r}"
+    text = value if isinstance(value, str) else None
+    try:
+        if param.type == "int":
+            if isinstance(value, bool) or (text is not None and not re.fullmatch(r"[+-]?\d+", text.strip())):
+                raise ValueError
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if param.type == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if param.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if text is not None and text.lower() in ("true", "yes", "1", "false", "no", "0"):
+                return text.lower() in ("true", "yes", "1")
+            raise ValueError
+        if param.type in ("date", "cut"):
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            if text is None:
+                raise ValueError
+            if param.type == "cut" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", text):
+                    raise ValueError
+                return text           # a named cut, checked against the study's cuts
+            return dt.date.fromisoformat(text).isoformat()
+        if param.type == "choice":
+            if value not in param.choices:
+                raise ConfigError(f"{where}: must be one of {', '.join(map(str, param.choices))}, got {value!r}")
+            return value
+        if param.type == "str":
+            if not isinstance(value, str) or not _SAFE_STR.fullmatch(value):
+                raise ConfigError(f"{where}: must be plain text (letters, digits, spaces, .,:;=+-/()%<>), got {value!r}")
+            return value
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        kind = {"int": "an integer", "float": "a number", "bool": "true or false",
+                "date": "a date YYYY-MM-DD", "cut": "a data cut name or a date YYYY-MM-DD"}[param.type]
+        raise ConfigError(f"{where}: expected {kind}, got {value!r}") from None
+    raise ConfigError(f"{where}: unsupported type {param.type!r}")
+
+
+def resolve_params(study: Study, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults overlaid with ``overrides``; unknown or ill-typed values are refused."""
+    values = study.defaults()
+    for name, value in (overrides or {}).items():
+        if name not in study.params:
+            raise ConfigError(f"unknown parameter {name!r} for study {study.name} "
+                              f"(known: {', '.join(sorted(study.params))})")
+        values[name] = coerce(study.params[name], value)
+    cut = values.get("data_cut")
+    if cut and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cut)) and cut not in study.cuts:
+        raise ConfigError(f"parameter 'data_cut': unknown cut {cut!r} "
+                          f"(named cuts: {', '.join(study.cuts) or 'none'}; or give a date YYYY-MM-DD)")
+    return values
+
+
+def cut_date(study: Study, cut: str | None) -> str | None:
+    """The calendar date of a named cut or an ISO date; None means no cut."""
+    if not cut:
+        return None
+    return study.cuts.get(cut, cut) or None

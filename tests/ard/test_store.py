@@ -1,0 +1,76 @@
+import json
+
+import pandas as pd
+import pytest
+
+from trialsupp.ard.fmt import CSR
+from trialsupp.ard.schema import ARDError, ard_rows, bind_ard, check_ard
+from trialsupp.ard.store import ARD_MIME, collect_notebook, place, read_store, resolve_output_ids, write_store
+
+
+def _summary():
+    return bind_ard(
+        ard_rows({"N": 36, "mean": 51.2345, "sd": 11.6}, variable="AGE", group1="TRT01P", group1_level="Placebo"),
+        ard_rows({"N": 72, "mean": 48.05, "sd": 12.6}, variable="AGE", group1="TRT01P", group1_level="Tofersen"),
+    )
+
+
+def test_place_gives_stable_ids_and_formatted_text():
+    placed = place(_summary(), output="tbl-baseline", analysis_id="baseline", population="ITT",
+                   params={"seed": 1}, inputs={"adsl": "ab" * 32})
+    check_ard(placed, placed=True)
+    assert placed["id"].tolist()[:2] == ["baseline.baseline.placebo.age.n", "baseline.baseline.placebo.age.mean"]
+    assert placed["stat_fmt"].tolist() == ["36", "51.23", "11.60", "72", "48.05", "12.60"]
+    again = place(_summary(), output="tbl-baseline", analysis_id="baseline", population="ITT")
+    assert again["id"].tolist() == placed["id"].tolist()
+
+
+def test_place_uses_the_study_rounding_rule():
+    ard = ard_rows({"mean": 0.125}, variable="X")
+    assert place(ard, output="t", analysis_id="a", population="p")["stat_fmt"].iloc[0] == "0.12"
+    assert place(ard, output="t", analysis_id="a", population="p", rules=CSR)["stat_fmt"].iloc[0] == "0.13"
+
+
+def test_duplicate_ids_are_refused():
+    ard = bind_ard(ard_rows({"mean": 1.0}, variable="X"), ard_rows({"mean": 2.0}, variable="X"))
+    with pytest.raises(ARDError, match="share ids"):
+        place(ard, output="t", analysis_id="a", population="p")
+
+
+def test_non_finite_becomes_not_estimable():
+    ard = ard_rows({"estimate": float("nan")}, variable="X")
+    assert ard["stat"].iloc[0] is None and "not estimable" in ard["error"].iloc[0]
+    placed = place(ard, output="t", analysis_id="a", population="p")
+    assert placed["stat_fmt"].iloc[0] == "NE"
+
+
+def test_check_ard_reports_every_problem():
+    bad = _summary().drop(columns=["method"])
+    with pytest.raises(ARDError, match="missing columns: method"):
+        check_ard(bad)
+
+
+def _notebook(tmp_path, placed):
+    from trialsupp.ard.store import to_records
+    nb = {"cells": [{"id": "c1", "cell_type": "code", "source": "x", "outputs": []},
+                    {"id": "c2", "cell_type": "code", "source": "#| label: tbl-baseline",
+                     "outputs": [{"output_type": "display_data", "metadata": {},
+                                  "data": {ARD_MIME: {"rows": to_records(placed)}}}]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "baseline.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_collect_write_and_read_back(tmp_path):
+    placed = place(_summary(), output="tbl-baseline", analysis_id="baseline", population="ITT")
+    rows = collect_notebook(_notebook(tmp_path, placed), "notebooks/valor/baseline.ipynb")
+    assert {r["cell_id"] for r in rows} == {"c2"}
+    rows = resolve_output_ids(rows, {"tbl-baseline": "eTable 1"})
+    write_store(rows, tmp_path / "out", {"study": "x", "started": "2026-01-01T00:00:00"})
+    first = (tmp_path / "out" / "ard.json").read_bytes()
+    write_store(list(reversed(rows)), tmp_path / "out", {"study": "x", "started": "2027-01-01T00:00:00"})
+    assert (tmp_path / "out" / "ard.json").read_bytes() == first      # order and run time do not matter
+    back = read_store(tmp_path / "out")
+    assert set(back["output_id"]) == {"eTable 1"} and len(back) == 6
+    assert pd.read_csv(tmp_path / "out" / "ard.csv")["stat_fmt"].astype(str).tolist()[0] in {"11.60", "12.60", "36", "48.05", "51.23", "72"}
