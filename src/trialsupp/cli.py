@@ -35,7 +35,7 @@ def cmd_render(args) -> int:
     params = _key_values(args.param)
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
-                    reporter=Reporter(quiet=args.quiet))
+                    reporter=Reporter(quiet=args.quiet), force=args.force)
     print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
           + ", ".join(sorted(p.name for p in result.files.values())))
     return 0
@@ -53,7 +53,77 @@ def cmd_params(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"render": cmd_render, "params": cmd_params}
+def _out_dir(args):
+    from pathlib import Path
+    from trialsupp.study import find_project_dir
+    return Path(args.out) if args.out else find_project_dir() / "_output" / args.study
+
+
+def cmd_trace(args) -> int:
+    from trialsupp.ard.store import read_store
+    from trialsupp.ard.trace import trace
+    try:
+        print(trace(read_store(_out_dir(args)), args.query))
+    except LookupError as exc:
+        sys.stderr.write(f"trialsupp: {exc.args[0]}\n")
+        return EXIT_FAIL
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from trialsupp.ard.audit import audit_output
+    problems = audit_output(_out_dir(args))
+    for p in problems:
+        print(p.line())
+    print(f"{len(problems)} unbound number(s)")
+    return EXIT_FAIL if problems else 0
+
+
+def cmd_verify(args) -> int:
+    from trialsupp.pipeline.verify import verify
+    out = _out_dir(args)
+    report = verify(out, rtol=args.rtol, engine=args.engine)
+    for p in report["problems"]:
+        print(p)
+    a = report["ard"]
+    print(f"{report['verdict']}: {a['matched']} of {a['recorded_rows']} ARD rows matched; "
+          f"certificate {out / 'verify.html'}")
+    return 0 if report["verdict"] == "reproduced" else EXIT_FAIL
+
+
+def cmd_diff(args) -> int:
+    from pathlib import Path
+    from trialsupp.ard.compare import compare_ard, diff_html
+    from trialsupp.ard.store import atomic_write_text, read_store
+    a, b = read_store(Path(args.a)), read_store(Path(args.b))
+    result = compare_ard(a, b, rtol=args.rtol)
+    for d in result.differences:
+        print(d.line())
+    for rid in result.only_a:
+        print(f"only in {args.a}: {rid}")
+    for rid in result.only_b:
+        print(f"only in {args.b}: {rid}")
+    html_path = Path(args.html) if args.html else Path(args.b) / "diff.html"
+    atomic_write_text(html_path, diff_html(result, args.a, args.b))
+    print(f"{len(result.differences)} difference(s), {len(result.only_a)} only in A, "
+          f"{len(result.only_b)} only in B, {result.matched} identical; written {html_path}")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from trialsupp.pipeline.cache import NotebookCache, cache_dir
+    from trialsupp.study import find_project_dir
+    root = cache_dir(find_project_dir())
+    if args.action == "clear":
+        print(f"removed {NotebookCache(root).clear()} cached notebook(s) from {root}")
+    else:
+        n = sum(1 for _ in root.glob("*/*")) if root.exists() else 0
+        print(f"{root}: {n} cached notebook(s)")
+    return 0
+
+
+COMMANDS: dict[str, Callable] = {"cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +141,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="publisher: Quarto when on PATH (auto), or the built-in Pandoc+Typst one")
     r.add_argument("--wait", action="store_true", help="wait for another render of the same output")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
+
+    c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
+    c.add_argument("action", choices=("clear", "info"))
 
     pa = sub.add_parser("params", help="list a study's parameters")
     pa.add_argument("--study", default="valor")
+
+    t = sub.add_parser("trace", help="the chain behind an ARD id, an element or a displayed value")
+    t.add_argument("query", metavar="ID|OUTPUT|VALUE")
+    t.add_argument("--study", default="valor")
+    t.add_argument("--out", help="rendered output folder (default: _output/<study>)")
+
+    au = sub.add_parser("audit", help="list numbers in the HTML/PDF not bound to an ARD row")
+    au.add_argument("--study", default="valor")
+    au.add_argument("--out")
+
+    v = sub.add_parser("verify", help="re-run from the recorded inputs and certify the numbers")
+    v.add_argument("--study", default="valor")
+    v.add_argument("--out")
+    v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
+    v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
+
+    d = sub.add_parser("diff", help="every statistic that differs between two renders")
+    d.add_argument("a", metavar="OUT_A")
+    d.add_argument("b", metavar="OUT_B")
+    d.add_argument("--rtol", type=float, default=0.0)
+    d.add_argument("--html", help="where to write the HTML view (default: OUT_B/diff.html)")
     return p
 
 

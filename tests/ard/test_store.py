@@ -19,7 +19,7 @@ def test_place_gives_stable_ids_and_formatted_text():
     placed = place(_summary(), output="tbl-baseline", analysis_id="baseline", population="ITT",
                    params={"seed": 1}, inputs={"adsl": "ab" * 32})
     check_ard(placed, placed=True)
-    assert placed["id"].tolist()[:2] == ["baseline.baseline.placebo.age.n", "baseline.baseline.placebo.age.mean"]
+    assert placed["id"].tolist()[:2] == ["baseline.baseline.placebo.age.N", "baseline.baseline.placebo.age.mean"]
     assert placed["stat_fmt"].tolist() == ["36", "51.23", "11.60", "72", "48.05", "12.60"]
     again = place(_summary(), output="tbl-baseline", analysis_id="baseline", population="ITT")
     assert again["id"].tolist() == placed["id"].tolist()
@@ -73,4 +73,4 @@ def test_collect_write_and_read_back(tmp_path):
     assert (tmp_path / "out" / "ard.json").read_bytes() == first      # order and run time do not matter
     back = read_store(tmp_path / "out")
     assert set(back["output_id"]) == {"eTable 1"} and len(back) == 6
-    assert pd.read_csv(tmp_path / "out" / "ard.csv")["stat_fmt"].astype(str).tolist()[0] in {"11.60", "12.60", "36", "48.05", "51.23", "72"}
+    assert pd.read_csv(tmp_path / "out" / "ard.csv", dtype=str)["stat_fmt"].tolist()[0] in {"11.60", "12.60", "36", "48.05", "51.23", "72"}

@@ -108,7 +108,14 @@ def ard_rows(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
             "stat": value, "fmt": fmt.get(name, default_fmt(name, value)),
             "method": method, "code": code, "warning": warning, "error": row_error,
         })
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return _object_stat(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+
+
+def _object_stat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep ``stat`` an object column so None never turns into NaN (mixed types allowed)."""
+    stat = frame["stat"].astype(object)
+    frame["stat"] = stat.where(stat.notna(), None)
+    return frame
 
 
 def default_fmt(stat_name: str, value: Any) -> str:
@@ -136,7 +143,8 @@ def bind_ard(*frames: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return empty_ard()
     cols = ARD_COLUMNS if all(c in frames[0].columns for c in PLACEMENT_COLUMNS) else RESULT_COLUMNS
-    return pd.concat([f.reindex(columns=cols) for f in frames], ignore_index=True)
+    frames = [_object_stat(f.reindex(columns=cols).copy()) for f in frames]
+    return _object_stat(pd.concat(frames, ignore_index=True))
 
 
 def check_ard(ard: pd.DataFrame, *, placed: bool = False) -> None:

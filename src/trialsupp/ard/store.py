@@ -43,8 +43,8 @@ def row_id(output: str, analysis_id: str, row: Mapping[str, Any]) -> str:
         val = row.get(col)
         if val is not None and not (isinstance(val, float) and pd.isna(val)) and val != "":
             parts.append(val)
-    parts.append(row["stat_name"])
-    return ".".join(slug(p) for p in parts)
+    stat = re.sub(r"[^A-Za-z0-9.]+", "-", str(row["stat_name"])).strip("-")   # keeps case: n vs N
+    return ".".join([*(slug(p) for p in parts), stat])
 
 
 def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,

@@ -44,6 +44,20 @@ def _cell_label(cell: dict) -> str | None:
     return m.group(1) if m else None
 
 
+def failed_cell(src: Path, executed: Path) -> str | None:
+    """Describe the cell that raised, by its position, id and label in the *source* notebook
+    (papermill adds an injected-parameters cell and an error banner to the executed copy)."""
+    ran = json.loads(executed.read_text(encoding="utf-8"))
+    failed = next((c for c in ran["cells"] if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+    if failed is None:
+        return None
+    source_ids = [c.get("id") for c in json.loads(src.read_text(encoding="utf-8"))["cells"]]
+    position = source_ids.index(failed.get("id")) if failed.get("id") in source_ids else None
+    label = _cell_label(failed)
+    where = f"cell {position}" if position is not None else "injected cell"
+    return f"{where} (id {failed.get('id')}{', label ' + label if label else ''})"
+
+
 def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Path,
                      display_name: str, timeout: int = 1200) -> Path:
     """Run ``src`` with ``parameters`` into ``dest``; raise NotebookError on any failure."""
@@ -59,10 +73,7 @@ def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Pat
     except PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count or exc.cell_index}"
         try:
-            nb = json.loads(dest.read_text(encoding="utf-8"))
-            failed = nb["cells"][exc.cell_index]
-            label = _cell_label(failed)
-            cell = f"cell {exc.cell_index} (id {failed.get('id')}{', label ' + label if label else ''})"
+            cell = failed_cell(src, dest) or cell
         except (OSError, ValueError, IndexError, KeyError):
             pass
         evalue = str(exc.evalue).strip().splitlines()

@@ -39,11 +39,14 @@ class Reporter:
 
     @contextmanager
     def task(self, name: str):
+        """A notebook; the block may call the yielded ``note(text)`` to annotate its end line."""
         t0 = time.monotonic()
+        notes: list[str] = []
         self._say(f"  . {name} ...")
         try:
-            yield
+            yield notes.append
         except BaseException:
             self._say(f"  [red]x[/red] {name} failed after {time.monotonic() - t0:.1f} s")
             raise
-        self._say(f"  [green]ok[/green] {name} ({time.monotonic() - t0:.1f} s)")
+        extra = f", {', '.join(notes)}" if notes else ""
+        self._say(f"  [green]ok[/green] {name} ({time.monotonic() - t0:.1f} s{extra})")

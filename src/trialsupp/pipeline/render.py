@@ -18,12 +18,13 @@ from typing import Any, Sequence
 from trialsupp.ard import store
 from trialsupp.ard.provenance import environment, git_state, sha256_file
 from trialsupp.pipeline import outdir
+from trialsupp.pipeline.cache import NotebookCache, cache_dir, notebook_key
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
-from trialsupp.study import Study, find_project_dir, load_study, resolve_params
+from trialsupp.pipeline.stage import parameter_rows, parameters_qmd, stage_metadata, stage_project
+from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
 
 FORMATS = ("html", "pdf")
-PROJECT_FILES = ("_quarto.yml", "_extensions", "report")
 
 
 @dataclass
@@ -33,6 +34,8 @@ class RenderResult:
     n_rows: int = 0
     numbering: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    cache_hits: list[str] = field(default_factory=list)
+    cache_misses: list[str] = field(default_factory=list)
 
 
 def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -42,6 +45,17 @@ def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in formats)
 
 
+def preflight(study: Study) -> None:
+    """Fail before any work when a path the render needs is missing."""
+    if study.raw["data"].get("source") != "simulate" and not study.data_dir.is_dir():
+        raise FileNotFoundError(f"data directory {study.data_dir} does not exist")
+    for nb in study.notebooks:
+        if not nb.is_file():
+            raise FileNotFoundError(f"notebook {nb} listed by study {study.name} does not exist")
+    if not study.report.is_file():
+        raise FileNotFoundError(f"report {study.report} of study {study.name} does not exist")
+
+
 def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
     """The folder the notebooks read: generated (simulated study) or the study's data folder."""
     if study.raw["data"].get("source") == "simulate":
@@ -49,8 +63,6 @@ def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
         target = vdir / "data"
         simulate(seed=params["seed"], out=target, formats=("parquet",))
         return target
-    if not study.data_dir.is_dir():
-        raise FileNotFoundError(f"data directory {study.data_dir} does not exist")
     return study.data_dir
 
 
@@ -59,31 +71,40 @@ def hash_inputs(data_dir: Path) -> dict[str, str]:
             if p.is_file() and p.suffix.lower() in (".xpt", ".parquet")}
 
 
-def stage_project(project: Path, build: Path) -> None:
-    for name in PROJECT_FILES:
-        src = project / name
-        if src.is_dir():
-            shutil.copytree(src, build / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-        elif src.exists():
-            shutil.copy2(src, build / name)
-
-
-def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Path,
-                  jobs: int, reporter: Reporter) -> list[Path]:
+def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Path, inputs: dict[str, str],
+                  jobs: int, reporter: Reporter, cache: NotebookCache) -> list[Path]:
+    """Execute (or restore from the cache) every notebook; each writes its files into
+    its own work folder, merged into the output afterwards."""
     project = study.project_dir
-    base = {"study": study.name, "data_dir": str(data_dir), "out_dir": str(vdir), **params}
-    base = {k: ("" if v is None else v) for k, v in base.items()}
+    bundled = study.path.parent.resolve() == STUDIES_DIR.resolve()
+    system = {"study": study.name if bundled else str(study.path), "data_dir": str(data_dir)}
+    values = {k: ("" if v is None else v) for k, v in {**system, **params}.items()}
 
     def run_one(nb: Path) -> Path:
         rel = nb.relative_to(project).as_posix()
-        with reporter.task(rel):
-            dest = vdir / "notebooks" / nb.name
-            execute_notebook(nb, dest, base, cwd=project, display_name=rel)
-            normalise_notebook(dest)
-            return dest
+        dest = vdir / "notebooks" / nb.name
+        work = vdir / ".work" / nb.stem
+        key = notebook_key(nb, values, inputs)
+        with reporter.task(rel) as note:
+            if cache.restore(key, dest, work):
+                cache.hits.append(rel)
+                note("cached")
+            else:
+                cache.misses.append(rel)
+                work.mkdir(parents=True, exist_ok=True)
+                execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel)
+                normalise_notebook(dest)
+                cache.store(key, dest, work)
+        return dest
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(run_one, study.notebooks))
+        executed = list(pool.map(run_one, study.notebooks))
+    work_root = vdir / ".work"
+    if work_root.is_dir():
+        for work in sorted(work_root.iterdir()):
+            shutil.copytree(work, vdir, dirs_exist_ok=True)
+        shutil.rmtree(work_root)
+    return executed
 
 
 def normalise_notebook(path: Path) -> None:
@@ -102,7 +123,8 @@ def normalise_notebook(path: Path) -> None:
 
 def render(study: str = "valor", out: str | Path | None = None, formats: Sequence[str] = FORMATS,
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
-           engine: str = "auto", wait: bool = False, reporter: Reporter | None = None) -> RenderResult:
+           engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
+           force: bool = False) -> RenderResult:
     from trialsupp.publish import number_elements, publish
 
     started = time.monotonic()
@@ -116,9 +138,14 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
             raise ValueError(f"study {st.name} takes no seed (its data are not simulated)")
         overrides["seed"] = seed
     values = resolve_params(st, overrides)
+    preflight(st)
     out = Path(out) if out else project / "_output" / st.name
     out = out if out.is_absolute() else Path.cwd() / out
     jobs = jobs or os.cpu_count() or 1
+    cache = NotebookCache(cache_dir(project), enabled=not force)
+    os.environ["TRIALSUPP_PROJECT"] = str(project)      # kernels find the project from any folder
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")                   # notebooks run in parallel; BLAS threads fight
 
     with outdir.output_lock(out, wait=wait):
         vdir = outdir.new_version_dir(out)
@@ -128,27 +155,31 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 data_dir = prepare_data(st, values, vdir)
                 inputs = hash_inputs(data_dir)
             with reporter.stage("notebooks"):
-                executed = run_notebooks(st, values, data_dir, vdir, jobs, reporter)
+                executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache)
             with reporter.stage("results store"):
                 build.mkdir()
                 stage_project(project, build)
+                stage_metadata(build, st)
                 nb_stage = build / "notebooks" / st.name
                 nb_stage.mkdir(parents=True)
                 for nb in executed:
                     shutil.copy2(nb, nb_stage / nb.name)
                 entry = build / st.report.relative_to(project)
+                param_rows = parameter_rows(st, values)
+                (build / "_results").mkdir()
+                (build / "_results" / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
                 numbering = number_elements(entry)
                 rows = []
                 for nb in executed:
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}")
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
-                store.write_store(rows, vdir, run)
-                (build / "_results").mkdir()
+                store.write_store(rows + param_rows, vdir, run)
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
             with reporter.stage("publish " + "+".join(formats)):
                 files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,
                                 params=values, run=run)
+                files = name_outputs(files, vdir)
             outdir.swap_in(out, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)
@@ -161,7 +192,19 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     meta["elapsed_s"] = round(elapsed, 2)
     store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
-                        n_rows=len(rows), numbering=numbering, elapsed_s=elapsed)
+                        n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
+                        cache_hits=cache.hits, cache_misses=cache.misses)
+
+
+def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
+    """Published files are called ``supplement.<ext>`` whatever the report's file name."""
+    named = {}
+    for kind, path in files.items():
+        target = vdir / f"supplement{Path(path).suffix}"
+        if Path(path).resolve() != target.resolve():
+            os.replace(path, target)
+        named[kind] = target
+    return named
 
 
 def run_metadata(st: Study, values: dict[str, Any], inputs: dict[str, str], project: Path,

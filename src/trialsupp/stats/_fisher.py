@@ -73,6 +73,7 @@ def _even_fill(total: int, caps: np.ndarray) -> np.ndarray:
     return x
 
 
+@lru_cache(maxsize=200_000)
 def _bounds(rows: tuple[int, ...], cols: tuple[int, ...]) -> tuple[float, float]:
     """Upper and lower bound of -sum log x! over completions with these margins."""
     caps = np.array(rows)

@@ -84,11 +84,10 @@ class Unstructured(CovStructure):
         return [f"UN({i + 1},{j + 1})" for i, j in self._tril(m)]
 
     def theta_from_phi(self, phi, m):
+        i, j = np.array(self._tril(m)).T
         L = np.zeros((m, m), dtype=phi.dtype)
-        for k, (i, j) in enumerate(self._tril(m)):
-            L[i, j] = np.exp(phi[k]) if i == j else phi[k]
-        S = L @ L.T
-        return np.array([S[i, j] for i, j in self._tril(m)])
+        L[i, j] = np.where(i == j, np.exp(phi), phi)
+        return (L @ L.T)[i, j]
 
     def start_phi(self, S):
         m = S.shape[0]

@@ -64,6 +64,8 @@ class LikState:
 
 def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad: bool = True):
     """``-2 log L`` at ``Sigma`` (``None`` if ``Sigma`` is not positive definite)."""
+    if not np.all(np.isfinite(Sigma)):
+        return None
     p = data.p
     XtKX = np.zeros((p, p))
     XtKy = np.zeros(p)
@@ -73,7 +75,7 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
         Sg = Sigma[np.ix_(g.idx, g.idx)]
         try:
             c = linalg.cho_factor(Sg, lower=True)
-        except linalg.LinAlgError:
+        except (linalg.LinAlgError, ValueError):
             return None
         if not np.all(np.diag(c[0]) > 0):
             return None
@@ -86,7 +88,7 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
         cache.append([K, KX])
     try:
         cX = linalg.cho_factor(XtKX, lower=True)
-    except linalg.LinAlgError:
+    except (linalg.LinAlgError, ValueError):
         return None
     beta = linalg.cho_solve(cX, XtKy)
     Phi = linalg.cho_solve(cX, np.eye(p))
@@ -98,7 +100,7 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
         r = g.y - g.X @ beta
         E = r @ K  # rows e_s = K r_s
         rKr += float(np.sum(E * r))
-        H = np.einsum("sap,pq,sbq->ab", KX, Phi, KX) if reml else None
+        H = np.einsum("sap,pq,sbq->ab", KX, Phi, KX, optimize=True) if reml else None
         cc.extend([E, H])
         if need_grad:
             Mg = g.X.shape[0] * K - E.T @ E
@@ -118,7 +120,8 @@ def _sub(D: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def hessian(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray | None,
             reml: bool = True):
-    """Hessian of ``f`` w.r.t. theta, plus ``P_k = X' dV^-1/dtheta_k X`` (q, p, p)."""
+    """Hessian of ``f`` w.r.t. theta, ``P_k = X' dV^-1/dtheta_k X`` (q, p, p) and the expected
+    information of theta, ``tr(P V_k P V_l) / 2`` (REML; ``K`` in place of ``P`` for ML)."""
     q, p = dS.shape[0], data.p
     Phi = st.Phi
     T1 = np.zeros((q, q))
@@ -140,7 +143,7 @@ def hessian(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray | N
             TQ += np.einsum("kab,lba->kl", VK, VH)
         VKX = np.einsum("kab,sbp->ksap", V, KX)
         Pk -= np.einsum("sap,ksaq->kpq", KX, VKX)
-        a += np.einsum("sap,kab,sb->kp", KX, V, E)
+        a += np.einsum("sap,kab,sb->kp", KX, V, E, optimize=True)
     Y2 = a @ Phi @ a.T
     trPVPV = T1
     if reml:
@@ -149,7 +152,7 @@ def hessian(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray | N
     Hf = -trPVPV + 2 * (Y1 - Y2)
     if d2S is not None:
         Hf += np.einsum("klab,ab->kl", d2S, st.M)
-    return (Hf + Hf.T) / 2, Pk
+    return (Hf + Hf.T) / 2, Pk, (trPVPV + trPVPV.T) / 4
 
 
 def kr_pieces(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray | None,
@@ -160,9 +163,9 @@ def kr_pieces(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray |
     SR = np.zeros((p, p))
     for g, (K, KX, E, H) in zip(data.patterns, st.cache):
         V = _sub(dS, g.idx)
-        Ng = np.einsum("kl,kab,bc,lcd->ad", W, V, K, V)
-        SQ += np.einsum("sap,ab,sbq->pq", KX, Ng, KX)
+        Ng = np.einsum("kl,kab,bc,lcd->ad", W, V, K, V, optimize=True)
+        SQ += np.einsum("sap,ab,sbq->pq", KX, Ng, KX, optimize=True)
         if d2S is not None:
             Rg = np.einsum("kl,klab->ab", W, _sub(d2S, g.idx))
-            SR += np.einsum("sap,ab,sbq->pq", KX, Rg, KX)
+            SR += np.einsum("sap,ab,sbq->pq", KX, Rg, KX, optimize=True)
     return SQ, SR

@@ -1,0 +1,152 @@
+"""trialsupp benchmark: speed and memory targets (never asserted in tests).
+
+    python benchmarks/run.py [--repeats 3] [--only NAME ...] [--json benchmarks/results.json]
+
+Each scenario runs in a fresh subprocess; the median wall time over the repeats
+and the peak resident memory (the largest of the scenario process and every
+process it waited for, notebook kernels included) are printed and written as JSON.
+
+Targets on the 2-core reference machine:
+  render scenarios (issue 10): valor cold <= 60 s, warm <= 3 s, text change <= 8 s,
+  cdiscpilot01 cold <= 60 s, peak memory <= 2 GB;
+  simulation <= 1 s; 1,000 replicates of the headline analyses <= 60 s (issue 4);
+  MMRM UN 108 x 10 <= 0.5 s; joint rank test with 20 imputations <= 2 s;
+  Cox and KM on 10,000 rows <= 0.2 s (issue 5).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Each scenario: (setup code run untimed, timed code). Code runs in a fresh interpreter.
+RENDER = "from trialsupp.pipeline.render import render\n"
+SCENARIOS = {
+    "valor_cold": (RENDER + "import shutil; shutil.rmtree(CACHE, ignore_errors=True)",
+                   "render('valor', out=OUT, force=False)"),
+    "valor_warm": (RENDER + "render('valor', out=OUT)", "render('valor', out=OUT)"),
+    "valor_text_change": (RENDER + textwrap.dedent("""
+        render('valor', out=OUT)
+        import pathlib
+        qmd = pathlib.Path(PROJECT) / 'report' / 'valor' / 'index.qmd'
+        qmd.write_text(qmd.read_text().replace('supplementary material', 'supplementary  material', 1))
+        """), "render('valor', out=OUT)"),
+    "cdiscpilot01_cold": (RENDER + "import shutil; shutil.rmtree(CACHE, ignore_errors=True)",
+                          "render('cdiscpilot01', out=OUT)"),
+    "simulate_valor": ("from trialsupp.simulate.valor import simulate; simulate(seed=1)",
+                       "simulate(seed=20190301)"),
+    "calibrate_1000_replicates": ("from trialsupp.simulate.calibrate import replicate_headlines",
+                                  "replicate_headlines(n_replicates=1000, jobs=2)"),
+    "mmrm_un_108x10": (textwrap.dedent("""
+        import numpy as np, pandas as pd
+        from trialsupp.stats.mmrm import MMRMFitter
+        rng = np.random.default_rng(1)
+        n, v = 108, 10
+        ids = np.repeat(np.arange(n), v); vis = np.tile(np.arange(v), n)
+        arm = np.repeat(rng.integers(0, 2, n), v); base = np.repeat(rng.normal(40, 5, n), v)
+        L = np.linalg.cholesky(0.5 * np.eye(v) + 0.5)
+        y = (base * 0.2 - vis * 0.8 + arm * vis * 0.3 + (rng.normal(size=(n, v)) @ L.T).ravel() * 3)
+        df = pd.DataFrame({'USUBJID': ids.astype(str), 'AVISIT': pd.Categorical(vis), 'TRT': np.where(arm, 'A', 'P'),
+                           'BASE': base, 'CHG': y})
+        fit = lambda: MMRMFitter(covariance='us').fit(df, outcome='CHG', subject='USUBJID', visit='AVISIT',
+                                                     group='TRT', covariates=['BASE'])
+        fit()
+        """), "fit()"),
+    "jointrank_20_imputations": (textwrap.dedent("""
+        import numpy as np, pandas as pd
+        from trialsupp.stats.jointrank import JointRankTest
+        rng = np.random.default_rng(2)
+        n = 108
+        df = pd.DataFrame({'arm': np.r_[np.ones(72), np.zeros(36)].astype(int),
+                           'time': rng.uniform(50, 200, n), 'event': rng.random(n) < 0.15,
+                           'chg': np.where(rng.random(n) < 0.1, np.nan, rng.normal(-7, 6, n)),
+                           'base': rng.normal(38, 5, n)})
+        run = lambda: JointRankTest(n_imputations=20, seed=1).fit(df, arm='arm', time='time', event='event',
+                                                                 outcome='chg', covariates=['base'])
+        run()
+        """), "run()"),
+    "km_cox_10000": (textwrap.dedent("""
+        import numpy as np, pandas as pd
+        from trialsupp.stats.survival import KaplanMeier
+        from trialsupp.stats.cox import CoxPH
+        rng = np.random.default_rng(3)
+        n = 10000
+        df = pd.DataFrame({'arm': rng.integers(0, 2, n)})
+        df['time'] = rng.exponential(100 * np.where(df['arm'] == 1, 1.5, 1.0)).round(0) + 1
+        df['event'] = (rng.random(n) < 0.7).astype(int)
+        run = lambda: (KaplanMeier().fit(df, time='time', event='event', by='arm'),
+                       CoxPH().fit(df, time='time', event='event', covariates=['arm']))
+        run()
+        """), "run()"),
+}
+
+WRAPPER = textwrap.dedent("""
+    import json, os, resource, sys, time
+    OUT, CACHE, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
+    exec(compile(sys.argv[4], 'setup', 'exec'))
+    t0 = time.perf_counter()
+    exec(compile(sys.argv[5], 'timed', 'exec'))
+    elapsed = time.perf_counter() - t0
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({'seconds': elapsed, 'peak_kb': max(own, kids)}))
+""")
+
+
+def run_scenario(name: str, workdir: Path) -> dict:
+    setup, timed = SCENARIOS[name]
+    env = dict(os.environ, TRIALSUPP_CACHE=str(workdir / "cache"), TRIALSUPP_PROJECT=str(workdir / "project"),
+               MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, str(workdir / "out"), str(workdir / "cache"),
+                           str(workdir / "project"), setup, timed], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fresh_project(workdir: Path) -> None:
+    """A copy of the project so that the text-change scenario never edits the checkout."""
+    if (workdir / "project").exists():
+        shutil.rmtree(workdir / "project")
+    shutil.copytree(ROOT, workdir / "project", ignore=shutil.ignore_patterns(
+        ".git", "_output", ".trialsupp-cache", "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis"))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", nargs="*", choices=sorted(SCENARIOS))
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"))
+    args = ap.parse_args(argv)
+    results = {}
+    for name in args.only or list(SCENARIOS):
+        runs = []
+        for _ in range(args.repeats):
+            with tempfile.TemporaryDirectory(prefix="trialsupp-bench-") as tmp:
+                fresh_project(Path(tmp))
+                runs.append(run_scenario(name, Path(tmp)))
+        secs = statistics.median(r["seconds"] for r in runs)
+        peak = max(r["peak_kb"] for r in runs) / 1024
+        results[name] = {"median_s": round(secs, 3), "runs_s": [round(r["seconds"], 3) for r in runs],
+                         "peak_mb": round(peak, 1)}
+        print(f"{name:<28} median {secs:8.3f} s   peak {peak:8.1f} MB   runs {results[name]['runs_s']}", flush=True)
+    doc = {"date": dt.date.today().isoformat(), "machine": {"platform": platform.platform(),
+           "cpus": os.cpu_count(), "python": platform.python_version()}, "repeats": args.repeats,
+           "results": results}
+    Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

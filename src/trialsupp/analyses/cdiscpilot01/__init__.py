@@ -1,0 +1,1 @@
+"""CDISCPILOT01 (CDISC pilot, xanomeline TTS) CSR appendix 14 analyses: one function per output."""

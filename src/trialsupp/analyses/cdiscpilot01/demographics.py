@@ -1,0 +1,86 @@
+"""CDISCPILOT01 Table 14-2.01 (demographic and baseline characteristics) and the R Submission
+Pilot 1 ``tlf-demographic`` display.
+
+14-2.01 (CSR / Atorus replication ``programs/t-14-2-01.R``): ITT population; continuous
+variables n, mean (1 decimal), SD (2), median (1), min and max (1 decimal) and a one-way
+ANOVA P value across the three arms; categorical variables n (%) of the arm N and a
+Pearson chi-square P value (no continuity correction: all tables are 2 x 3 or larger).
+Race is shown as the CSR shows it, "Race (Origin)": Hispanic (ETHNIC = HISPANIC OR LATINO)
+first overrides RACE; otherwise Caucasian (WHITE), African Descent (BLACK OR AFRICAN
+AMERICAN), Other (AMERICAN INDIAN OR ALASKA NATIVE). There is no separate ethnicity row in
+the CSR; ethnicity enters through "Hispanic".
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from trialsupp.ard.schema import bind_ard
+from trialsupp.stats.descriptive import ard_summary, ard_tabulate
+from trialsupp.stats.tests import anova_oneway, chisq_test
+
+from .common import arm_categorical, ordered, with_total
+
+__all__ = ["prepare_adsl", "t14_2_01", "pilot1_demographic", "CONTINUOUS", "CATEGORICAL",
+           "RACE_LEVELS", "CSR_FMT"]
+
+# (variable, CSR label) in CSR row order; categorical groups follow their continuous variable
+CONTINUOUS = [("AGE", "Age (y)"), ("MMSETOT", "MMSE"), ("DURDIS", "Duration of disease (months)"),
+              ("EDUCLVL", "Years of education"), ("WEIGHTBL", "Baseline weight (kg)"),
+              ("HEIGHTBL", "Baseline height (cm)"), ("BMIBL", "Baseline BMI (kg/m2)")]
+RACE_LEVELS = ["Caucasian", "African Descent", "Hispanic", "Other"]
+CATEGORICAL = {
+    "AGEGR1": ["<65 yrs", "65-80 yrs", ">80 yrs"],
+    "SEX": ["Male", "Female"],
+    "RACEORIG": RACE_LEVELS,
+    "DURDSGR1": ["<12 months", ">=12 months"],
+    "BMIBLGR1": ["<25", "25-<30", ">=30"],
+}
+# CSR display precision of every continuous summary (Atorus num_fmt digits)
+CSR_FMT = {"N": "int", "mean": "d1", "sd": "d2", "median": "d1", "min": "d1", "max": "d1"}
+STATS = ("N", "mean", "sd", "median", "min", "max")
+
+
+def prepare_adsl(adsl: pd.DataFrame) -> pd.DataFrame:
+    """ITT subjects with the CSR display categories (data selection and relabelling only)."""
+    d = arm_categorical(adsl[adsl["ITTFL"] == "Y"], "TRT01P", "TRT01PN")
+    d["AGEGR1"] = ordered(d["AGEGR1"] + " yrs", CATEGORICAL["AGEGR1"])
+    d["SEX"] = ordered(d["SEX"].map({"M": "Male", "F": "Female"}), CATEGORICAL["SEX"])
+    race = d["RACE"].map({"WHITE": "Caucasian", "BLACK OR AFRICAN AMERICAN": "African Descent",
+                          "AMERICAN INDIAN OR ALASKA NATIVE": "Other"})
+    race = race.where(d["ETHNIC"] != "HISPANIC OR LATINO", "Hispanic")
+    d["RACEORIG"] = ordered(race, RACE_LEVELS)
+    d["DURDSGR1"] = ordered(d["DURDSGR1"] + " months", CATEGORICAL["DURDSGR1"])
+    d["BMIBLGR1"] = ordered(d["BMIBLGR1"], CATEGORICAL["BMIBLGR1"])
+    return d
+
+
+def t14_2_01(adsl: pd.DataFrame) -> pd.DataFrame:
+    """Demographic and baseline characteristics (ITT), with Total column and P values."""
+    d = prepare_adsl(adsl)
+    dt = with_total(d, "TRT01P")
+    cont = [v for v, _ in CONTINUOUS]
+    parts = [ard_summary(dt, cont, by="TRT01P", statistic=STATS, fmt=CSR_FMT),
+             ard_tabulate(dt, list(CATEGORICAL), by="TRT01P", denominator=dt)]
+    parts += [anova_oneway(d, v, "TRT01P") for v in cont]
+    parts += [chisq_test(d, v, "TRT01P") for v in CATEGORICAL]
+    return bind_ard(*parts)
+
+
+PILOT1_VARS = ["AGE", "AGEGR1", "RACE", "HEIGHTBL", "WEIGHTBL", "BMIBL", "MMSETOT"]
+PILOT1_FMT = {"N": "int", "mean": "d2", "sd": "d2", "median": "d2", "min": "d2", "max": "d2"}
+
+
+def pilot1_demographic(adsl: pd.DataFrame) -> pd.DataFrame:
+    """R Submission Pilot 1 ``tlf-demographic``: ITT, mean (sd), median, min - max, counts.
+
+    Pilot 1 prints with rtables format "xx.xx" (2 decimals, trailing zeros dropped);
+    the ARD carries 2-decimal formats (``d2``).
+    """
+    d = arm_categorical(adsl[adsl["ITTFL"] == "Y"], "TRT01P", "TRT01PN")
+    d["AGEGR1"] = ordered(d["AGEGR1"], ["<65", "65-80", ">80"])
+    d["RACE"] = ordered(d["RACE"], ["WHITE", "BLACK OR AFRICAN AMERICAN", "AMERICAN INDIAN OR ALASKA NATIVE"])
+    cont = ["AGE", "HEIGHTBL", "WEIGHTBL", "BMIBL", "MMSETOT"]
+    return bind_ard(
+        ard_summary(d, cont, by="TRT01P", statistic=STATS, fmt=PILOT1_FMT),
+        ard_tabulate(d, ["AGEGR1", "RACE"], by="TRT01P", statistic=("n", "N")),
+    )

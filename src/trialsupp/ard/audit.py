@@ -1,0 +1,146 @@
+"""``trialsupp audit``: list every number in the rendered output that no ARD row accounts for.
+
+HTML: a number is bound when it sits inside ``<span class="ts-stat" data-ard="...">``
+whose ids exist in the store and whose text equals their formatted values.
+PDF: the text of each page is tokenised; a number is bound when it equals the
+``stat_fmt`` of some ARD row (or a token of one, e.g. a CI limit).
+Exempt everywhere: element numbers ("eTable 3", "Table 14-3.01"), page numbers,
+dates and times, visit names ("Week 52"), digits inside words (SOD1, ALSAQ-40),
+and the study's own ``audit.exempt`` patterns.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+
+NUMBER = re.compile(r"(?<![\w.\-\u2212/])[\u2212-]?\d+(?:[.,]\d+)*%?(?![\w])")
+EXEMPT = [
+    r"\be(?:Table|Figure|Methods|Results|References)\s*\d+",
+    r"\b(?:Table|Figure|Listing)\s+\d+(?:-\d+(?:\.\d+)*)?",
+    r"\bPage\s+\d+\s+of\s+\d+", r"\bpage\s+\d+",
+    r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2}| UTC)?)?",
+    r"\b\d{1,2}:\d{2}(?::\d{2})?\b",
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+(?:\d{1,2},\s+)?\d{4}\b",
+    r"\b\d{1,2}\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{4}\b",
+    r"\b(?:Week|Day|Month|Year|Visit|Cycle)s?\s+\d+(?:\s*(?:and|to|-)\s*\d+)?",
+    r"\b95%\s*CI\b", r"\b(?:Python|Pandoc|Typst|Quarto)\s+\d+(?:\.\d+)*",
+    r"\bsha256:[0-9a-f]+", r"\b[0-9a-f]{12,64}\b",
+]
+
+
+@dataclass
+class Unbound:
+    where: str
+    number: str
+    context: str
+
+    def line(self) -> str:
+        return f"{self.where}: {self.number!r} in \u201c{self.context}\u201d"
+
+
+def _strip_exempt(text: str, extra: list[str]) -> str:
+    for pattern in EXEMPT + extra:
+        text = re.sub(pattern, " ", text)
+    return text
+
+
+def numbers_in(text: str, extra: list[str] = ()) -> list[tuple[str, str]]:
+    clean = _strip_exempt(text, list(extra))
+    return [(m.group(0), clean[max(0, m.start() - 30):m.end() + 30].strip()) for m in NUMBER.finditer(clean)]
+
+
+class _Walker(HTMLParser):
+    SKIP = {"script", "style", "svg", "code", "pre", "title", "head"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple] = []                    # (tag, is_stat, is_skip, ids)
+        self.free: list[str] = []
+        self.stats: list[tuple[str, str]] = []          # (ids, text)
+        self._stat_text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("br", "img", "meta", "link", "input", "hr", "col", "source", "wbr"):
+            return
+        a = dict(attrs)
+        is_stat = "ts-stat" in (a.get("class") or "").split() and "data-ard" in a
+        skip = tag in self.SKIP or "ts-exempt" in (a.get("class") or "").split() or a.get("aria-hidden") == "true"
+        self.stack.append((tag, is_stat, skip, a.get("data-ard")))
+        if is_stat:
+            self._stat_text = []
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            t, is_stat, _skip, ids = self.stack.pop()
+            if is_stat:
+                self.stats.append((ids, "".join(self._stat_text).strip()))
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if any(s for _t, _st, s, _i in self.stack):
+            return
+        if any(st for _t, st, _s, _i in self.stack):
+            self._stat_text.append(data)
+        else:
+            self.free.append(data)
+
+
+def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbound]:
+    walker = _Walker()
+    walker.feed(html)
+    fmt_by_id = dict(zip(ard["id"], ard["stat_fmt"].astype(str)))
+    problems = []
+    for ids, text in walker.stats:
+        missing = [i for i in ids.split() if i not in fmt_by_id]
+        if missing:
+            problems.append(Unbound("HTML", text, f"bound to unknown ARD id(s) {', '.join(missing)}"))
+            continue
+        shown = [fmt_by_id[i] for i in ids.split()]
+        if not all(s in text for s in shown):
+            problems.append(Unbound("HTML", text, f"differs from the ARD value(s) {shown} of {ids}"))
+    for chunk in " ".join(walker.free).split("\n"):
+        for number, context in numbers_in(chunk, extra):
+            problems.append(Unbound("HTML", number, context))
+    return problems
+
+
+def _stat_tokens(ard: pd.DataFrame) -> set[str]:
+    tokens = set()
+    for text in ard["stat_fmt"].astype(str):
+        tokens.add(text)
+        tokens.update(m.group(0) for m in NUMBER.finditer(text))
+        tokens.update(t.strip("()%,") for t in text.split())
+    return {t.replace("\u2212", "-") for t in tokens}
+
+
+def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbound]:
+    from pypdf import PdfReader
+    tokens = _stat_tokens(ard)
+    problems = []
+    for page_no, page in enumerate(PdfReader(str(pdf)).pages, start=1):
+        text = page.extract_text() or ""
+        for line in text.splitlines():
+            for number, context in numbers_in(line, extra):
+                plain = number.replace("\u2212", "-")
+                if plain in tokens or plain.rstrip("%") in tokens:
+                    continue
+                problems.append(Unbound(f"PDF page {page_no}", number, context))
+    return problems
+
+
+def audit_output(out_dir: Path, extra: list[str] = ()) -> list[Unbound]:
+    from trialsupp.ard.store import read_store
+    ard = read_store(out_dir)
+    problems = []
+    html = out_dir / "supplement.html"
+    if html.exists():
+        problems += audit_html(html.read_text(encoding="utf-8"), ard, extra)
+    pdf = out_dir / "supplement.pdf"
+    if pdf.exists():
+        problems += audit_pdf(pdf, ard, extra)
+    return problems

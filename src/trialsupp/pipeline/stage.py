@@ -1,0 +1,90 @@
+"""The staged build folder: project sources, study metadata, parameter rows.
+
+The stage is a Quarto project: ``_quarto.yml`` (with the study's ``trialsupp:``
+metadata merged in), ``_extensions/``, ``report/``, executed ``notebooks/<study>/``
+and ``_results/`` (``ard.json`` and the generated ``parameters.qmd``).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trialsupp.ard.provenance import code_ref
+from trialsupp.ard.schema import ard_rows, bind_ard
+from trialsupp.ard.store import place, to_records
+from trialsupp.study import Study
+
+PROJECT_FILES = ("_quarto.yml", "_extensions", "report")
+PARAMS_OUTPUT = "parameters"
+
+
+def stage_project(project: Path, build: Path) -> None:
+    for name in PROJECT_FILES:
+        src = project / name
+        if src.is_dir():
+            shutil.copytree(src, build / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        elif src.exists():
+            shutil.copy2(src, build / name)
+
+
+def citation_text(study: Study) -> str:
+    c = study.raw.get("citation") or {}
+    parts = [c.get("authors"), c.get("title"), c.get("journal"), str(c.get("year") or ""),
+             f"doi:{c['doi']}" if c.get("doi") else None]
+    return ". ".join(p.rstrip(".") for p in parts if p) + "." if any(parts) else ""
+
+
+def study_metadata(study: Study) -> dict[str, Any]:
+    meta = {"heading": "Supplementary Online Content", "citation": citation_text(study),
+            "statement": study.raw.get("supplement_sentence") or
+            "This supplementary material has been provided by the authors to give readers "
+            "additional information about their work.",
+            "footer": study.raw.get("footer") or study.title}
+    if study.simulated:
+        meta["simulated"] = True
+        meta["simulated-note"] = study.raw.get("simulated_statement") or (
+            "The data in this supplement are simulated. They are not the trial's data: no "
+            "participant-level data of the trial were used.")
+    if study.raw.get("layout") == "csr":
+        meta["landscape"] = True
+    return meta
+
+
+def stage_metadata(build: Path, study: Study) -> None:
+    """Merge the study's metadata into the staged ``_quarto.yml`` under ``trialsupp:``."""
+    path = build / "_quarto.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc.setdefault("trialsupp", {}).update(study_metadata(study))
+    doc["title"] = study.title
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def parameter_rows(study: Study, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """One placed ARD row per parameter (context "parameter"), so that the values printed
+    on the first page are bound like every other number."""
+    frames = []
+    for name, value in values.items():
+        shown = "none" if value in (None, "") else value
+        if name == "data_cut" and value in study.cuts:
+            shown = f"{value} ({study.cuts[value]})"
+        frames.append(ard_rows({"value": shown if isinstance(shown, (int, float)) and not isinstance(shown, bool)
+                                else str(shown)}, variable=name, context="parameter",
+                               method=study.params[name].description, code=code_ref(parameter_rows),
+                               fmt={"value": "int" if isinstance(shown, int) and not isinstance(shown, bool) else "str"}))
+    if not frames:
+        return []
+    placed = place(bind_ard(*frames), output=PARAMS_OUTPUT, analysis_id="run", population="all",
+                   rules=study.format_rules, params=values)
+    placed["output_id"] = "Parameters"
+    return to_records(placed)
+
+
+def parameters_qmd(rows: list[dict[str, Any]]) -> str:
+    """The first page's parameter line, each value an ``ard`` shortcode."""
+    if not rows:
+        return ""
+    items = [f"{r['variable'].replace('_', ' ')} {{{{< ard {r['id']} >}}}}" for r in rows]
+    return "Parameters of this render: " + "; ".join(items) + ".\n"

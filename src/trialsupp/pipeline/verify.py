@@ -1,0 +1,117 @@
+"""``trialsupp verify``: the peer reviewer's check.
+
+1. Hash the inputs again and compare with the hashes recorded by the render.
+2. Re-run the whole pipeline with the recorded study and parameters in a fresh
+   temporary folder.
+3. Compare every ARD row (counts exactly, other numbers to ``rtol``), every
+   displayed string of the HTML, and the HTML's bound numbers against the store.
+4. Write ``verify.json`` and ``verify.html`` (the reproducibility certificate).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from trialsupp.ard.audit import audit_html
+from trialsupp.ard.compare import compare_ard
+from trialsupp.ard.provenance import environment, sha256_file
+from trialsupp.ard.store import atomic_write_text, read_store
+
+SPAN = re.compile(r'<span class="ts-stat" data-ard="([^"]+)"[^>]*>(.*?)</span>', re.S)
+
+
+def displayed_values(html_text: str) -> dict[str, str]:
+    return {ids: re.sub(r"<[^>]+>", "", text).strip() for ids, text in SPAN.findall(html_text)}
+
+
+def check_inputs(run: dict[str, Any], data_dir: Path) -> list[str]:
+    problems = []
+    for name, recorded in sorted((run.get("inputs") or {}).items()):
+        path = data_dir / name
+        if not path.exists():
+            problems.append(f"input {name}: missing from {data_dir}")
+        elif sha256_file(path) != recorded:
+            problems.append(f"input {name}: SHA-256 differs from the recorded {recorded[:12]}... (data changed)")
+    return problems
+
+
+def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str, Any]:
+    from trialsupp.pipeline.render import render
+    from trialsupp.study import load_study
+
+    out_dir = Path(out_dir)
+    recorded = read_store(out_dir)
+    run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    study = load_study(run["study"])
+    data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
+    report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
+                              "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                              "rtol": rtol, "problems": []}
+    report["problems"] += check_inputs(run, data_dir)
+
+    html_path = out_dir / "supplement.html"
+    old_html = html_path.read_text(encoding="utf-8") if html_path.exists() else ""
+    if old_html:
+        report["problems"] += [f"HTML: {u.number!r} {u.context}" for u in audit_html(old_html, recorded)
+                               if "ARD" in u.context]
+
+    with tempfile.TemporaryDirectory(prefix="trialsupp-verify-") as tmp:
+        formats = ["html"] if html_path.exists() else ["pdf"]
+        params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
+        again = render(study=run["study"], out=Path(tmp) / "out", formats=formats,
+                       seed=run["params"].get("seed"), params=params, engine=engine)
+        fresh = read_store(again.out)
+        if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
+            report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
+        comparison = compare_ard(recorded, fresh, rtol=rtol)
+        new_html = (again.out / "supplement.html").read_text(encoding="utf-8") if "html" in formats else ""
+        fresh_env = environment()
+
+    report["ard"] = {"recorded_rows": comparison.n_a, "rerun_rows": comparison.n_b,
+                     "matched": comparison.matched, "only_recorded": comparison.only_a,
+                     "only_rerun": comparison.only_b,
+                     "mismatched": [d.__dict__ for d in comparison.differences]}
+    report["problems"] += [f"ARD {d.line()}" for d in comparison.differences]
+    report["problems"] += [f"ARD row {i} missing from the re-run" for i in comparison.only_a]
+    report["problems"] += [f"ARD row {i} new in the re-run" for i in comparison.only_b]
+    if old_html and new_html:
+        old_vals, new_vals = displayed_values(old_html), displayed_values(new_html)
+        shown = [f"displayed {ids}: {old_vals[ids]!r} (recorded) vs {new_vals.get(ids)!r} (re-run)"
+                 for ids in sorted(old_vals) if old_vals[ids] != new_vals.get(ids)]
+        report["displayed"] = {"compared": len(old_vals), "mismatched": len(shown)}
+        report["problems"] += shown
+    report["environment"] = {"recorded": {"python": run.get("python"), "packages": run.get("packages")},
+                             "now": fresh_env}
+    report["environment_differences"] = sorted(
+        f"{k}: {v} -> {fresh_env['packages'].get(k)}" for k, v in (run.get("packages") or {}).items()
+        if fresh_env["packages"].get(k) != v)
+    report["verdict"] = "reproduced" if not report["problems"] else "NOT reproduced"
+    atomic_write_text(out_dir / "verify.json", json.dumps(report, indent=1, sort_keys=True, default=str) + "\n")
+    atomic_write_text(out_dir / "verify.html", certificate_html(report))
+    return report
+
+
+def certificate_html(r: dict[str, Any]) -> str:
+    e = html.escape
+    rows = "".join(f"<li>{e(p)}</li>" for p in r["problems"]) or "<li>none</li>"
+    envd = "".join(f"<li>{e(p)}</li>" for p in r["environment_differences"]) or "<li>none</li>"
+    a = r["ard"]
+    colour = "#1b7837" if r["verdict"] == "reproduced" else "#b2182b"
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Reproducibility certificate</title>
+<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.4}}h1{{font-size:1.4em}}
+.verdict{{color:{colour};font-weight:bold;font-size:1.2em}}td,th{{text-align:left;padding:.2em 1em .2em 0}}</style></head>
+<body><h1>Reproducibility certificate: {e(r['study'])}</h1>
+<p class="verdict">Verdict: {e(r['verdict'])}</p>
+<table><tr><th>Output</th><td>{e(r['out_dir'])}</td></tr><tr><th>Checked</th><td>{e(r['checked'])}</td></tr>
+<tr><th>Parameters</th><td>{e(json.dumps(r['params'], sort_keys=True))}</td></tr>
+<tr><th>ARD rows</th><td>{a['recorded_rows']} recorded, {a['rerun_rows']} re-run, {a['matched']} matched
+(relative tolerance {r['rtol']:g}; counts exact)</td></tr>
+<tr><th>Displayed values</th><td>{r.get('displayed', {}).get('compared', 0)} compared,
+{r.get('displayed', {}).get('mismatched', 0)} mismatched</td></tr></table>
+<h2>Problems</h2><ul>{rows}</ul><h2>Environment differences</h2><ul>{envd}</ul></body></html>
+"""

@@ -1,0 +1,147 @@
+"""Turn the stored outputs of a labelled cell of an EXECUTED notebook into
+Pandoc markdown, as Quarto's ``{{< embed nb.ipynb#label >}}`` does.
+
+* The cell is the one whose source starts with ``#| label: X`` (Quarto cell
+  options: ``#|`` comment lines at the top of the cell source, YAML).
+* ``text/markdown`` outputs are copied as is (they hold ```` ```{=html} ```` and
+  ```` ```{=typst} ```` raw blocks); ``image/svg+xml`` is written to a file and
+  included as an image; ``text/plain`` only when nothing richer is present;
+  ``application/vnd.trialsupp.ard+json`` (the placed ARD rows) is ignored.
+* The caption comes from the ``tbl-cap`` / ``fig-cap`` cell options; the alt
+  text of figures from ``fig-alt`` (else the caption).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from trialsupp.publish.qmd import Loc, PublishError
+
+ARD_MIME = "application/vnd.trialsupp.ard+json"
+IGNORED_MIMES = {ARD_MIME, "application/vnd.jupyter.widget-view+json"}
+
+
+@dataclass
+class Embedded:
+    """The markdown for one embedded cell."""
+    label: str
+    kind: str | None            # "tbl", "fig" or None (not a numbered float)
+    caption: str | None
+    options: dict
+    markdown: str               # body (without caption)
+    notebook: Path
+    cell_id: str | None
+    media: list[Path] = field(default_factory=list)
+
+
+def cell_options(source: str) -> dict:
+    """YAML of the ``#|`` option lines at the top of a cell's source."""
+    opts = []
+    for line in source.splitlines():
+        if line.startswith("#|"):
+            opts.append(line[2:].removeprefix(" "))
+        elif not line.strip():
+            continue
+        else:
+            break
+    if not opts:
+        return {}
+    try:
+        data = yaml.safe_load("\n".join(opts)) or {}
+    except yaml.YAMLError as exc:
+        raise PublishError(f"invalid '#|' cell options: {exc}") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def find_cell(nb_path: Path, label: str, loc: Loc | None = None):
+    """(cell, options) of the cell labelled ``label``."""
+    where = f"{loc}: " if loc else ""
+    if not nb_path.is_file():
+        raise PublishError(f"{where}notebook not found: {nb_path}")
+    try:
+        nb = nbformat.read(str(nb_path), as_version=4)
+    except Exception as exc:  # nbformat raises several types
+        raise PublishError(f"{where}cannot read notebook {nb_path}: {exc}") from exc
+    hits = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        opts = cell_options(cell.source)
+        if str(opts.get("label", "")) == label:
+            hits.append((cell, opts))
+    if not hits:
+        raise PublishError(f"{where}no cell with '#| label: {label}' in {nb_path}")
+    if len(hits) > 1:
+        raise PublishError(f"{where}{len(hits)} cells labelled '{label}' in {nb_path}")
+    return hits[0]
+
+
+def _text(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
+               media_prefix: str = "", loc: Loc | None = None) -> Embedded:
+    """Markdown for the outputs of cell ``label`` of the executed notebook.
+
+    SVG outputs are written to ``media_dir`` as ``<label>-<n>.svg``; the image
+    paths in the markdown are ``media_prefix + file name``.
+    """
+    nb_path = Path(nb_path)
+    where = f"{loc}: " if loc else ""
+    cell, opts = find_cell(nb_path, label, loc)
+    kind = label.split("-", 1)[0] if label.startswith(("tbl-", "fig-")) else None
+    caption = opts.get(f"{kind}-cap") if kind else None
+    if kind and caption is None:
+        caption = opts.get("tbl-cap") or opts.get("fig-cap")
+    if isinstance(caption, list):
+        raise PublishError(f"{where}cell {label}: a list of captions (subfloats) is not supported")
+    if not cell.get("outputs") and cell.get("execution_count") is None:
+        raise PublishError(f"{where}cell {label} of {nb_path} has not been executed "
+                           "(embed needs executed notebooks)")
+    parts, media = [], []
+    for out in cell.get("outputs", []):
+        otype = out.get("output_type")
+        if otype == "error":
+            raise PublishError(f"{where}cell {label} of {nb_path} raised "
+                               f"{out.get('ename')}: {out.get('evalue')}")
+        if otype == "stream":
+            continue
+        data = out.get("data", {})
+        if ARD_MIME in data:
+            continue  # placed ARD rows: collected by the pipeline, never displayed
+        mimes = [m for m in data if m not in IGNORED_MIMES]
+        if not mimes:
+            continue
+        if "text/markdown" in data:
+            parts.append(_text(data["text/markdown"]).strip("\n"))
+        elif "image/svg+xml" in data:
+            svg = _text(data["image/svg+xml"])
+            media_dir.mkdir(parents=True, exist_ok=True)
+            n = len(media) + 1
+            name = f"{label}-{n}.svg"
+            target = media_dir / name
+            target.write_text(svg, encoding="utf-8")
+            media.append(target)
+            alt = str(opts.get("fig-alt") or caption or label).replace("]", "\\]")
+            parts.append(f"![{alt}]({media_prefix}{name}){{width=100%}}")
+        elif "text/html" in data and "text/plain" not in data:
+            parts.append("```{=html}\n" + _text(data["text/html"]).strip("\n") + "\n```")
+        elif "text/plain" in data:
+            body = _text(data["text/plain"]).rstrip("\n")
+            fence = "````" if "```" in body else "```"
+            parts.append(f"{fence} text\n{body}\n{fence}")
+        else:
+            raise PublishError(f"{where}cell {label}: no supported output among {', '.join(mimes)} "
+                               "(text/markdown, image/svg+xml, text/plain)")
+    if not parts:
+        raise PublishError(f"{where}cell {label} of {nb_path} has no displayable output")
+    cell_id = cell.get("id")
+    return Embedded(label=label, kind=kind, caption=None if caption is None else str(caption),
+                    options=opts, markdown="\n\n".join(parts) + "\n", notebook=nb_path,
+                    cell_id=cell_id, media=media)
+
+

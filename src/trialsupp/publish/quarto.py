@@ -1,0 +1,118 @@
+"""The Quarto path: ``quarto render`` of the staged project.
+
+Quarto (>= 1.5) must be on PATH; it cannot be installed by pip on the
+project's machines, so this path is kept correct against Quarto's documented
+CLI but is not exercised in CI (the built-in publisher is).
+
+Per format: ``quarto render <entry> --to html`` and ``--to typst`` (Quarto's
+``typst`` format compiles the PDF with its bundled Typst). The project config
+(``<stage>/_quarto.yml``) sets ``output-dir: _output``; outputs are looked up
+there and copied to ``out_dir`` when one is given.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+from trialsupp.publish import crossref as _xref
+from trialsupp.publish.provenance import write_provenance_html
+from trialsupp.publish.qmd import PublishError, parse_qmd
+
+MIN_VERSION = (1, 5)
+QUARTO_TO = {"html": ("html", ".html"), "pdf": ("typst", ".pdf")}
+
+
+def quarto_version(quarto: str = "quarto") -> tuple[int, ...] | None:
+    """Version of the ``quarto`` on PATH, or None when it is missing or broken."""
+    exe = shutil.which(quarto)
+    if exe is None:
+        return None
+    try:
+        res = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", res.stdout or "")
+    if res.returncode != 0 or not m:
+        return None
+    return tuple(int(g) for g in m.groups() if g is not None)
+
+
+def quarto_available(min_version: tuple[int, ...] = MIN_VERSION, quarto: str = "quarto") -> bool:
+    """True when ``quarto --version`` reports at least ``min_version``."""
+    version = quarto_version(quarto)
+    return version is not None and version >= tuple(min_version)
+
+
+def _output_path(stage: Path, entry: Path, suffix: str) -> Path | None:
+    rel = entry.resolve().relative_to(stage)
+    candidates = [stage / "_output" / rel.with_suffix(suffix), entry.with_suffix(suffix)]
+    for c in candidates:
+        if c.is_file():
+            return c
+    hits = sorted((stage / "_output").rglob(entry.stem + suffix)) if (stage / "_output").is_dir() else []
+    return hits[0] if hits else None
+
+
+def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[str] = ("html", "pdf"),
+                   out_dir: str | Path | None = None, *, ard_json=None, quarto: str = "quarto",
+                   profile: str | None = None, timeout: float = 1800) -> dict[str, Path]:
+    """Render the staged report with Quarto; returns ``{"html": Path, "pdf": Path}``.
+
+    Writes ``<stage>/_results/provenance.html`` (the ARD blob and popup script,
+    included after the body by ``_quarto.yml``) before rendering. Warns when
+    Quarto's numbering (order of appearance) would differ from the JAMA
+    numbering by first citation used by the built-in publisher.
+    """
+    stage = Path(stage_dir).resolve()
+    entry_path = (stage / entry) if not Path(entry).is_absolute() else Path(entry)
+    if not entry_path.is_file():
+        raise PublishError(f"report entry not found: {entry_path}")
+    exe = shutil.which(quarto)
+    if exe is None or not quarto_available(quarto=quarto):
+        raise PublishError(f"Quarto >= {'.'.join(map(str, MIN_VERSION))} is not on PATH; "
+                           "use engine='builtin'")
+    write_provenance_html(stage, ard_json)
+    _warn_numbering(stage, entry_path)
+    written: dict[str, Path] = {}
+    for fmt in formats:
+        if fmt not in QUARTO_TO:
+            raise PublishError(f"unknown format {fmt!r} (html, pdf)")
+        to, suffix = QUARTO_TO[fmt]
+        cmd = [exe, "render", str(entry_path.relative_to(stage)), "--to", to]
+        if profile:
+            cmd += ["--profile", profile]
+        try:
+            res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise PublishError(f"quarto render --to {to} timed out after {timeout} s") from exc
+        if res.returncode != 0:
+            tail = "\n".join((res.stderr or res.stdout or "").strip().splitlines()[-40:])
+            raise PublishError(f"quarto render --to {to} failed (exit {res.returncode}):\n{tail}")
+        found = _output_path(stage, entry_path, suffix)
+        if found is None:
+            raise PublishError(f"quarto render --to {to} succeeded but no {entry_path.stem}{suffix} "
+                               f"was found under {stage}")
+        if out_dir is not None:
+            dest = Path(out_dir)
+            dest.mkdir(parents=True, exist_ok=True)
+            found = Path(shutil.copy2(found, dest / found.name))
+        written[fmt] = found
+    return written
+
+
+def _warn_numbering(stage: Path, entry: Path) -> None:
+    try:
+        doc = parse_qmd(entry, stage)
+        numbering = _xref.number_elements(doc)
+    except PublishError:
+        return  # Quarto supports more than the built-in parser; let Quarto report problems
+    bad = _xref.appearance_mismatch(numbering)
+    if bad:
+        warnings.warn("Quarto numbers eTables/eFigures in order of appearance, JAMA by first "
+                      f"citation; these elements would get different numbers: {', '.join(bad)}. "
+                      "Reorder the report so elements appear in order of first citation.",
+                      stacklevel=3)
