@@ -71,7 +71,9 @@
       var dt = el("dt", null, "Notebook");
       var dd = el("dd");
       var link = el("a", null, row.notebook + (row.cell_id ? " (cell " + row.cell_id + ")" : ""));
-      link.setAttribute("href", row.notebook + (row.cell_id ? "#" + row.cell_id : ""));
+      // the rendered preview published beside the supplement: notebooks/<name>.html#<cell id>
+      var preview = "notebooks/" + String(row.notebook).split("/").pop().replace(/\.ipynb$/, ".html");
+      link.setAttribute("href", preview + (row.cell_id ? "#" + row.cell_id : ""));
       dd.appendChild(link);
       dl.appendChild(dt);
       dl.appendChild(dd);

@@ -33,6 +33,13 @@ def cmd_render(args) -> int:
     from trialsupp.pipeline.progress import Reporter
     from trialsupp.pipeline.render import render
     params = _key_values(args.param)
+    if args.matrix:
+        from trialsupp.pipeline.matrix import render_matrix
+        results = render_matrix(args.matrix, out=args.out, jobs=args.jobs, engine=args.engine,
+                                formats=_formats(args.to), reporter=Reporter(quiet=args.quiet), force=args.force)
+        for r in results:
+            print(f"rendered {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
+        return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
                     reporter=Reporter(quiet=args.quiet), force=args.force)
@@ -142,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--wait", action="store_true", help="wait for another render of the same output")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
+    r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))

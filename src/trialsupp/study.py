@@ -73,7 +73,12 @@ class Study:
 
     @property
     def cuts(self) -> dict[str, str]:
-        return dict(self.raw.get("cuts", {}))
+        """Named data cuts: top-level ``cuts`` (name: date) or the simulator's
+        ``simulation.data_cuts`` (name: {date, label})."""
+        cuts = dict(self.raw.get("cuts") or {})
+        for name, spec in ((self.raw.get("simulation") or {}).get("data_cuts") or {}).items():
+            cuts.setdefault(name, spec["date"] if isinstance(spec, dict) else spec)
+        return {k: str(v) for k, v in cuts.items()}
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params.values()}
@@ -137,6 +142,10 @@ def load_study(name_or_path: str, project_dir: Path | None = None) -> Study:
     study = Study(name=raw["name"], path=path, raw=raw,
                   project_dir=(project_dir or find_project_dir()).resolve())
     study.params = _parse_params(path.name, raw.get("parameters") or {})
+    sim_seed = (raw.get("simulation") or {}).get("seed")
+    if "seed" in study.params and study.params["seed"].default is None and sim_seed is not None:
+        p = study.params["seed"]
+        study.params["seed"] = Param(p.name, p.type, coerce(p, sim_seed), p.description, p.choices)
     study.format_rules  # validate now
     return study
 

@@ -212,7 +212,6 @@ class TestConfigErrors:
         assert sim["seed"] == study["simulation"]["seed"]
         assert study["name"] == "valor" and study["simulated"] is True
         assert set(study["simulation"]["data_cuts"]) == {"12-month", "final"}
-        assert "notebooks" not in study and "report" not in study
         # every simulation key sits on a line with a comment or under a commented block
         text = DEFAULT_STUDY.read_text(encoding="utf-8")
         assert text.count("#") > 80

@@ -17,7 +17,8 @@ import pandas as pd
 from trialsupp.data.io import DataError
 
 # flag -> the date that sets it (reset to "N" when that date falls after the cut)
-DEPENDENT_FLAGS = {"DTHFL": "DTHDT", "OLEFL": "OLESDT", "OLECMPFL": "OLEEDT", "PVENTFL": "PVENTDT"}
+DEPENDENT_FLAGS = {"DTHFL": "DTHDT", "PVENTFL": "PVENTDT", "OLEFL": "TR02SDT", "TOFFL": "TOFSDT",
+                   "OLECMPFL": "EOSDT"}
 
 
 def _as_dates(series: pd.Series) -> pd.Series:
@@ -43,7 +44,7 @@ def cut_adsl(adsl: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
             out.loc[late, col] = pd.NaT
         for flag, source in DEPENDENT_FLAGS.items():
             if source == col and flag in out:
-                out.loc[late, flag] = "N" if flag != "DTHFL" else ""
+                out.loc[late, flag] = "N" if (out[flag] == "N").any() or flag != "DTHFL" else ""
         if col == "EOSDT" and "EOSSTT" in out:
             out.loc[late, "EOSSTT"] = "ONGOING"
             for reason in ("DCSREAS", "DCREASCD"):

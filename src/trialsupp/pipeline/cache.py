@@ -85,10 +85,10 @@ class NotebookCache:
             shutil.copy2(executed_nb, tmp / "notebook.ipynb")
             if files is not None and files.is_dir():
                 shutil.copytree(files, tmp / "files")
-            if final.exists():
-                shutil.rmtree(tmp)
-            else:
+            try:
                 os.rename(tmp, final)
+            except OSError:          # a parallel render stored the same key first
+                pass
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from trialsupp.ard import store
 from trialsupp.ard.provenance import environment, git_state, sha256_file
 from trialsupp.pipeline import outdir
+from trialsupp.publish.notebook_preview import write_preview
 from trialsupp.pipeline.cache import NotebookCache, cache_dir, notebook_key
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
@@ -156,6 +157,8 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 inputs = hash_inputs(data_dir)
             with reporter.stage("notebooks"):
                 executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache)
+                for nb in executed:
+                    write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)")
             with reporter.stage("results store"):
                 build.mkdir()
                 stage_project(project, build)

@@ -521,6 +521,9 @@ def _default_notebook_href(out: Path):
     """Link to the notebook as published next to the output: ``<rel path>`` if it
     exists under ``out``, else ``notebooks/<file name>``, else ``<rel path>``."""
     def href(rel: str, cell: str) -> str:
+        preview = f"notebooks/{Path(rel).stem}.html"
+        if (out / preview).is_file():
+            return f"{preview}#{cell}"
         if (out / rel).is_file():
             return rel
         flat = f"notebooks/{Path(rel).name}"

@@ -21,7 +21,7 @@ from trialsupp.stats.tests import anova_oneway, chisq_test
 from .common import arm_categorical, ordered, with_total
 
 __all__ = ["prepare_adsl", "t14_2_01", "pilot1_demographic", "CONTINUOUS", "CATEGORICAL",
-           "RACE_LEVELS", "CSR_FMT"]
+           "RACE_LEVELS", "CSR_FMT", "LEVEL_LABELS"]
 
 # (variable, CSR label) in CSR row order; categorical groups follow their continuous variable
 CONTINUOUS = [("AGE", "Age (y)"), ("MMSETOT", "MMSE"), ("DURDIS", "Duration of disease (months)"),
@@ -32,9 +32,11 @@ CATEGORICAL = {
     "AGEGR1": ["<65 yrs", "65-80 yrs", ">80 yrs"],
     "SEX": ["Male", "Female"],
     "RACEORIG": RACE_LEVELS,
-    "DURDSGR1": ["<12 months", ">=12 months"],
+    "DURDSGR1": ["less than 12 months", "12 months or more"],
     "BMIBLGR1": ["<25", "25-<30", ">=30"],
 }
+# CSR row labels where the ARD level differs (ARD ids are slugs: "<12" and ">=12" would collide)
+LEVEL_LABELS = {"less than 12 months": "<12 months", "12 months or more": ">=12 months"}
 # CSR display precision of every continuous summary (Atorus num_fmt digits)
 CSR_FMT = {"N": "int", "mean": "d1", "sd": "d2", "median": "d1", "min": "d1", "max": "d1"}
 STATS = ("N", "mean", "sd", "median", "min", "max")
@@ -49,7 +51,8 @@ def prepare_adsl(adsl: pd.DataFrame) -> pd.DataFrame:
                           "AMERICAN INDIAN OR ALASKA NATIVE": "Other"})
     race = race.where(d["ETHNIC"] != "HISPANIC OR LATINO", "Hispanic")
     d["RACEORIG"] = ordered(race, RACE_LEVELS)
-    d["DURDSGR1"] = ordered(d["DURDSGR1"] + " months", CATEGORICAL["DURDSGR1"])
+    d["DURDSGR1"] = ordered(d["DURDSGR1"].map({"<12": "less than 12 months", ">=12": "12 months or more"}),
+                            CATEGORICAL["DURDSGR1"])
     d["BMIBLGR1"] = ordered(d["BMIBLGR1"], CATEGORICAL["BMIBLGR1"])
     return d
 

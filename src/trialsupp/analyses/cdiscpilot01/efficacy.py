@@ -268,15 +268,21 @@ def ard_14_3_11(data, population: str = "Efficacy", visit: str = "Week 24") -> p
 
 # ---------------------------------------------------------------------------- 14-3.12
 def ard_14_3_12(data, population: str = "Efficacy") -> pd.DataFrame:
-    """14-3.12 NPI-X mean total score weeks 4-24 (needs the ``adnpix`` dataset)."""
-    if "adnpix" not in getattr(data, "datasets", data):
-        raise KeyError("14-3.12 needs dataset adnpix, which is not in the study data "
-                       "(see data/cdiscpilot01/SOURCE.md: not included)")
+    """14-3.12 NPI-X mean total score from Week 4 through Week 24 (windowed), ``adnpix`` NPTOTMN.
+
+    As ``t-14-3-12.R``: descriptives of baseline (AVISITN 0) and of the mean of weeks
+    4-24 (AVISITN 98); ANCOVA of CHG = AVAL - BASE at AVISITN 98 with treatment and
+    site group as factors and baseline as covariate (dose response and pairwise).
+    """
+    available = getattr(data, "datasets", data)
+    if "adnpix" not in available:
+        raise KeyError("14-3.12 needs dataset adnpix (data/cdiscpilot01/adnpix.parquet), which is not loaded")
     d = _analysis_rows(data, "adnpix", "NPTOTMN", population).copy()
     d["CHG"] = d["AVAL"] - d["BASE"]
-    return bind_ard(_header_n(d), _visit_summary(d[d["AVISITN"] == 0], "AVAL", "Baseline"),
-                    _visit_summary(d[d["AVISITN"] == 98], "AVAL", "Mean of Weeks 4-24"),
-                    ancova_week(d, 98, baseline=True).query("context != 'summary'"))
+    model = ancova_week(d, 98, baseline=True)
+    model = model[model["context"] != "summary"]
+    return bind_ard(_visit_summary(d[d["AVISITN"] == 0], "AVAL", "Baseline"),
+                    _visit_summary(d[d["AVISITN"] == 98], "AVAL", "Mean of Weeks 4-24"), model)
 
 
 # ---------------------------------------------------------------------------- 14-3.13
@@ -417,14 +423,20 @@ def _arm_columns(t, placed, header="{level}\n(N={n})"):
     return t.columns_from(placed, by=TRT, levels=ARMS, header=header)
 
 
-def table_ancova(placed: pd.DataFrame, number: str, week: int, *, baseline: bool, rules):
-    """CSR layout of 14-3.01 .. 14-3.09 from placed ARD rows."""
+def table_ancova(placed: pd.DataFrame, number: str, week: int, *, baseline: bool, rules,
+                 blocks: Sequence[tuple[str, str, str]] | None = None):
+    """CSR layout of 14-3.01 .. 14-3.09 and 14-3.12 from placed ARD rows.
+
+    ``blocks``: (heading, variable, AVISIT label) of the descriptive blocks; default
+    Baseline / Week / Change from Baseline (``baseline=True``) or the week only.
+    """
     from trialsupp.display import cell
 
     t = _arm_columns(_table(number, rules), placed)
-    blocks = ([("Baseline", "AVAL", "Baseline"), (f"Week {week}", "AVAL", f"Week {week}"),
-               ("Change from Baseline", "CHG", f"Week {week}")] if baseline
-              else [(f"Week {week}", "AVAL", f"Week {week}")])
+    if blocks is None:
+        blocks = ([("Baseline", "AVAL", "Baseline"), (f"Week {week}", "AVAL", f"Week {week}"),
+                   ("Change from Baseline", "CHG", f"Week {week}")] if baseline
+                  else [(f"Week {week}", "AVAL", f"Week {week}")])
     for head, var, vis in blocks:
         t = t.add_heading(head)
         where = dict(variable=var, group2_level=vis, context="summary")

@@ -8,7 +8,8 @@ visit n, mean (SD) of AVAL and of the change from baseline (CHG, post-baseline v
 on-treatment range (ANRIND) counts per arm; the P value is the CMH row-mean-scores
 statistic of arm x ANRIND stratified by BNRIND.
 14-6.06 follows ``programs/t-14-6.06.R``: ADLBHY, PARAMCD TRANSHY and HYLAW, post-baseline,
-each subject's maximum value (latest visit among ties); baseline x maximum shift per arm;
+each subject's maximum value (latest visit among ties); baseline x maximum shift per arm
+(ARD: variable = PARAMCD, group2 = BASELINE, variable_level = shift to);
 CMH general association P value for TRANSHY.
 """
 from __future__ import annotations
@@ -43,7 +44,8 @@ def t14_6_01(adlbc: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     d = lab_visits(adlbc)
     d = d[d["PARAMCD"] == paramcd]
     value = ard_summary(d, "AVAL", by="TRTP", strata="VISIT", statistic=("N", "mean", "sd"), fmt=LAB_FMT)
-    post = d[d["AVISITN"] > 0]
+    post = d[d["AVISITN"] > 0].copy()
+    post["VISIT"] = post["VISIT"].cat.remove_categories(["Bsln"])
     change = ard_summary(post, "CHG", by="TRTP", strata="VISIT", statistic=("N", "mean", "sd"),
                          fmt=LAB_FMT)
     return bind_ard(value, change)
@@ -81,7 +83,7 @@ def t14_6_06(adlbhy: pd.DataFrame) -> pd.DataFrame:
             sub = p[p["BASE"] == b]
             if len(sub):
                 parts.append(tag(ard_tabulate(sub, "SHIFTTO", by="TRTP", fmt={"p": "pct0"}),
-                                 group2=pc, group2_level=lab))
+                                 variable=pc, group2="BASELINE", group2_level=lab))
     p = d[d["PARAMCD"] == "TRANSHY"].assign(BASEC=lambda x: x["BASE"].map({0.0: "Normal", 1.0: "High"}))
     t = cmh_test(p, "TRTP", "SHIFTTO", strata="BASEC")
     parts.append(t[t["variable_level"] == "general association"])

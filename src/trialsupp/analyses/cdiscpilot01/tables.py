@@ -1,0 +1,268 @@
+"""CSR layouts of the CDISCPILOT01 safety outputs, built from placed ARD rows only (no statistics).
+
+Each builder takes the placed rows of one output and returns a ``trialsupp.display.Table``.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from trialsupp.ard.fmt import CSR
+from trialsupp.display import Table, cell, select
+
+from .common import ARM_SHORT, ARMS, TOTAL
+
+__all__ = ["rtf_options", "arm_columns", "t_populations", "t_end_of_study", "t_sites",
+           "t_demographics", "t_exposure", "t_ae", "t_lab_summary", "t_vs_summary", "t_hylaw"]
+
+
+def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", program: str = "") -> dict:
+    """Keyword arguments of ``Table.to_rtf`` for a CSR page: header line, number, population."""
+    return dict(number=f"Table {number}", titles=[f"Population: {population}"],
+                header_left=f"Protocol: {protocol}", header_right="Page {page} of {pages}",
+                footer_left=program)
+
+
+def arm_columns(t: Table, ard: pd.DataFrame, by: str, total: bool = False, **where) -> Table:
+    levels = ARMS + ([TOTAL] if total else [])
+    return t.columns_from(ard, by, levels=levels, header="{level}\n(N={n})", **where)
+
+
+def _n_pct(sub: pd.DataFrame) -> str:
+    """CSR: "n (pct%)", plain "0" when the count is zero."""
+    n = select(sub, stat_name="n")
+    return "{n}" if len(n) and n["stat"].iloc[0] == 0 else "{n} ({p}%)"
+
+
+def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1, extra=None, **where):
+    cells = {}
+    for lv in cols:
+        sub = select(ard, group1=by, group1_level=lv, **where)
+        cells[lv] = cell(sub, _n_pct(sub), rules=CSR)
+    if extra:
+        cells.update(extra)
+    return t.add_row(label, cells, indent=indent, ard=select(ard, **where))
+
+
+def _p_cell(ard: pd.DataFrame, **where):
+    sub = select(ard, stat_name="p.value", **where)
+    return cell(sub, "{p.value}", rules=CSR) if len(sub) == 1 else ""
+
+
+def t_populations(placed: pd.DataFrame, rows) -> Table:
+    t = arm_columns(Table("Summary of Populations", stub_header="", landscape=True, rules=CSR),
+                    placed, "TRT01P", total=True, variable="ITTFL")
+    for label, flag in rows:
+        t = _count_row(t, label, placed, "TRT01P", ARMS + [TOTAL], indent=0, variable=flag, variable_level="Y")
+    return t.footnote("NOTE: N in column headers represents number of subjects entered in study "
+                      "(i.e., signed informed consent). Percentages are based on N.")
+
+
+def t_end_of_study(placed: pd.DataFrame, reasons: dict) -> Table:
+    t = arm_columns(Table("Summary of End of Study Data", landscape=True, rules=CSR),
+                    placed, "TRT01P", total=True, variable="COMPSTAT")
+    t = t.add_column("p", "p-value [1]")
+    cols = ARMS + [TOTAL]
+    t = t.add_heading("Completion Status:")
+    for i, lv in enumerate(["Completed Week 24", "Early Termination (prior to Week 24)"]):
+        extra = {"p": _p_cell(placed, variable="COMPSTAT")} if i == 0 else None
+        t = _count_row(t, lv, placed, "TRT01P", cols, extra=extra, variable="COMPSTAT", variable_level=lv)
+    t = t.add_heading("Reason for Early Termination (prior to Week 24):")
+    for key, label in reasons.items():
+        extra = None
+        if key == "Adverse Event":
+            extra = {"p": _p_cell(placed, variable="AEFL")}
+        if key == "Lack of Efficacy":
+            extra = {"p": _p_cell(placed, variable="LOEFL")}
+        t = _count_row(t, label, placed, "TRT01P", cols, extra=extra, variable="DCSREAS", variable_level=key)
+    return (t.footnote("[1] Fisher's exact test.")
+             .footnote("[2] Based on either patient/caregiver perception or physician perception."))
+
+
+def t_sites(placed: pd.DataFrame) -> Table:
+    t = Table("Summary of Number of Subjects by Site", stub_header="Pooled Id / Site Id", landscape=True,
+              rules=CSR)
+    keys = []
+    for arm in ARMS + [TOTAL]:
+        for pop in ("ITT", "Eff", "Com"):
+            key = f"{arm}|{pop}"
+            keys.append((key, arm, pop))
+            t = t.add_column(key, pop)
+        t = t.spanner(ARM_SHORT[arm], [f"{arm}|{p}" for p in ("ITT", "Eff", "Com")])
+    sites = [v for v in dict.fromkeys(select(placed, variable="SITE")["variable_level"])]
+    for var, levels in (("SITE", sites),):
+        for lv in levels:
+            cells = {}
+            for key, arm, pop in keys:
+                sub = select(placed, variable=var, variable_level=lv, group1_level=arm, group2_level=pop)
+                cells[key] = cell(sub, "{n}", rules=CSR)
+            t = t.add_row(str(lv), cells, ard=select(placed, variable=var, variable_level=lv))
+    cells = {}
+    for key, arm, pop in keys:
+        sub = select(placed, variable="SITEGR1", group1_level=arm, group2_level=pop)
+        cells[key] = str(int(sum(sub["stat"])))  # display sum of the placed per-site counts
+    t = t.add_row("TOTAL", cells)
+    return t.footnote("ITT: intent-to-treat population; Eff: efficacy population; Com: completers "
+                      "at Week 24.")
+
+
+def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None) -> Table:
+    t = arm_columns(Table("Summary of Demographic and Baseline Characteristics", landscape=True, rules=CSR),
+                    placed, "TRT01P", total=True, variable="AGE")
+    t = t.add_column("p", "p-value\n[1]")
+    cols = ARMS + [TOTAL]
+    cat_after = {"AGE": ["AGEGR1"], "DURDIS": ["DURDSGR1"], "BMIBL": ["BMIBLGR1"]}
+    stats = [("n", "{N}"), ("Mean", "{mean}"), ("SD", "{sd}"), ("Median", "{median}"),
+             ("Min", "{min}"), ("Max", "{max}")]
+    order = [("AGE", "Age (y)"), ("SEX", "Sex"), ("RACEORIG", "Race (Origin)")] + \
+        [(v, lab) for v, lab in continuous if v != "AGE"]
+    labels = dict(continuous)
+    for var, label in order:
+        t = t.add_heading(label)
+        if var in categorical and var not in labels:
+            first = True
+            sub = select(placed, variable=var, stat_name="N")
+            t = t.add_row("n", {lv: cell(select(sub, group1_level=lv), "{N}", rules=CSR) for lv in cols}
+                          | {"p": _p_cell(placed, variable=var)}, indent=1, ard=sub)
+            for lv in categorical[var]:
+                t = _count_row(t, lv, placed, "TRT01P", cols, variable=var, variable_level=lv)
+            continue
+        for i, (lab, tpl) in enumerate(stats):
+            extra = {"p": _p_cell(placed, variable=var)} if i == 0 else {}
+            cells = {lv: cell(select(placed, variable=var, group1_level=lv, context="summary"), tpl, rules=CSR)
+                     for lv in cols}
+            t = t.add_row(lab, cells | extra, indent=1, ard=select(placed, variable=var))
+        for cvar in cat_after.get(var, []):
+            for j, lv in enumerate(categorical[cvar]):
+                extra = {"p": _p_cell(placed, variable=cvar)} if j == 0 else None
+                t = _count_row(t, (level_labels or {}).get(lv, lv), placed, "TRT01P", cols, extra=extra, variable=cvar, variable_level=lv)
+    return (t.footnote("[1] P-values are results of ANOVA treatment group comparison for continuous "
+                       "variables and Pearson's chi-square test for categorical variables.")
+             .footnote("NOTE: Duration of disease is computed as months between date of enrollment and "
+                       "date of onset of the first definite symptoms of Alzheimer's disease."))
+
+
+def t_exposure(placed: pd.DataFrame) -> Table:
+    t = Table("Summary of Planned Exposure to Study Drug, as of End of Study", landscape=True, rules=CSR)
+    pops = ["Completers at Week 24", "Safety Population"]
+    keys = []
+    for pop in pops:
+        for arm in ARMS:
+            sub = select(placed, group2_level=pop, group1_level=arm, variable="AVGDD", stat_name="N")
+            key = f"{pop}|{arm}"
+            keys.append((key, pop, arm))
+            t = t.add_column(key, f"{arm}\n(N={sub['stat_fmt'].iloc[0]})")
+        t = t.spanner(pop + (" [1]" if pop.startswith("Safety") else ""), [f"{pop}|{a}" for a in ARMS])
+    stats = [("n", "{N}"), ("Mean", "{mean}"), ("SD", "{sd}"), ("Median", "{median}"), ("Min", "{min}"),
+             ("Max", "{max}")]
+    for var, label in (("AVGDD", "Average daily dose (mg)"), ("CUMDOSE", "Cumulative dose at end of study [2]")):
+        t = t.add_heading(label)
+        for lab, tpl in stats:
+            cells = {k: cell(select(placed, variable=var, group2_level=pop, group1_level=arm), tpl, rules=CSR)
+                     for k, pop, arm in keys}
+            t = t.add_row(lab, cells, indent=1, ard=select(placed, variable=var))
+    return (t.footnote("[1] Includes completers and early terminations.")
+             .footnote("[2] End of Study refers to week 26/Early Termination."))
+
+
+def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
+    t = Table(title, stub_header="System Organ Class/\nPreferred Term", landscape=True, rules=CSR)
+    for arm in ARMS:
+        n = select(placed, variable="ANYAE", group1_level=arm, stat_name="N")
+        t = t.add_column(f"{arm}|n", "n(%)").add_column(f"{arm}|e", "[AEs]")
+        t = t.spanner(f"{ARM_SHORT[arm]} (N={n['stat_fmt'].iloc[0]})", [f"{arm}|n", f"{arm}|e"])
+    t = t.add_column("p_low", "Placebo vs.\nLow Dose").add_column("p_high", "Placebo vs.\nHigh Dose")
+    t = t.spanner("Fisher's Exact p-values", ["p_low", "p_high"])
+
+    def row(t, label, indent, **where):
+        cells = {}
+        for arm in ARMS:
+            sub = select(placed, group1_level=arm, **where)
+            cells[f"{arm}|n"] = cell(sub, _n_pct(sub), rules=CSR)
+            zero = select(sub, stat_name="n")["stat"].iloc[0] == 0
+            cells[f"{arm}|e"] = "" if zero else cell(sub, "[{n_event}]", rules=CSR)
+        cells["p_low"] = _p_cell(placed, group1_level=ARMS[1], **where)
+        cells["p_high"] = _p_cell(placed, group1_level=ARMS[2], **where)
+        return t.add_row(label, cells, indent=indent, ard=select(placed, **where))
+
+    t = row(t, any_label, 0, variable="ANYAE", variable_level="ANY BODY SYSTEM")
+    socs = sorted(v for v in dict.fromkeys(select(placed, variable="AEBODSYS")["variable_level"]))
+    for soc in socs:
+        t = row(t, soc, 0, variable="AEBODSYS", variable_level=soc, group2=None)
+        terms = select(placed, variable="AETERM", group2_level=soc, stat_name="n", group1_level=ARMS[2])
+        order = sorted(zip(terms["variable_level"], terms["stat"]), key=lambda x: (-x[1], x[0]))
+        for term, _ in order:  # CSR order: descending high-dose subject count, then term
+            t = row(t, term, 1, variable="AETERM", variable_level=term, group2_level=soc)
+    return t.footnote("NOTE: Treatment emergent events are defined as events which start on or after "
+                      "the start of treatment. Adverse events are coded using MedDRA. Percentages are "
+                      "based on the number of subjects in the safety population within each treatment group. "
+                      "P-values are based on Fisher's Exact test for the comparison of placebo versus each "
+                      "active treatment group. Events are counted once per subject for n(%) and every "
+                      "occurrence for [AEs].")
+
+
+def t_lab_summary(placed: pd.DataFrame, param_labels: dict) -> Table:
+    t = Table("Summary Statistics for Continuous Laboratory Values", stub_header="Visit", landscape=True,
+              rules=CSR)
+    for arm in ARMS:
+        t = (t.add_column(f"{arm}|N", "N").add_column(f"{arm}|v", "Mean (SD)")
+              .add_column(f"{arm}|c", "Change\nfrom Bsln\nMean (SD)"))
+        t = t.spanner(ARM_SHORT[arm], [f"{arm}|N", f"{arm}|v", f"{arm}|c"])
+    t = t.add_group("CHEMISTRY")
+    for pc, label in param_labels.items():
+        p = select(placed, analysis_id=f"chem-{pc.lower()}")
+        t = t.add_heading(label)
+        visits = [v for v in dict.fromkeys(select(p, variable="AVAL")["group2_level"])]
+        for vis in visits:
+            cells = {}
+            for arm in ARMS:
+                a = select(p, variable="AVAL", group1_level=arm, group2_level=vis)
+                c = select(p, variable="CHG", group1_level=arm, group2_level=vis)
+                if not len(a) or select(a, stat_name="N")["stat"].iloc[0] == 0:
+                    continue
+                cells[f"{arm}|N"] = cell(a, "{N}", rules=CSR)
+                cells[f"{arm}|v"] = cell(a, "{mean} ({sd})", rules=CSR)
+                cells[f"{arm}|c"] = cell(c, "{mean} ({sd})", rules=CSR) if len(c) else ""
+            t = t.add_row(str(vis), cells, indent=1, ard=select(p, group2_level=vis))
+    return t.footnote("[1] End of treatment is the last on-treatment value (AENTMTFL = Y).")
+
+
+def t_vs_summary(placed: pd.DataFrame, title: str, var: str, measures: dict) -> Table:
+    t = Table(title, stub_header="Measure / Position / Time", landscape=True, rules=CSR)
+    for arm in ARMS:
+        t = t.add_column(arm, ARM_SHORT[arm])
+    stats = "n={N}  {mean} ({sd})  Med {median}  [{min}, {max}]"
+    for key, label in measures.items():
+        t = t.add_heading(label)
+        for time in [v for v in dict.fromkeys(select(placed, variable=var, variable_level=key)["group2_level"])]:
+            cells = {a: cell(select(placed, variable=var, variable_level=key, group1_level=a, group2_level=time),
+                             stats, rules=CSR) for a in ARMS}
+            t = t.add_row(str(time), cells, indent=1, ard=select(placed, variable_level=key))
+    return t.footnote("n, mean (SD), median [min, max].")
+
+
+def t_hylaw(placed: pd.DataFrame) -> Table:
+    t = Table("Shifts of Hy's Law Values During Treatment", stub_header="Parameter / Shift", landscape=True,
+              rules=CSR)
+    for arm in ARMS:
+        for b in ("Normal", "High"):
+            t = t.add_column(f"{arm}|{b}", f"{b} at\nBaseline")
+        t = t.spanner(ARM_SHORT[arm], [f"{arm}|Normal", f"{arm}|High"])
+    t = t.add_column("p", "p-value\n[2]")
+    for pc, label in (("TRANSHY", "Transaminase 1.5 x ULN"),
+                      ("HYLAW", "Total Bili 1.5 x ULN and Transaminase 1.5 x ULN")):
+        t = t.add_heading(label)
+        cells = {f"{a}|{b}": cell(select(placed, variable=pc, group2_level=b, group1_level=a,
+                                         variable_level="Normal"), "{N}", rules=CSR)
+                 for a in ARMS for b in ("Normal", "High")}
+        if pc == "TRANSHY":
+            cells["p"] = _p_cell(placed, variable_level="general association")
+        t = t.add_row("n", cells, indent=1)
+        for to in ("Normal", "High"):
+            cells = {}
+            for a in ARMS:
+                for b in ("Normal", "High"):
+                    sub = select(placed, variable=pc, group2_level=b, group1_level=a, variable_level=to)
+                    cells[f"{a}|{b}"] = cell(sub, _n_pct(sub), rules=CSR)
+            t = t.add_row(to, cells, indent=1)
+    return (t.footnote("[1] Baseline versus maximum post-baseline value.")
+             .footnote("[2] CMH general association test of treatment group versus shift, stratified by baseline."))

@@ -1,0 +1,86 @@
+"""``trialsupp render --matrix FILE``: one supplement per parameter set.
+
+The YAML file::
+
+    study: valor
+    renders:
+      - name: 12-month
+        params: {data_cut: 12-month}
+      - name: final
+        params: {data_cut: final}
+
+Each render goes to a sibling folder ``<out>/<name>`` (default ``_output/<study>-matrix/<name>``);
+every parameter set is validated before anything runs; sets run in parallel (cores
+shared between them) and share executed notebooks through the cache.
+"""
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from trialsupp.study import ConfigError, find_project_dir, load_study, resolve_params
+
+MATRIX_KEYS = {"study", "renders", "formats", "out"}
+RENDER_KEYS = {"name", "params", "seed"}
+
+
+def load_matrix(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"matrix file {path} not found")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("renders"), list) or not doc["renders"]:
+        raise ConfigError(f"{path.name}: needs a 'renders' list of {{name, params}}")
+    unknown = sorted(set(doc) - MATRIX_KEYS)
+    if unknown:
+        raise ConfigError(f"{path.name}: unknown key(s) {', '.join(unknown)}")
+    study = load_study(doc.get("study", "valor"))
+    names = set()
+    for i, entry in enumerate(doc["renders"]):
+        where = f"{path.name}: renders[{i}]"
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ConfigError(f"{where}: needs a name")
+        bad = sorted(set(entry) - RENDER_KEYS)
+        if bad:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(bad)}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(entry["name"])) or entry["name"] in names:
+            raise ConfigError(f"{where}.name: {entry['name']!r} must be a unique folder name")
+        names.add(entry["name"])
+        params = dict(entry.get("params") or {})
+        if "seed" in entry:
+            params["seed"] = entry["seed"]
+        try:
+            resolve_params(study, params)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return doc
+
+
+def render_matrix(path: str | Path, out: str | Path | None = None, jobs: int | None = None,
+                  engine: str = "auto", formats=("html", "pdf"), reporter=None, force: bool = False):
+    from trialsupp.pipeline.render import render
+    doc = load_matrix(path)
+    study = doc.get("study", "valor")
+    root = Path(out or doc.get("out") or find_project_dir() / "_output" / f"{load_study(study).name}-matrix")
+    cores = jobs or os.cpu_count() or 1
+    entries = doc["renders"]
+    parallel = max(1, min(len(entries), cores))
+    per_render = max(1, cores // parallel)
+    formats = doc.get("formats", formats)
+
+    def one(entry):
+        params = dict(entry.get("params") or {})
+        seed = params.pop("seed", entry.get("seed"))
+        return render(study=study, out=root / entry["name"], formats=formats, seed=seed, jobs=per_render,
+                      params=params, engine=engine, reporter=reporter, force=force)
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        return list(pool.map(one, entries))

@@ -1,0 +1,386 @@
+"""CDISCPILOT01 efficacy outputs: displayed strings vs the PUBLISHED tables, raw values vs R.
+
+Published sources (each cited where used):
+* [ATORUS] atorus-research/CDISC_pilot_replication ``outputs/14-3.0x.rtf`` (the R replication
+  of the CDISC pilot CSR tables, June 2020; programs ``programs/t-14-3-0x.R``), e.g. 14-3.01 at
+  commit 17e3976a63e2d94c7c18e431aa5db8af9be5ba47, 14-3.02/.04/.05 at 2d6e268d..., 14-3.03 at 69b4fb6e...
+* [PILOT1] RConsortium/submissions-pilot1 ``output/tlf-efficacy.rtf`` (commit 4bf431f2...), the
+  glucose table delivered to FDA, and ``output/tlf-primary.rtf`` (= 14-3.01).
+* [ISSUE6] atorus-research/CDISC_pilot_replication issue #6 and ``notes/divergences.md``: SAS
+  PROC MIXED (TYPE=UN, DDFM=KR) Week 24 LS means 2.3291 / 1.7352 / 1.5009, differences
+  High-Pbo p = 0.4403, Low-Pbo p = 0.5600 (Kenward-Roger df can only be checked against SAS this way).
+* [DIVERG] same ``notes/divergences.md``: 14-3.13 CMH row mean scores p = 0.2727 / 0.4003 / 0.6180.
+
+Independent R values: tests/reference/cdiscpilot01/efficacy_reference.json written by
+tests/reference/cdiscpilot01/efficacy.R (lm + emmeans, nlme::gls, coin, survival).
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from trialsupp.ard import store
+from trialsupp.ard.fmt import CSR
+from trialsupp.analyses.cdiscpilot01 import efficacy as E
+from trialsupp.data.io import read_study
+
+ROOT = Path(__file__).resolve().parents[2]
+REF = json.loads((ROOT / "tests/reference/cdiscpilot01/efficacy_reference.json").read_text())
+ARMS = E.ARMS
+CLOSED = 1e-6
+ITER = 1e-4
+
+
+@pytest.fixture(scope="module")
+def data():
+    return read_study(ROOT / "data/cdiscpilot01")
+
+
+def place(ard, output, population="Efficacy"):
+    return store.place(ard, output=output, analysis_id="test", population=population, rules=CSR)
+
+
+def grid(table):
+    """{row label: [cell text per column]} (first occurrence of a label wins, then label#2 ...)."""
+    out = {}
+    d = table.data
+    for r in d.rows:
+        key = r.label
+        k = 2
+        while key in out:
+            key, k = f"{r.label}#{k}", k + 1
+        out[key] = [r.cell(c.key).text for c in d.columns]
+    return out
+
+
+ANCOVA_CASES = {
+    "14-3.01": (E.ard_14_3_01, 24, True),
+    "14-3.02": (E.ard_14_3_02, 24, False),
+    "14-3.03": (E.ard_14_3_03, 8, True),
+    "14-3.04": (E.ard_14_3_04, 8, False),
+    "14-3.05": (E.ard_14_3_05, 16, True),
+    "14-3.06": (E.ard_14_3_06, 16, False),
+    "14-3.07": (E.ard_14_3_07, 24, True),
+    "14-3.08": (E.ard_14_3_08, 24, True),
+    "14-3.09": (E.ard_14_3_09, 24, True),
+}
+
+
+@pytest.fixture(scope="module")
+def ancova_tables(data):
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for num, (f, wk, base) in ANCOVA_CASES.items():
+            p = place(f(data), num)
+            out[num] = (p, E.table_ancova(p, num, wk, baseline=base, rules=CSR))
+    return out
+
+
+# --------------------------------------------------------------------------- published
+# rows as printed (label -> Placebo, Low, High); "" = empty cell
+PUBLISHED = {
+    # [ATORUS] outputs/14-3.01.rtf; identical in [PILOT1] output/tlf-primary.rtf
+    "14-3.01": {
+        "n": ["79", "81", "74"],
+        "Mean (SD)": ["24.1 (12.19)", "24.4 (12.92)", "21.3 (11.74)"],
+        "Median (Range)": ["21.0 (5;61)", "21.0 (5;57)", "18.0 (3;57)"],
+        "Mean (SD)#2": ["26.7 (13.79)", "26.4 (13.18)", "22.8 (12.48)"],
+        "Median (Range)#2": ["24.0 (5;62)", "25.0 (6;62)", "20.0 (3;62)"],
+        "Mean (SD)#3": ["2.5 (5.80)", "2.0 (5.55)", "1.5 (4.26)"],
+        "Median (Range)#3": ["2.0 (-11;16)", "2.0 (-11;17)", "1.0 (-7;13)"],
+        "p-value(Dose Response) [1][2]": ["", "", "0.245"],
+        "p-value(Xan - Placebo) [1][3]": ["", "0.569", "0.233"],
+        "Diff of LS Means (SE)": ["", "-0.5 (0.82)", "-1.0 (0.84)"],
+        "95% CI": ["", "(-2.1;1.1)", "(-2.7;0.7)"],
+        "p-value(Xan High - Xan Low) [1][3]": ["", "", "0.520"],
+        "Diff of LS Means (SE)#2": ["", "", "-0.5 (0.84)"],
+        "95% CI#2": ["", "", "(-2.2;1.1)"],
+    },
+    # [ATORUS] outputs/14-3.02.rtf
+    "14-3.02": {
+        "n": ["79", "81", "74"],
+        "Mean (SD)": ["4.3 (0.77)", "4.2 (0.79)", "4.3 (0.81)"],
+        "Median (Range)": ["4.0 (2;6)", "4.0 (2;6)", "4.0 (3;6)"],
+        "p-value(Dose Response) [1][2]": ["", "", "0.960"],
+        "p-value(Xan - Placebo) [1][3]": ["", "0.489", "0.799"],
+        "Diff of LS Means (SE)": ["", "-0.1 (0.13)", "0.0 (0.13)"],
+        "95% CI": ["", "(-0.3;0.2)", "(-0.2;0.3)"],
+        "p-value(Xan High - Xan Low) [1][3]": ["", "", "0.349"],
+        "Diff of LS Means (SE)#2": ["", "", "0.1 (0.13)"],
+        "95% CI#2": ["", "", "(-0.1;0.4)"],
+    },
+    # [ATORUS] outputs/14-3.03.rtf (Week 8; the Xan High - Xan Low rows were not transcribed)
+    "14-3.03": {
+        "Mean (SD)": ["24.1 (12.19)", "24.4 (12.92)", "21.3 (11.74)"],
+        "Mean (SD)#2": ["25.0 (13.10)", "26.2 (12.98)", "22.3 (12.41)"],
+        "Median (Range)#2": ["22.0 (5;62)", "25.0 (5;62)", "19.0 (2;62)"],
+        "Mean (SD)#3": ["0.8 (4.81)", "1.8 (4.14)", "1.0 (3.62)"],
+        "Median (Range)#3": ["1.0 (-12;16)", "2.0 (-12;14)", "1.0 (-8;13)"],
+        "p-value(Dose Response) [1][2]": ["", "", "0.497"],
+        "p-value(Xan - Placebo) [1][3]": ["", "0.099", "0.751"],
+        "Diff of LS Means (SE)": ["", "1.1 (0.65)", "0.2 (0.67)"],
+        "95% CI": ["", "(-0.2;2.4)", "(-1.1;1.5)"],
+    },
+    # [ATORUS] outputs/14-3.04.rtf (CIBIC+ Week 8)
+    "14-3.04": {
+        "n": ["77", "81", "73"],
+        "Mean (SD)": ["3.9 (0.73)", "4.0 (0.72)", "4.1 (0.75)"],
+        "Median (Range)": ["4.0 (2;6)", "4.0 (2;6)", "4.0 (2;6)"],
+        "p-value(Dose Response) [1][2]": ["", "", "0.167"],
+        "p-value(Xan - Placebo) [1][3]": ["", "0.754", "0.128"],
+        "Diff of LS Means (SE)": ["", "0.0 (0.12)", "0.2 (0.12)"],
+        "95% CI": ["", "(-0.2;0.3)", "(-0.1;0.4)"],
+        "p-value(Xan High - Xan Low) [1][3]": ["", "", "0.218"],
+        "Diff of LS Means (SE)#2": ["", "", "0.1 (0.12)"],
+        "95% CI#2": ["", "", "(-0.1;0.4)"],
+    },
+    # [ATORUS] outputs/14-3.05.rtf (Week 16; the Xan High - Xan Low rows were not transcribed)
+    "14-3.05": {
+        "Mean (SD)#2": ["26.1 (14.16)", "26.0 (13.05)", "22.5 (12.33)"],
+        "Median (Range)#2": ["23.0 (5;63)", "25.0 (5;62)", "20.0 (4;62)"],
+        "Mean (SD)#3": ["2.0 (5.89)", "1.6 (4.10)", "1.2 (4.33)"],
+        "Median (Range)#3": ["2.0 (-17;23)", "2.0 (-9;14)", "1.0 (-11;13)"],
+        "p-value(Dose Response) [1][2]": ["", "", "0.412"],
+        "p-value(Xan - Placebo) [1][3]": ["", "0.724", "0.392"],
+        "Diff of LS Means (SE)": ["", "-0.3 (0.77)", "-0.7 (0.79)"],
+        "95% CI": ["", "(-1.8;1.2)", "(-2.2;0.9)"],
+    },
+}
+HEADER_N = {"14-3.01": (79, 81, 74), "14-3.02": (79, 81, 74), "14-3.03": (79, 81, 74),
+            "14-3.04": (79, 81, 74), "14-3.05": (79, 81, 74)}   # [ATORUS] column headers (N=..)
+
+
+@pytest.mark.parametrize("number", sorted(PUBLISHED))
+def test_ancova_tables_match_published_digits(ancova_tables, number):
+    _, t = ancova_tables[number]
+    got = grid(t)
+    for label, want in PUBLISHED[number].items():
+        assert got[label] == want, f"{number} row {label!r}"
+    heads = [c.header.text for c in t.data.columns]
+    assert heads == [f"{a}\n(N={n})" for a, n in zip(ARMS, HEADER_N[number])]
+
+
+# --------------------------------------------------------------------------- R reference
+def _stat(p, name, **where):
+    sub = p[p["stat_name"] == name]
+    for k, v in where.items():
+        sub = sub[sub[k].map(lambda x: x == v or str(x) == str(v))]
+    assert len(sub) == 1, (name, where, len(sub))
+    return sub["stat"].iloc[0]
+
+
+@pytest.mark.parametrize("number", sorted(ANCOVA_CASES))
+def test_ancova_raw_values_match_r(ancova_tables, number):
+    p, _ = ancova_tables[number]
+    ref = REF[number]
+    wk = ANCOVA_CASES[number][1]
+    blocks = [("week", "AVAL", f"Week {wk}")]
+    if ANCOVA_CASES[number][2]:
+        blocks += [("baseline", "AVAL", "Baseline"), ("chg", "CHG", f"Week {wk}")]
+    for key, var, vis in blocks:
+        for arm in ARMS:
+            for st in ("N", "mean", "sd", "median", "min", "max"):
+                got = _stat(p, st, context="summary", variable=var, group1_level=arm, group2_level=vis)
+                assert got == pytest.approx(ref[key][arm][st], rel=CLOSED, abs=1e-12), (key, arm, st)
+    dose = _stat(p, "p.value", context="ancova.dose_response")
+    assert dose == pytest.approx(ref["model"]["dose_p"], rel=CLOSED)
+    pairs = {"Xanomeline Low Dose - Placebo": ("Xanomeline Low Dose", "Placebo"),
+             "Xanomeline High Dose - Placebo": ("Xanomeline High Dose", "Placebo"),
+             "Xanomeline High Dose - Xanomeline Low Dose": ("Xanomeline High Dose", "Xanomeline Low Dose")}
+    d = ref["model"]["diffs"]
+    for i, name in enumerate(d["contrast"]):
+        a, b = pairs[name]
+        for st, rk in (("estimate", "estimate"), ("std.error", "std.error"), ("conf.low", "conf.low"),
+                       ("conf.high", "conf.high"), ("p.value", "p.value")):
+            got = _stat(p, st, context="ancova.diff", group1_level=a, group2_level=b)
+            assert got == pytest.approx(d[rk][i], rel=CLOSED), (name, st)
+    ls = ref["model"]["lsmeans"]
+    for i, arm in enumerate(ls["arm"]):
+        assert _stat(p, "estimate", context="ancova.lsmeans", group1_level=arm) == \
+            pytest.approx(ls["estimate"][i], rel=CLOSED)
+
+
+# --------------------------------------------------------------------------- 14-3.10
+@pytest.fixture(scope="module")
+def t10(data):
+    p = place(E.ard_14_3_10(data), "14-3.10")
+    return p, E.table_14_3_10(p, CSR)
+
+
+def test_14_3_10_matches_r(t10):
+    p, _ = t10
+    for vis, blocks in REF["14-3.10"].items():
+        for var, arms in blocks.items():
+            for arm, stats in arms.items():
+                for st, v in stats.items():
+                    if var == "BASE" and st not in ("N", "mean", "sd"):
+                        continue
+                    got = _stat(p, st, context="summary", variable=var, group1_level=arm, group2_level=vis)
+                    assert got == pytest.approx(v, rel=CLOSED, abs=1e-12), (vis, var, arm, st)
+
+
+def test_14_3_10_display_uses_week24_locf_values_of_14_3_01(t10, ancova_tables):
+    # Week 24 LOCF row of 14-3.10 repeats 14-3.01's Week 24 statistics ([ATORUS] t-14-3-10.R)
+    _, t = t10
+    g = grid(t)
+    row = g["Week 24 LOCF#3"]            # third arm group = Xanomeline High Dose
+    assert row[:6] == ["74", "22.8", "12.48", "20.0", "3", "62"]
+
+
+# --------------------------------------------------------------------------- 14-3.11
+@pytest.fixture(scope="module")
+def t11(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = place(E.ard_14_3_11(data), "14-3.11")
+    return p, E.table_14_3_11(p, CSR)
+
+
+def test_14_3_11_matches_sas_issue6(t11):
+    p, t = t11
+    # [ISSUE6] SAS PROC MIXED Week 24 LS means and P values (4 decimals)
+    sas = {"Placebo": 2.3291, "Xanomeline Low Dose": 1.7352, "Xanomeline High Dose": 1.5009}
+    for arm, v in sas.items():
+        got = _stat(p, "estimate", context="mmrm_lsmeans", group1_level=arm, group2_level="Week 24")
+        assert round(got, 4) == v
+    for arm, pv, diff in (("Xanomeline High Dose", 0.4403, -0.8282), ("Xanomeline Low Dose", 0.5600, -0.5939)):
+        sub = dict(context="mmrm_diff", group1_level=arm, variable_level=f"{arm} - Placebo")
+        assert round(_stat(p, "p.value", **sub), 4) == pv
+        assert round(_stat(p, "estimate", **sub), 4) == diff
+    g = grid(t)
+    # [ATORUS] notes/divergences.md: "2.3 (0.69) | 1.7 (0.77) | 1.5 (0.84)" (Week 24, SAS-validated)
+    assert g["LS Means (SE)"][0].startswith("2.3 (")
+    assert [x.split(" ")[0] for x in g["LS Means (SE)"]] == ["2.3", "1.7", "1.5"]
+    assert g["p-value(Xan - Placebo)"] == ["", "0.560", "0.440"]
+
+
+def test_14_3_11_matches_nlme_gls(t11):
+    p, _ = t11
+    ref = REF["14-3.11"]
+    for i, arm in enumerate(ref["lsmeans"]["arm"]):
+        got = _stat(p, "estimate", context="mmrm_lsmeans", group1_level=arm, group2_level="Week 24")
+        assert got == pytest.approx(ref["lsmeans"]["estimate"][i], rel=ITER)
+    # SEs: nlme is model-based; trialsupp reports the Kenward-Roger adjusted SE (>= model SE),
+    # which only SAS (DDFM=KR) can confirm: compare within 5%
+    for i, arm in enumerate(ref["lsmeans"]["arm"]):
+        got = _stat(p, "std.error", context="mmrm_lsmeans", group1_level=arm, group2_level="Week 24")
+        assert ref["lsmeans"]["std.error"][i] <= got * (1 + ITER) and got <= 1.05 * ref["lsmeans"]["std.error"][i]
+
+
+# --------------------------------------------------------------------------- 14-3.12
+def test_14_3_12_runs_and_layout(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = place(E.ard_14_3_12(data), "14-3.12")
+    t = E.table_ancova(p, "14-3.12", 98, baseline=True, rules=CSR,
+                       blocks=[("Baseline", "AVAL", "Baseline"), ("Mean of Weeks 4-24", "AVAL", "Mean of Weeks 4-24")])
+    g = grid(t)
+    assert g["n"] == ["79", "81", "74"]
+    assert g["n#2"] == ["76", "69", "65"]
+    assert g["p-value(Dose Response) [1][2]"][2] == "0.142"
+
+
+# --------------------------------------------------------------------------- 14-3.13
+@pytest.fixture(scope="module")
+def t13(data):
+    p = place(E.ard_14_3_13(data), "14-3.13")
+    return p, E.table_14_3_13(p, CSR)
+
+
+def test_14_3_13_cmh_matches_published_and_coin(t13):
+    p, t = t13
+    g = grid(t)
+    # [DIVERG] legacy/SAS CMH p values, 4 decimals
+    assert [g["n"][3], g["n#2"][3], g["n#3"][3]] == ["0.2727", "0.4003", "0.6180"]
+    for vis, r in REF["14-3.13"].items():
+        got = _stat(p, "p.value", context="cmh", group2_level=vis, variable_level="row mean scores differ")
+        assert got == pytest.approx(r["p.value"], rel=CLOSED)
+        for arm in ARMS:
+            for code in range(1, 8):
+                n = _stat(p, "n", context="tabulate", group1_level=arm, group2_level=vis, variable_level=code)
+                assert n == r["counts"][arm][code - 1]
+
+
+# --------------------------------------------------------------------------- glucose
+@pytest.fixture(scope="module")
+def glucose(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = place(E.ard_glucose(data, "ITT"), "pilot1-glucose", "ITT")
+    return p, E.table_glucose(p, CSR)
+
+
+def test_glucose_matches_pilot1_published(glucose):
+    _, t = glucose
+    g = grid(t)
+    # [PILOT1] output/tlf-efficacy.rtf
+    assert g["Xanomeline High Dose"] == ["84", "5.4 (1.34)", "31", "5.8 (1.61)", "31", "0.2 (1.47)",
+                                         "0.16 (-0.31, 0.63)"]
+    assert g["Placebo"] == ["86", "5.6 (2.14)", "65", "5.8 (1.50)", "65", "0.1 (2.08)", "0.09 (-0.23, 0.42)"]
+    assert g["Xanomeline High Dose vs. Placebo: difference in LS Mean (95% CI) [b]"][-1] == "0.07 (-0.50, 0.63)"
+    assert g["p-Value"][-1] == "0.822"
+    assert g["Root Mean Squared Error of Change"][-1] == "1.30"
+
+
+def test_glucose_matches_r(glucose):
+    p, _ = glucose
+    r = REF["pilot1-glucose"]
+    assert _stat(p, "estimate", context="ancova.diff") == pytest.approx(r["diff"]["estimate"], rel=CLOSED)
+    assert _stat(p, "std.error", context="ancova.diff") == pytest.approx(r["diff"]["std.error"], rel=CLOSED)
+    assert _stat(p, "p.value", context="ancova.diff") == pytest.approx(r["diff"]["p.value"], rel=CLOSED)
+    assert _stat(p, "conf.low", context="ancova.diff.ci196") == pytest.approx(r["diff"]["lower196"], rel=CLOSED)
+    assert _stat(p, "conf.high", context="ancova.diff.ci196") == pytest.approx(r["diff"]["upper196"], rel=CLOSED)
+    assert _stat(p, "rmse", context="ancova.fit") == pytest.approx(r["rmse"], rel=CLOSED)
+    for arm, key in (("Placebo", "Placebo"), ("Xanomeline High Dose", "Xanomeline High Dose")):
+        for st in ("N", "mean", "sd"):
+            assert _stat(p, st, context="summary", variable="BASE", group1_level=arm) == \
+                pytest.approx(r["baseline"][key][st], rel=CLOSED)
+            assert _stat(p, st, context="summary", variable="CHG", group1_level=arm) == \
+                pytest.approx(r["chg"][key][st], rel=CLOSED)
+
+
+# --------------------------------------------------------------------------- Figure 14-1
+@pytest.fixture(scope="module")
+def km(data):
+    k = E.ard_km_dermatologic(data, "Safety")
+    return {name: store.place(a, output="14-1", analysis_id=name, population="Safety", rules=CSR)
+            for name, a in k.items()}
+
+
+def test_km_at_risk_matches_survival(km):
+    r = REF["14-1"]["at_risk"]
+    for arm, t, n in zip(r["strata"], r["time"], r["n_risk"]):
+        got = _stat(km["risk"], "n_risk", group1_level=arm, variable_level=float(t))
+        assert got == n, (arm, t)
+    # Pilot 1 Figure 14-1 (tlf-kmplot.pdf) at-risk line at day 0: 86 / 84 / 84 (safety population)
+    assert [_stat(km["risk"], "n_risk", group1_level=a, variable_level=0.0) for a in ARMS] == [86, 84, 84]
+
+
+def test_km_curve_matches_survival_log_ci(km):
+    c = REF["14-1"]["curve"]
+    for arm, t, s, lo, hi in zip(c["strata"], c["time"], c["surv"], c["lower"], c["upper"]):
+        sub = dict(context="km_surv", group1_level=arm, variable_level=float(t))
+        assert _stat(km["curve"], "estimate", **sub) == pytest.approx(s, rel=CLOSED)
+        if lo is not None:
+            assert _stat(km["curve"], "conf.low", **sub) == pytest.approx(lo, rel=CLOSED)
+            assert _stat(km["curve"], "conf.high", **sub) == pytest.approx(min(hi, 1.0), rel=CLOSED)
+
+
+def test_km_figure_draws_from_placed_rows(km):
+    import matplotlib
+    matplotlib.use("Agg")
+    from trialsupp.display.figures import figure_ard_ids
+    fig = E.figure_14_1(km["curve"], km["risk"], CSR)
+    ids = figure_ard_ids(fig)
+    assert ids and set(ids) <= set(km["curve"]["id"]) | set(km["risk"]["id"])
+
+
+def test_rtf_written(tmp_path, ancova_tables):
+    _, t = ancova_tables["14-3.01"]
+    path = E.write_rtf(t, tmp_path, "14-3.01", population="Efficacy", source="test")
+    text = Path(path).read_text(encoding="ascii")
+    assert "Table 14-3.01" in text and "Population: Efficacy" in text and "0.245" in text
