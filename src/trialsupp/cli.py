@@ -48,6 +48,22 @@ def cmd_render(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int:
+    from pathlib import Path
+    from trialsupp.simulate.config import SimulationConfigError
+    from trialsupp.simulate.valor import simulate
+    from trialsupp.study import find_project_dir
+    out = Path(args.out) if args.out else find_project_dir() / "data" / "valor"
+    try:
+        data = simulate(seed=args.seed, out=out, formats=_formats(args.format), config=args.config)
+    except SimulationConfigError as exc:
+        raise ValueError(str(exc)) from None
+    rows = sum(len(df) for df in data.values())
+    print(f"simulated {len(data)} datasets ({rows} records) into {out}: "
+          + ", ".join(sorted(p.name for p in out.iterdir() if p.is_file())))
+    return 0
+
+
 def cmd_params(args) -> int:
     from trialsupp.study import load_study
     st = load_study(args.study)
@@ -129,7 +145,7 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+COMMANDS: dict[str, Callable] = {"simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
                                  "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
 
 
@@ -153,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))
+
+    sim = sub.add_parser("simulate", help="generate the simulated VALOR/OLE ADaM datasets")
+    sim.add_argument("--seed", type=int, help="seed (default: simulation.seed of the config)")
+    sim.add_argument("--out", help="folder (default: data/valor)")
+    sim.add_argument("--format", default="parquet", help="parquet,xpt")
+    sim.add_argument("--config", help="a study YAML with a simulation: section (default: valor)")
 
     pa = sub.add_parser("params", help="list a study's parameters")
     pa.add_argument("--study", default="valor")

@@ -178,6 +178,8 @@ def _parse_params(fname: str, spec: dict) -> dict[str, Param]:
 def coerce(param: Param, value: Any, where: str | None = None) -> Any:
     """Check and convert one parameter value; error names the parameter."""
     where = where or f"parameter {param.name!r}"
+    if value is None or (param.type == "cut" and value == ""):
+        return None                       # "no value": e.g. no data cut
     text = value if isinstance(value, str) else None
     try:
         if param.type == "int":

@@ -63,7 +63,7 @@ def t14_2_01(adsl: pd.DataFrame) -> pd.DataFrame:
     dt = with_total(d, "TRT01P")
     cont = [v for v, _ in CONTINUOUS]
     parts = [ard_summary(dt, cont, by="TRT01P", statistic=STATS, fmt=CSR_FMT),
-             ard_tabulate(dt, list(CATEGORICAL), by="TRT01P", denominator=dt)]
+             ard_tabulate(dt, list(CATEGORICAL), by="TRT01P", denominator=dt, fmt={"p": "pct0"})]
     parts += [anova_oneway(d, v, "TRT01P") for v in cont]
     parts += [chisq_test(d, v, "TRT01P") for v in CATEGORICAL]
     return bind_ard(*parts)

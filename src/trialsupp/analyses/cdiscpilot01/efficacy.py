@@ -222,9 +222,9 @@ def ard_14_3_10(data, population: str = "Efficacy") -> pd.DataFrame:
     postv["VISROW"] = pd.Categorical(postv["VISROW"], categories=VISIT_ROWS[1:], ordered=True)
     parts = [
         _header_n(d),
-        ard_summary(allv, "AVAL", by=TRT, strata="VISROW", statistic=DESC),
-        ard_summary(postv, "BASE", by=TRT, strata="VISROW", statistic=("N", "mean", "sd")),
-        ard_summary(postv, "CHG", by=TRT, strata="VISROW", statistic=DESC),
+        ard_summary(allv, "AVAL", by=TRT, strata="VISROW", statistic=DESC, fmt=DESC_FMT),
+        ard_summary(postv, "BASE", by=TRT, strata="VISROW", statistic=("N", "mean", "sd"), fmt=DESC_FMT),
+        ard_summary(postv, "CHG", by=TRT, strata="VISROW", statistic=DESC, fmt=DESC_FMT),
     ]
     return bind_ard(*parts)
 

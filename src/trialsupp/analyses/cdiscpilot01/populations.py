@@ -37,7 +37,7 @@ def t14_1_01(adsl: pd.DataFrame) -> pd.DataFrame:
         src = (d["EOSSTT"] == "COMPLETED") if flag == "COMPLFL" else (d[flag] == "Y")
         d[flag] = flag_yn(src)
     d = with_total(d, "TRT01P")
-    return ard_tabulate(d, [f for _, f in POP_ROWS], by="TRT01P", denominator=d)
+    return ard_tabulate(d, [f for _, f in POP_ROWS], by="TRT01P", denominator=d, fmt={"p": "pct0"})
 
 
 def t14_1_02(adsl: pd.DataFrame) -> pd.DataFrame:
@@ -58,8 +58,8 @@ def t14_1_02(adsl: pd.DataFrame) -> pd.DataFrame:
     tests["AEFL"] = flag_yn(tests["DCSREAS"] == "Adverse Event")
     tests["LOEFL"] = flag_yn(tests["DCSREAS"] == "Lack of Efficacy")
     return bind_ard(
-        ard_tabulate(dt, "COMPSTAT", by="TRT01P", denominator=dt),
-        ard_tabulate(et, "DCSREAS", by="TRT01P", denominator=dt),
+        ard_tabulate(dt, "COMPSTAT", by="TRT01P", denominator=dt, fmt={"p": "pct0"}),
+        ard_tabulate(et, "DCSREAS", by="TRT01P", denominator=dt, fmt={"p": "pct0"}),
         fisher_test(tests, "COMPSTAT", "TRT01P"),
         fisher_test(tests, "AEFL", "TRT01P"),
         fisher_test(tests, "LOEFL", "TRT01P"),

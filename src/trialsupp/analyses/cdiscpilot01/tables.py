@@ -120,7 +120,7 @@ def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_la
         t = t.add_heading(label)
         if var in categorical and var not in labels:
             first = True
-            sub = select(placed, variable=var, stat_name="N")
+            sub = select(placed, variable=var, variable_level=categorical[var][0], stat_name="N")
             t = t.add_row("n", {lv: cell(select(sub, group1_level=lv), "{N}", rules=CSR) for lv in cols}
                           | {"p": _p_cell(placed, variable=var)}, indent=1, ard=sub)
             for lv in categorical[var]:
@@ -251,9 +251,11 @@ def t_hylaw(placed: pd.DataFrame) -> Table:
     for pc, label in (("TRANSHY", "Transaminase 1.5 x ULN"),
                       ("HYLAW", "Total Bili 1.5 x ULN and Transaminase 1.5 x ULN")):
         t = t.add_heading(label)
-        cells = {f"{a}|{b}": cell(select(placed, variable=pc, group2_level=b, group1_level=a,
-                                         variable_level="Normal"), "{N}", rules=CSR)
-                 for a in ARMS for b in ("Normal", "High")}
+        cells = {}
+        for a in ARMS:
+            for b in ("Normal", "High"):
+                sub = select(placed, variable=pc, group2_level=b, group1_level=a, variable_level="Normal")
+                cells[f"{a}|{b}"] = cell(sub, "{N}", rules=CSR) if len(sub) else "0"
         if pc == "TRANSHY":
             cells["p"] = _p_cell(placed, variable_level="general association")
         t = t.add_row("n", cells, indent=1)
@@ -262,7 +264,7 @@ def t_hylaw(placed: pd.DataFrame) -> Table:
             for a in ARMS:
                 for b in ("Normal", "High"):
                     sub = select(placed, variable=pc, group2_level=b, group1_level=a, variable_level=to)
-                    cells[f"{a}|{b}"] = cell(sub, _n_pct(sub), rules=CSR)
+                    cells[f"{a}|{b}"] = cell(sub, _n_pct(sub), rules=CSR) if len(sub) else "0"
             t = t.add_row(to, cells, indent=1)
     return (t.footnote("[1] Baseline versus maximum post-baseline value.")
              .footnote("[2] CMH general association test of treatment group versus shift, stratified by baseline."))
