@@ -42,7 +42,9 @@ def cmd_render(args) -> int:
         return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
-                    reporter=Reporter(quiet=args.quiet), force=args.force)
+                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict)
+    if result.unbound:
+        print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
     print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
           + ", ".join(sorted(p.name for p in result.files.values())))
     return 0
@@ -165,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--wait", action="store_true", help="wait for another render of the same output")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
+    r.add_argument("--strict", action="store_true", help="fail when the audit finds numbers not bound to ARD rows")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
@@ -207,8 +210,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from trialsupp.data.io import DataError
     from trialsupp.pipeline.execute import NotebookError
     from trialsupp.pipeline.outdir import OutputBusyError
+    from trialsupp.pipeline.render import AuditError
     from trialsupp.study import ConfigError
-    errors = [ARDError, DataError, NotebookError, OutputBusyError, ConfigError,
+    errors = [ARDError, AuditError, DataError, NotebookError, OutputBusyError, ConfigError,
               FileNotFoundError, ValueError]
     try:
         from trialsupp.publish import PublishError

@@ -16,7 +16,7 @@ STUDIES_DIR = Path(__file__).parent / "studies"
 TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", "citation",
             "supplement_sentence", "footer", "format_rules", "data", "parameters",
             "notebooks", "report", "simulation", "calibration", "protocol", "layout",
-            "cuts", "populations"}
+            "cuts", "populations", "audit_exempt"}
 DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution"}
 PARAM_KEYS = {"type", "default", "description", "choices"}
 PARAM_TYPES = {"int", "float", "str", "bool", "date", "cut", "choice"}

@@ -46,6 +46,12 @@ def _fmt(ard, stat, **where):
 
 
 # ---- 14-2.01 vs Atorus (published) ---------------------------------------------------
+# Exact decimal ties where Atorus (R round(), IEC 60559 on the binary double) differs from this
+# study's rule (round half away from zero on the shortest decimal, as SAS ROUND): raw 42.65, 40.25 and 36.25.
+TIES = {("DURDIS", "mean", "Placebo"): ("42.6", "42.7"), ("DURDIS", "median", "Total"): ("36.2", "36.3"),
+        ("DURDIS", "median", "Xanomeline Low Dose"): ("40.2", "40.3")}
+
+
 @pytest.mark.parametrize("var", list(PUB["14-2.01"]["continuous"]))
 def test_14_2_01_continuous_published(demog, var):
     pub = PUB["14-2.01"]["continuous"][var]
@@ -54,6 +60,9 @@ def test_14_2_01_continuous_published(demog, var):
             continue
         for arm, want in vals.items():
             got, _ = _fmt(demog, stat, variable=var, group1_level=arm, context="summary")
+            if (var, stat, arm) in TIES:
+                assert (want, got) == TIES[(var, stat, arm)]
+                continue
             assert got == want, (var, stat, arm)
 
 

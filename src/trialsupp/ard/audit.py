@@ -55,6 +55,9 @@ def numbers_in(text: str, extra: list[str] = ()) -> list[tuple[str, str]]:
 
 class _Walker(HTMLParser):
     SKIP = {"script", "style", "svg", "code", "pre", "title", "head"}
+    # citation and footer are config text; references are bibliographic data
+    EXEMPT_CLASSES = {"ts-exempt", "ts-citation", "ts-footer"}
+    EXEMPT_IDS = {"ereferences"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -67,8 +70,10 @@ class _Walker(HTMLParser):
         if tag in ("br", "img", "meta", "link", "input", "hr", "col", "source", "wbr"):
             return
         a = dict(attrs)
-        is_stat = "ts-stat" in (a.get("class") or "").split() and "data-ard" in a
-        skip = tag in self.SKIP or "ts-exempt" in (a.get("class") or "").split() or a.get("aria-hidden") == "true"
+        classes = set((a.get("class") or "").split())
+        is_stat = "ts-stat" in classes and "data-ard" in a
+        skip = (tag in self.SKIP or classes & self.EXEMPT_CLASSES or a.get("id") in self.EXEMPT_IDS
+                or a.get("aria-hidden") == "true")
         self.stack.append((tag, is_stat, skip, a.get("data-ard")))
         if is_stat:
             self._stat_text = []
@@ -103,14 +108,28 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
         shown = [fmt_by_id[i] for i in ids.split()]
         if not all(s in text for s in shown):
             problems.append(Unbound("HTML", text, f"differs from the ARD value(s) {shown} of {ids}"))
+    reasons = _error_texts(ard)
     for chunk in " ".join(walker.free).split("\n"):
+        for reason in reasons:           # "Not estimable (NE): SD needs at least 2 values."
+            chunk = chunk.replace(reason, " ")
         for number, context in numbers_in(chunk, extra):
             problems.append(Unbound("HTML", number, context))
     return problems
 
 
+def _error_texts(ard: pd.DataFrame) -> list[str]:
+    """The NE reasons of the ARD (``error``): tables print them in footnotes, and any number
+    in them (e.g. "SD needs at least 2 values") is accounted for by that row."""
+    if "error" not in ard.columns:
+        return []
+    texts = {str(e).strip().rstrip(".") for e in ard["error"] if isinstance(e, str) and e.strip()}
+    return sorted(texts, key=len, reverse=True)
+
+
 def _stat_tokens(ard: pd.DataFrame) -> set[str]:
     tokens = set()
+    for reason in _error_texts(ard):
+        tokens.update(m.group(0) for m in NUMBER.finditer(reason))
     for text in ard["stat_fmt"].astype(str):
         tokens.add(text)
         tokens.update(m.group(0) for m in NUMBER.finditer(text))
@@ -118,13 +137,30 @@ def _stat_tokens(ard: pd.DataFrame) -> set[str]:
     return {t.replace("\u2212", "-") for t in tokens}
 
 
-def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbound]:
+def _references_start(pages: list[str]) -> tuple[int, int] | None:
+    """(page index, char offset) of the eReferences heading: the last line reading 'eReferences'
+    (the first is the contents entry on page 1)."""
+    found = None
+    for i, text in enumerate(pages):
+        for m in re.finditer(r"(?m)^eReferences\s*$", text):
+            found = (i, m.start())
+    return found
+
+
+def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts: list[str] = ()) -> list[Unbound]:
     from pypdf import PdfReader
     tokens = _stat_tokens(ard)
+    pages = [page.extract_text() or "" for page in PdfReader(str(pdf)).pages]
+    refs = _references_start(pages)
+    if refs:
+        pages = [t if i < refs[0] else (t[:refs[1]] if i == refs[0] else "") for i, t in enumerate(pages)]
     problems = []
-    for page_no, page in enumerate(PdfReader(str(pdf)).pages, start=1):
-        text = page.extract_text() or ""
-        for line in text.splitlines():
+    for page_no, text in enumerate(pages, start=1):
+        text = " ".join(text.split())
+        for exempt in exempt_texts:
+            if exempt:
+                text = text.replace(" ".join(exempt.split()), " ")
+        for line in [text]:
             for number, context in numbers_in(line, extra):
                 plain = number.replace("\u2212", "-")
                 if plain in tokens or plain.rstrip("%") in tokens:
@@ -133,14 +169,31 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbou
     return problems
 
 
-def audit_output(out_dir: Path, extra: list[str] = ()) -> list[Unbound]:
+def audit_output(out_dir: Path, extra: list[str] = (), exempt_texts: list[str] | None = None) -> list[Unbound]:
+    """Audit ``supplement.html`` and ``supplement.pdf`` of a render against its ``ard.json``.
+    ``exempt_texts`` (default: the study's citation and footer) are config text, not statistics."""
     from trialsupp.ard.store import read_store
     ard = read_store(out_dir)
+    if exempt_texts is None:
+        run = ard.attrs.get("run", {})
+        exempt_texts = _study_texts(run.get("study_config") or run.get("study"))
     problems = []
     html = out_dir / "supplement.html"
     if html.exists():
         problems += audit_html(html.read_text(encoding="utf-8"), ard, extra)
     pdf = out_dir / "supplement.pdf"
     if pdf.exists():
-        problems += audit_pdf(pdf, ard, extra)
+        problems += audit_pdf(pdf, ard, extra, exempt_texts)
     return problems
+
+
+def _study_texts(study: str | None) -> list[str]:
+    if not study:
+        return []
+    from trialsupp.pipeline.stage import study_metadata
+    from trialsupp.study import load_study
+    try:
+        meta = study_metadata(load_study(study))
+    except Exception:   # a study given by a path that moved: audit without exemptions
+        return []
+    return [meta.get("citation", ""), meta.get("footer", "")]

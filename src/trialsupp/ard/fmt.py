@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 MINUS = "\u2212"
@@ -42,10 +42,18 @@ JAMA = FormatRules()
 CSR = FormatRules(rounding="half_away", minus="-", pvalue_style="csr")
 
 
-def round_decimal(x: float, places: int, rules: FormatRules = JAMA) -> Decimal:
-    """Round ``x`` to ``places`` decimals under the study's rounding rule."""
+def _quantize(d: Decimal, places: int, rules: FormatRules) -> Decimal:
     mode = ROUND_HALF_EVEN if rules.rounding == "half_even" else ROUND_HALF_UP  # HALF_UP is away from zero
-    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=mode)
+    # enough precision for any finite double (the default context's 28 digits raise
+    # InvalidOperation for e.g. 1e30 with 2 decimals)
+    ctx = Context(prec=max(28, d.adjusted() + places + 2))
+    return d.quantize(Decimal(1).scaleb(-places), rounding=mode, context=ctx)
+
+
+def round_decimal(x: float | Decimal, places: int, rules: FormatRules = JAMA) -> Decimal:
+    """Round ``x`` to ``places`` decimals under the study's rounding rule."""
+    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+    return _quantize(d, places, rules)
 
 
 def _signed(d: Decimal, rules: FormatRules) -> str:
@@ -58,20 +66,24 @@ def _signed(d: Decimal, rules: FormatRules) -> str:
     return text
 
 
-def fmt_decimals(x: float, places: int, rules: FormatRules = JAMA) -> str:
+def fmt_decimals(x: float | Decimal, places: int, rules: FormatRules = JAMA) -> str:
     return _signed(round_decimal(x, places, rules), rules)
 
 
 def fmt_sig(x: float, digits: int, rules: FormatRules = JAMA) -> str:
     if x == 0:
         return fmt_decimals(0.0, max(digits - 1, 0), rules)
-    exp = math.floor(math.log10(abs(x)))
-    places = max(digits - 1 - exp, 0)
-    return fmt_decimals(x, places, rules)
+    d = Decimal(repr(float(x)))
+    places = max(digits - 1 - d.adjusted(), 0)     # exponent from the decimal digits, not log10
+    rounded = round_decimal(d, places, rules)
+    if places and rounded.adjusted() > d.adjusted():   # 9.96 -> 10.0: one digit too many
+        rounded = round_decimal(d, places - 1, rules)
+    return _signed(rounded, rules)
 
 
 def fmt_pvalue(p: float, rules: FormatRules = JAMA) -> str:
-    """JAMA: 2 decimals, 3 when the first two are zeros or 2 would cross .05; <.001; >.99; no leading zero.
+    """JAMA: 2 decimals, 3 when the first two are zeros or 2 would cross .05 (more when 3 would
+    still cross: .0496); <.001; >.99; no leading zero.
 
     CSR: 3 decimals with leading zero, "<.001" below .001, ">.999" above .999 (SAS PVALUE6.3 style
     prints "<.0001"; the CDISC pilot tables print "<.001").
@@ -89,11 +101,17 @@ def fmt_pvalue(p: float, rules: FormatRules = JAMA) -> str:
     two = round_decimal(p, 2, rules)
     if two > Decimal("0.99"):
         return ">.99"
-    three = round_decimal(p, 3, rules)
-    # AMA: 3 decimals when P < .01, or when 2 decimals would cross .05 (P = .046, not .05)
-    crosses = (p < 0.05) != (two < Decimal("0.05"))
+    # AMA: 3 decimals when P < .01, or when 2 decimals would cross .05 (P = .046, not .05);
+    # more when 3 still cross (P = .0496 is not ".050")
+    below = p < 0.05
+    crosses = below != (two < Decimal("0.05"))
     if p < 0.01 or crosses:
-        text = f"{three:f}"
+        places = 3
+        shown = round_decimal(p, places, rules)
+        while below and shown >= Decimal("0.05"):
+            places += 1
+            shown = round_decimal(p, places, rules)
+        text = f"{shown:f}"
     else:
         text = f"{two:f}"
     return text[1:] if text.startswith("0") else text
@@ -116,7 +134,8 @@ def format_stat(value: Any, spec: str, rules: FormatRules = JAMA) -> str:
     if spec == "ratio":
         return fmt_decimals(float(value), 2, rules)
     if spec.startswith("pct"):
-        return fmt_decimals(100.0 * float(value), int(spec[3:] or 0), rules)
+        # scale the decimal, not the float: 100 * 0.285 is 28.499999999999996 in binary
+        return fmt_decimals(Decimal(repr(float(value))).scaleb(2), int(spec[3:] or 0), rules)
     if spec.startswith("sig"):
         return fmt_sig(float(value), int(spec[3:]), rules)
     if spec.startswith("d") and spec[1:].isdigit():

@@ -143,7 +143,8 @@ def bind_ard(*frames: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return empty_ard()
     cols = ARD_COLUMNS if all(c in frames[0].columns for c in PLACEMENT_COLUMNS) else RESULT_COLUMNS
-    frames = [_object_stat(f.reindex(columns=cols).copy()) for f in frames]
+    # object columns throughout: ARD values are mixed-type, and pandas must not guess dtypes
+    frames = [f.reindex(columns=cols).astype(object) for f in frames]
     return _object_stat(pd.concat(frames, ignore_index=True))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from trialsupp.ard import store
+from trialsupp.ard.audit import audit_output
 from trialsupp.ard.provenance import environment, git_state, sha256_file
 from trialsupp.pipeline import outdir
 from trialsupp.publish.notebook_preview import write_preview
@@ -37,6 +38,11 @@ class RenderResult:
     elapsed_s: float = 0.0
     cache_hits: list[str] = field(default_factory=list)
     cache_misses: list[str] = field(default_factory=list)
+    unbound: list = field(default_factory=list)
+
+
+class AuditError(RuntimeError):
+    """``--strict``: the rendered output shows numbers not bound to ARD rows."""
 
 
 def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -125,7 +131,7 @@ def normalise_notebook(path: Path) -> None:
 def render(study: str = "valor", out: str | Path | None = None, formats: Sequence[str] = FORMATS,
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
-           force: bool = False) -> RenderResult:
+           force: bool = False, strict: bool = False) -> RenderResult:
     from trialsupp.publish import number_elements, publish
 
     started = time.monotonic()
@@ -183,6 +189,12 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,
                                 params=values, run=run)
                 files = name_outputs(files, vdir)
+            with reporter.stage("audit"):
+                unbound = audit_output(vdir, extra=st.raw.get("audit_exempt") or [])
+                if unbound and strict:
+                    listed = "; ".join(u.line() for u in unbound[:5])
+                    raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
+                                     + (" ..." if len(unbound) > 5 else ""))
             outdir.swap_in(out, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)
@@ -193,10 +205,11 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     run_json = out / "run.json"
     meta = json.loads(run_json.read_text())
     meta["elapsed_s"] = round(elapsed, 2)
+    meta["audit_unbound"] = [u.line() for u in unbound]
     store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
-                        cache_hits=cache.hits, cache_misses=cache.misses)
+                        cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound)
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
@@ -213,7 +226,8 @@ def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
 def run_metadata(st: Study, values: dict[str, Any], inputs: dict[str, str], project: Path,
                  out: Path) -> dict[str, Any]:
     env = environment()
-    return {"study": st.name, "params": values, "inputs": inputs, "git": git_state(project),
+    bundled = st.path.parent.resolve() == STUDIES_DIR.resolve()
+    return {"study": st.name, "study_config": st.name if bundled else str(st.path), "params": values, "inputs": inputs, "git": git_state(project),
             "python": env["python"], "packages": env["packages"],
             "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "out_dir": str(out)}

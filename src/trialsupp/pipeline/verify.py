@@ -47,7 +47,8 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
-    study = load_study(run["study"])
+    study_ref = run.get("study_config") or run["study"]
+    study = load_study(study_ref)
     data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
     report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -63,7 +64,7 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     with tempfile.TemporaryDirectory(prefix="trialsupp-verify-") as tmp:
         formats = ["html"] if html_path.exists() else ["pdf"]
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
-        again = render(study=run["study"], out=Path(tmp) / "out", formats=formats,
+        again = render(study=study_ref, out=Path(tmp) / "out", formats=formats,
                        seed=run["params"].get("seed"), params=params, engine=engine)
         fresh = read_store(again.out)
         if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:

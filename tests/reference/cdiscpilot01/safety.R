@@ -11,7 +11,7 @@ out <- list()
 for (v in c("AGE", "MMSETOT", "DURDIS", "EDUCLVL", "WEIGHTBL", "HEIGHTBL", "BMIBL")) {
   out[[paste0("anova_", v)]] <- summary(aov(itt[[v]] ~ itt$TRT01P))[[1]][["Pr(>F)"]][1]
   for (a in levels(itt$TRT01P)) {
-    x <- itt[[v]][itt$TRT01P == a]
+    x <- na.omit(itt[[v]][itt$TRT01P == a])
     out[[paste0("mean_", v, "_", a)]] <- mean(x); out[[paste0("sd_", v, "_", a)]] <- sd(x)
     out[[paste0("median_", v, "_", a)]] <- median(x)
   }
