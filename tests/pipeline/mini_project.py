@@ -63,6 +63,8 @@ Baseline characteristics are in @tbl-baseline. The mean age in the placebo group
 # eTables
 
 {{< embed ../../notebooks/mini/baseline.ipynb#tbl-baseline >}}
+
+{{< include ../../_results/provenance.qmd >}}
 """
 
 

@@ -57,7 +57,7 @@ class _Walker(HTMLParser):
     SKIP = {"script", "style", "svg", "code", "pre", "title", "head"}
     # citation and footer are config text; references are bibliographic data
     EXEMPT_CLASSES = {"ts-exempt", "ts-citation", "ts-footer"}
-    EXEMPT_IDS = {"ereferences"}
+    EXEMPT_IDS = {"ereferences", "provenance"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -117,12 +117,22 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
     return problems
 
 
+LABEL_COLUMNS = ("group1_level", "group2_level", "variable_level")
+
+
 def _error_texts(ard: pd.DataFrame) -> list[str]:
-    """The NE reasons of the ARD (``error``): tables print them in footnotes, and any number
-    in them (e.g. "SD needs at least 2 values") is accounted for by that row."""
-    if "error" not in ard.columns:
-        return []
-    texts = {str(e).strip().rstrip(".") for e in ard["error"] if isinstance(e, str) and e.strip()}
+    """Texts of the ARD that tables print and that may hold digits: the NE reasons
+    (``error``, printed in footnotes: "SD needs at least 2 values") and the category
+    labels from the data (levels such as "Grade 3", an AE term "COVID 19"; purely numeric
+    levels are left out, so a bare number is never exempted). Numbers inside them are
+    accounted for by those rows."""
+    texts = set()
+    if "error" in ard.columns:
+        texts |= {str(e).strip().rstrip(".") for e in ard["error"] if isinstance(e, str) and e.strip()}
+    for col in LABEL_COLUMNS:
+        if col in ard.columns:
+            texts |= {v.strip() for v in ard[col] if isinstance(v, str) and re.search(r"\d", v)
+                      and not NUMBER.fullmatch(v.strip())}
     return sorted(texts, key=len, reverse=True)
 
 
@@ -138,13 +148,13 @@ def _stat_tokens(ard: pd.DataFrame) -> set[str]:
 
 
 def _references_start(pages: list[str]) -> tuple[int, int] | None:
-    """(page index, char offset) of the eReferences heading: the last line reading 'eReferences'
-    (the first is the contents entry on page 1)."""
-    found = None
+    """(page index, char offset) where the trailing eReferences / Provenance sections start:
+    the earliest of the last line reading each heading (the first is the contents entry)."""
+    last = {}
     for i, text in enumerate(pages):
-        for m in re.finditer(r"(?m)^eReferences\s*$", text):
-            found = (i, m.start())
-    return found
+        for m in re.finditer(r"(?m)^(eReferences|Provenance)\s*$", text):
+            last[m.group(1)] = (i, m.start())
+    return min(last.values()) if last else None
 
 
 def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts: list[str] = ()) -> list[Unbound]:

@@ -23,7 +23,8 @@ from trialsupp.publish.notebook_preview import write_preview
 from trialsupp.pipeline.cache import NotebookCache, cache_dir, notebook_key
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
-from trialsupp.pipeline.stage import parameter_rows, parameters_qmd, stage_metadata, stage_project
+from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
+                                      stage_project)
 from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
 
 FORMATS = ("html", "pdf")
@@ -177,6 +178,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 param_rows = parameter_rows(st, values)
                 (build / "_results").mkdir()
                 (build / "_results" / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
+                (build / "_results" / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
                 numbering = number_elements(entry)
                 rows = []
                 for nb in executed:
@@ -184,6 +186,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
                 store.write_store(rows + param_rows, vdir, run)
+                (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
             with reporter.stage("publish " + "+".join(formats)):
                 files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,

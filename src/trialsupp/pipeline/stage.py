@@ -6,6 +6,7 @@ and ``_results/`` (``ard.json`` and the generated ``parameters.qmd``).
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -88,3 +89,42 @@ def parameters_qmd(rows: list[dict[str, Any]]) -> str:
         return ""
     items = [f"{r['variable'].replace('_', ' ')} {{{{< ard {r['id']} >}}}}" for r in rows]
     return "Parameters of this render: " + "; ".join(items) + ".\n"
+
+
+def _element_order(output_id: str) -> tuple:
+    m = re.match(r"e(Table|Figure) (\d+)$", str(output_id))
+    if m:
+        return (0, m.group(1) != "Table", int(m.group(2)), "")
+    return (1, 0, 0, str(output_id))
+
+
+def provenance_qmd(rows: list[dict[str, Any]], run: dict[str, Any]) -> str:
+    """The "Provenance" appendix: for every element its notebook cells, functions,
+    input datasets with SHA-256, and the run's commit and package versions."""
+    by_output: dict[str, list[dict]] = {}
+    for r in rows:
+        by_output.setdefault(str(r["output_id"]), []).append(r)
+    lines = ["# Provenance {#provenance}", "",
+             "Each element of this document was computed by the notebook cells and functions listed "
+             "below from the input datasets with the SHA-256 shown. Every number is a row of the "
+             "results store `ard.json`; `trialsupp trace ID` prints the chain of any one of them.", ""]
+    for output in sorted(by_output, key=_element_order):
+        group = by_output[output]
+        cells = sorted({(r.get("notebook") or "pipeline", r.get("cell_id") or "-") for r in group})
+        funcs = sorted({(r.get("code") or "").split("@")[0] for r in group if r.get("code")})
+        inputs = {}
+        for r in group:
+            inputs.update(r.get("inputs") or {})
+        lines += [f"**{output}** (ARD ids `{group[0]['id'].split('.')[0]}.*`)", ""]
+        lines += [f"- Notebook cell: `{nb}` cell `{cell}`" for nb, cell in cells]
+        lines += [f"- Function: `{f}`" for f in funcs]
+        lines += [f"- Input: {name} `{sha}`" for name, sha in sorted(inputs.items())]
+        lines.append("")
+    git = run.get("git") or {}
+    lines += ["**Run**", "",
+              f"- Git commit: `{git.get('commit') or 'not a git checkout'}`"
+              + (" (uncommitted changes)" if git.get("dirty") else ""),
+              f"- Python `{run.get('python')}`",
+              "- Packages: " + ", ".join(f"{k} `{v}`" for k, v in sorted((run.get("packages") or {}).items())),
+              ""]
+    return "\n".join(lines)

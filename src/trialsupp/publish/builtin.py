@@ -292,7 +292,7 @@ class _Builder:
                 rel, cell = source
                 href = self.notebook_href(rel, cell) if callable(self.notebook_href) else rel
                 parts.append(f":::: {{.ts-source}}\nSource: [{md_escape(rel)}]({href}), "
-                             f"cell {md_escape(cell)}\n::::")
+                             f"cell {md_escape(cell)}; ARD ids `{_ard_prefix(label)}`\n::::")
             parts.append(":::::")
             return "\n".join(parts) + "\n"
         number = self.numbering.number(label)
@@ -305,7 +305,7 @@ class _Builder:
         if source:
             rel, cell = source
             close += (f"#block(above: 0.5em, text(size: 7pt, fill: luma(90), "
-                      f"{typst_string(f'Source: {rel}, cell {cell}')}))\n")
+                      f"{typst_string(f'Source: {rel}, cell {cell}; ARD ids {_ard_prefix(label)}')}))\n")
         close += f"]<{label}>"
         return _raw("typst", open_) + "\n" + content_md.rstrip("\n") + "\n\n" + _raw("typst", close)
 
@@ -515,6 +515,11 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
             if keep_intermediate:
                 shutil.copy2(md, out / md.name)
     return written
+
+
+def _ard_prefix(label: str) -> str:
+    """Every ARD id of an element starts with its label stem (``trialsupp.ard.store.row_id``)."""
+    return (label.split("-", 1)[1] if label.startswith(("tbl-", "fig-")) else label) + ".*"
 
 
 def _default_notebook_href(out: Path):

@@ -81,7 +81,10 @@ def _fit_km(d: pd.DataFrame, sim=None) -> KaplanMeier:
 
 def km_ard(d: pd.DataFrame, sim: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """n, events, censored and quartiles (median with 95% CI) per start group."""
-    return _fit_km(d, sim).to_ard()
+    out = _fit_km(d, sim).to_ard().copy()
+    weeks = out["variable_level"].isin(["q1", "median", "q3"])
+    out.loc[weeks, "fmt"] = "d1"          # weeks to 1 decimal
+    return out
 
 
 def curve_ard(d: pd.DataFrame, times: Sequence[float], sim: Mapping[str, Any] | None = None) -> pd.DataFrame:
