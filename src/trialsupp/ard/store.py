@@ -27,8 +27,16 @@ VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
+_SIGNS = (("<=", " le "), (">=", " ge "), ("\u2264", " le "), ("\u2265", " ge "),
+          ("<", " lt "), (">", " gt "), ("=", " eq "), ("%", " pct "), ("+", " plus "))
+
+
 def slug(value: Any) -> str:
-    text = _SLUG.sub("-", str(value).lower()).strip("-")
+    """Lower-case id part; comparison signs are spelled out so "<12" and ">=12" stay distinct."""
+    text = str(value)
+    for sign, word in _SIGNS:
+        text = text.replace(sign, word)
+    text = _SLUG.sub("-", text.lower()).strip("-")
     return text or "x"
 
 

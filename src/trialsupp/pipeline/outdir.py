@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import time
 import uuid
@@ -82,11 +83,21 @@ def swap_in(out: Path, new_dir: Path) -> None:
         shutil.rmtree(previous, ignore_errors=True)
 
 
+def _leftover_pattern(out: Path) -> "re.Pattern[str]":
+    """Names this module (and render's build folder) give to ``<out>``'s siblings: version
+    folders ``.<name>.<stamp>-<hex>``, ``.<name>.legacy-<hex>``, temporary links
+    ``.<name>.link-<hex>`` and build folders ``.<name>.build-<hex>``. Matching exactly
+    keeps the folders of another output whose name starts with ``<name>.`` (e.g.
+    ``final`` and ``final.v2`` rendered side by side by a matrix)."""
+    return re.compile(rf"\.{re.escape(out.name)}\.(?:\d{{8}}T\d{{6}}-|legacy-|link-|build-)[0-9a-f]{{8}}")
+
+
 def sweep_leftovers(out: Path) -> None:
     """Remove staging folders of renders that died (not the live target)."""
     live = current_target(out)
+    pattern = _leftover_pattern(out)
     for cand in out.parent.glob(f".{out.name}.*"):
-        if cand.name.endswith(".lock") or (live and cand.resolve() == live.resolve()):
+        if not pattern.fullmatch(cand.name) or (live and cand.resolve() == live.resolve()):
             continue
         if cand.is_symlink() or cand.is_file():
             cand.unlink(missing_ok=True)
