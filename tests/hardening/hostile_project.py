@@ -95,7 +95,12 @@ def make_project(root: Path) -> Path:
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
     (root / "data" / "hostile").mkdir(parents=True)
-    hostile_adsl().to_parquet(root / "data" / "hostile" / "adsl.parquet", index=False)
+    adsl = hostile_adsl()
+    adsl.to_parquet(root / "data" / "hostile" / "adsl.parquet", index=False)
+    # a second dataset, so that the order in which files are listed could matter
+    adae = pd.DataFrame({"USUBJID": adsl["USUBJID"].iloc[::7].tolist(), "AESEQ": 1.0,
+                         "AEDECOD": [TERMS[i % len(TERMS)] for i in range(len(adsl.iloc[::7]))]})
+    adae.to_parquet(root / "data" / "hostile" / "adae.parquet", index=False)
     (root / "report" / "hostile").mkdir(parents=True)
     (root / "report" / "hostile" / "index.qmd").write_text(REPORT)
     nb = nbformat.v4.new_notebook()

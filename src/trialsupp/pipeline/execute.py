@@ -69,7 +69,9 @@ def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Pat
     try:
         papermill.execute_notebook(str(src), str(dest), parameters=params, kernel_name="python3",
                                    cwd=str(cwd), progress_bar=False, log_output=False,
-                                   execution_timeout=timeout, request_save_on_cell_execute=False)
+                                   execution_timeout=timeout, request_save_on_cell_execute=False,
+                                   # kernel start-up/shutdown chatter would break the progress display
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count or exc.cell_index}"
         try:

@@ -101,7 +101,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
                 cache.misses.append(rel)
                 work.mkdir(parents=True, exist_ok=True)
                 execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel)
-                normalise_notebook(dest)
+                normalise_notebook(dest, places={str(work): ".", str(vdir): "."})
                 cache.store(key, dest, work)
         return dest
 
@@ -115,13 +115,41 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
     return executed
 
 
-def normalise_notebook(path: Path) -> None:
-    """Drop run-time stamps papermill and nbclient write, so executions compare equal."""
+INJECTED_CELL_ID = "injected-parameters"
+
+
+def _replace_places(value: Any, places: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in places.items():
+            value = value.replace(old + os.sep, new + "/").replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [_replace_places(v, places) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_places(v, places) for k, v in value.items()}
+    return value
+
+
+def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None:
+    """Drop run-time stamps papermill and nbclient write, so executions compare equal.
+
+    Also: papermill gives its injected-parameters cell a random id (fixed here), and
+    ``places`` maps run-specific folders (the version folder ``.<out>.<stamp>-<hex>`` and
+    the notebook's work folder, which ``out_dir``/``data_dir`` point into) to stable
+    relative paths in that cell and in the papermill parameters (longest first).
+    """
     nb = json.loads(path.read_text(encoding="utf-8"))
+    places = dict(sorted((places or {}).items(), key=lambda kv: -len(kv[0])))
     pm = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
         pm.pop(key, None)
+    if places and isinstance(pm.get("parameters"), dict):
+        pm["parameters"] = _replace_places(pm["parameters"], places)
     for cell in nb.get("cells", []):
+        if INJECTED_CELL_ID in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = INJECTED_CELL_ID
+            if places:
+                cell["source"] = _replace_places(cell.get("source", ""), places)
         cell.get("metadata", {}).pop("execution", None)
         pmc = cell.get("metadata", {}).get("papermill", {})
         for key in ("start_time", "end_time", "duration"):

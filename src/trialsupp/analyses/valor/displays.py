@@ -8,8 +8,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.transforms import ScaledTranslation
 
 from trialsupp.display import Table, at_column, at_row, at_spanner, cell, select
+from trialsupp.display._table_data import Cell, Stat
 from trialsupp.display.table import header_cell
 
 from ._common import GROUP_LABELS, START_GROUPS
@@ -35,6 +37,17 @@ def fmt_of(placed: pd.DataFrame, stat_name: str, **where: Any) -> str:
     if len(hit) != 1:
         raise KeyError(f"expected one placed row {stat_name!r} {where}, found {len(hit)}")
     return str(hit["stat_fmt"].iloc[0])
+
+
+NOT_REACHED = ("median not reached during follow-up (the Kaplan-Meier estimate or the confidence limit "
+               "stayed above 0.50)")
+
+
+def _reword(c: Cell, reason: str) -> Cell:
+    """The same cell (text, ARD ids) with every NE reason replaced by one reader-facing reason."""
+    parts = tuple(Stat(p.text, p.ids, (reason,) if p.ne_reasons else ()) if isinstance(p, Stat) else p
+                  for p in c.parts)
+    return Cell(parts)
 
 
 def _header(rows: pd.DataFrame, name: str, template: str = "{name}\n(n = {n})"):
@@ -123,8 +136,8 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
         cells = {}
         for g in groups:
             cells[f"{g}|events"] = cell(a, "{n_event}/{n}", context="km", group1_level=g, variable_level=None)
-            cells[f"{g}|median"] = cell(a, "{median} ({ci})", context="km", group1_level=g,
-                                        variable_level="median")
+            cells[f"{g}|median"] = _reword(cell(a, "{median} ({ci})", context="km", group1_level=g,
+                                                variable_level="median"), NOT_REACHED)
         cells["hr"] = cell(a, "{estimate} ({ci})", context="cox", group1="STARTGR")
         cells["rmst"] = cell(a, "{estimate} ({ci})", context="rmst", variable_level="difference")
         t = t.add_row(ep, cells, indent=1, ard=a)
@@ -206,10 +219,12 @@ def dictionary_table(placed: pd.DataFrame, title: str = "Data Dictionary of the 
 # ---------------------------------------------------------------- figures
 def consort_figure(placed: pd.DataFrame):
     from trialsupp.display.figures import consort_diagram
-    ax = consort_diagram(placed, arms=list(ARMS),
-                         arm_labels={"Placebo": "placebo (delayed start)",
-                                     "Tofersen 100 mg": "tofersen 100 mg (early start)"},
-                         labels=NODE_LABELS, stages=STAGES, exits=EXITS)
+    from trialsupp.display.theme import house_theme
+    with house_theme("full"):
+        ax = consort_diagram(placed, arms=list(ARMS),
+                             arm_labels={"Placebo": "placebo (delayed start)",
+                                         "Tofersen 100 mg": "tofersen (early start)"},
+                             labels=NODE_LABELS, stages=STAGES, exits=EXITS, font_size=7.0)
     return ax.figure
 
 
@@ -225,10 +240,13 @@ def km_figure(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, Sequence[f
         for ax, (title, rows, hr, times, ylab) in zip(axes, panels):
             km_plot(rows, ax, groups=list(groups), labels=dict(labels), hr=hr, times=list(times),
                     xlabel="Weeks since randomization", ylabel=ylab, legend_loc="lower left",
-                    hr_pos=(0.97, 0.05), xmax=xmax)
+                    hr_pos=(0.97, 0.05), xmax=xmax, ci=False)
             ax.set_title(title, loc="left", fontweight="bold")
-            for txt in ax.texts:        # HR annotation at bottom right
-                if txt.get_text().startswith("HR"):
+            names = set(labels.get(g, g) for g in groups) | {"No. at risk"}
+            for txt in ax.texts:
+                if txt.get_text().startswith("HR"):          # HR annotation at bottom right
                     txt.set_ha("right")
-        fig.subplots_adjust(hspace=0.85, left=0.27, right=0.97, top=0.95, bottom=0.17)
+                elif txt.get_text() in names:                 # at-risk row labels clear of the 0 column
+                    txt.set_transform(txt.get_transform() + ScaledTranslation(-0.12, 0, fig.dpi_scale_trans))
+        fig.subplots_adjust(hspace=0.75, left=0.3, right=0.97, top=0.95, bottom=0.15)
     return fig
