@@ -26,6 +26,7 @@ from pathlib import Path
 from IPython.display import display
 
 from trialsupp.analyses.cdiscpilot01 import efficacy as eff
+from trialsupp.analyses.cdiscpilot01.tables import csr_output_meta
 from trialsupp.display.figure_output import show_figure
 from trialsupp.notebook import open_session
 from trialsupp.stats.exceptions import StatisticalWarning
@@ -37,9 +38,16 @@ s = open_session(study=study, data_dir=data_dir, out_dir=out_dir,
 SOURCE = "{NB}"
 
 
-def show(table):
-    """Display a table as its markdown output (raw HTML + raw Typst blocks)."""
-    display({{"text/markdown": table.as_markdown()}}, raw=True)'''
+def show(table, number, pop):
+    """Display the population line and page-header metadata, then the table
+    (its markdown output: raw HTML + raw Typst blocks)."""
+    show_meta(number, pop)
+    display({{"text/markdown": table.as_markdown()}}, raw=True)
+
+
+def show_meta(number, pop):
+    label = "f-14-1" if number == "14-1" else "t-" + number.replace(".", "-")
+    display(csr_output_meta(number, pop, SOURCE, label, data_cut), raw=True)'''
 
 # number, function, analysis id, inputs, table call
 ANCOVA = [
@@ -69,8 +77,8 @@ def ancova_cell(number, func, aid, dataset, week, baseline) -> nbf.NotebookNode:
 placed = s.record(ard, output="{number}", analysis_id="{aid}", population=population,
                   inputs=["adsl", "{dataset}"])
 t = eff.table_ancova(placed, "{number}", {week}, baseline={baseline}, rules=s.rules)
-eff.write_rtf(t, out_dir, "{number}", population=population, source=SOURCE)
-show(t)''')
+eff.write_rtf(t, out_dir, "{number}", population=population, source=SOURCE, data_cut=data_cut)
+show(t, "{number}", population)''')
 
 
 def build() -> nbf.NotebookNode:
@@ -89,34 +97,34 @@ def build() -> nbf.NotebookNode:
 placed = s.record(ard, output="14-3.10", analysis_id="adas-by-visit", population=population,
                   inputs=["adsl", "adadas"])
 t = eff.table_14_3_10(placed, rules=s.rules)
-eff.write_rtf(t, out_dir, "14-3.10", population=population, source=SOURCE)
-show(t)'''))
+eff.write_rtf(t, out_dir, "14-3.10", population=population, source=SOURCE, data_cut=data_cut)
+show(t, "14-3.10", population)'''))
     cells.append(cell("14-3.11", '''ard = eff.ard_14_3_11(s.data, population)
 placed = s.record(ard, output="14-3.11", analysis_id="adas-mmrm", population=population,
                   inputs=["adsl", "adadas"])
 t = eff.table_14_3_11(placed, rules=s.rules)
-eff.write_rtf(t, out_dir, "14-3.11", population=population, source=SOURCE)
-show(t)'''))
+eff.write_rtf(t, out_dir, "14-3.11", population=population, source=SOURCE, data_cut=data_cut)
+show(t, "14-3.11", population)'''))
     cells.append(cell("14-3.12", '''ard = eff.ard_14_3_12(s.data, population)
 placed = s.record(ard, output="14-3.12", analysis_id="npix-weeks4-24", population=population,
                   inputs=["adsl", "adnpix"])
 t = eff.table_ancova(placed, "14-3.12", 98, baseline=True, rules=s.rules,
                      blocks=[("Baseline", "AVAL", "Baseline"),
                              ("Mean of Weeks 4-24", "AVAL", "Mean of Weeks 4-24")])
-eff.write_rtf(t, out_dir, "14-3.12", population=population, source=SOURCE)
-show(t)'''))
+eff.write_rtf(t, out_dir, "14-3.12", population=population, source=SOURCE, data_cut=data_cut)
+show(t, "14-3.12", population)'''))
     cells.append(cell("14-3.13", '''ard = eff.ard_14_3_13(s.data, population)
 placed = s.record(ard, output="14-3.13", analysis_id="cibic-categorical", population=population,
                   inputs=["adsl", "adcibc"])
 t = eff.table_14_3_13(placed, rules=s.rules)
-eff.write_rtf(t, out_dir, "14-3.13", population=population, source=SOURCE)
-show(t)'''))
+eff.write_rtf(t, out_dir, "14-3.13", population=population, source=SOURCE, data_cut=data_cut)
+show(t, "14-3.13", population)'''))
     cells.append(cell("pilot1-glucose", '''ard = eff.ard_glucose(s.data, "ITT")
 placed = s.record(ard, output="pilot1-glucose", analysis_id="glucose-week20", population="ITT",
                   inputs=["adsl", "adlbc"])
 t = eff.table_glucose(placed, rules=s.rules)
-eff.write_rtf(t, out_dir, "pilot1-glucose", population="ITT", source=SOURCE)
-show(t)'''))
+eff.write_rtf(t, out_dir, "pilot1-glucose", population="ITT", source=SOURCE, data_cut=data_cut)
+show(t, "pilot1-glucose", "Intent-to-Treat")'''))
     cells.append(cell("14-1", '''km = eff.ard_km_dermatologic(s.data, "Safety")
 curve = s.record(km["curve"], output="14-1", analysis_id="km", population="Safety",
                  inputs=["adsl", "adtte"])
@@ -125,6 +133,7 @@ risk = s.record(km["risk"], output="14-1", analysis_id="km-at-risk", population=
 summary = s.record(km["summary"], output="14-1", analysis_id="km-summary", population="Safety",
                    inputs=["adsl", "adtte"])
 fig = eff.figure_14_1(curve, risk, s.rules)
+show_meta("14-1", "Safety")
 _ = show_figure(fig, "f-14-1", out_dir)'''))
     nb.cells = cells
     return nb

@@ -28,7 +28,10 @@ rtf_dir = Path(out_dir) / "rtf"
 rtf_dir.mkdir(parents=True, exist_ok=True)
 
 def write_rtf(table, label, number, pop, program):
-    table.to_rtf(rtf_dir / f"{label}.rtf", **T.rtf_options(number, pop, program=program))
+    """Write the CSR RTF; display the population line and the PDF page-header metadata."""
+    table.to_rtf(rtf_dir / f"{label}.rtf", **T.rtf_options(number, pop, program=f"{program}, cell {label}",
+                                                             data_cut=data_cut))
+    display(T.csr_output_meta(number, pop, program, label, data_cut), raw=True)
     return table'''
 
 

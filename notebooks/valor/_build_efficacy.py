@@ -55,7 +55,8 @@ from IPython.display import display
 from trialsupp.analyses.valor import biomarkers as bm
 from trialsupp.analyses.valor import efficacy as ef
 from trialsupp.analyses.valor import efficacy_displays as dsp
-from trialsupp.analyses.valor.common import *  # noqa: F403 - study constants
+from trialsupp.analyses.valor.common import (ARM, ENDPOINTS, FASTER, GROUP, SLOWER,
+                                             population as select_population)
 from trialsupp.ard.schema import bind_ard, ard_rows
 from trialsupp.display.figure_output import show_figure
 from trialsupp.display.theme import house_theme
@@ -84,7 +85,7 @@ def element(label: str, caption: str, body: str) -> nbf.NotebookNode:
 
 
 EFFICACY = [
-    element("tbl-week28", "Change From Baseline to Week 28 in the Faster-Progression Population", '''fas = population(data["adsl"], FASTER)
+    element("tbl-week28", "Change From Baseline to Week 28 in the Faster-Progression Population", '''fas = select_population(data["adsl"], FASTER)
 inputs = ["adsl", "adqs", "adeff", "adlb", "adtte"]
 placed = bind_ard(
     s.record(ef.ard_group_sizes(fas, ARM), output="tbl-week28", analysis_id="n", population=FASTER, inputs=["adsl"]),
@@ -98,7 +99,7 @@ show(dsp.table_week28(placed, rules=s.rules))'''),
     code('''#| echo: false
 # early vs delayed start MMRMs (one per endpoint), used by the next two elements
 fits = ef.fit_all_long(data)'''),
-    element("tbl-early-delayed", "Early vs Delayed Start of Tofersen: Change From Baseline to Weeks 52 and 148", '''itt = population(data["adsl"], "ITT")
+    element("tbl-early-delayed", "Early vs Delayed Start of Tofersen: Change From Baseline to Weeks 52 and 148", '''itt = select_population(data["adsl"], "ITT")
 placed = bind_ard(
     s.record(ef.ard_group_sizes(itt, GROUP), output="tbl-early-delayed", analysis_id="n", population="ITT",
              inputs=["adsl"]),

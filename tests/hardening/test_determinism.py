@@ -60,6 +60,9 @@ def two_renders(tmp_path_factory):
     runs = {"a": {"PYTHONHASHSEED": "1"},
             "b": {"PYTHONHASHSEED": "4242", "PYTHONPATH": os.pathsep.join(
                 [str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}}
+    probe = subprocess.run([sys.executable, "-c", "import os; print(os.environ.get('TRIALSUPP_REVERSED_LISTINGS'))"],
+                           env={**os.environ, **runs["b"]}, capture_output=True, text=True)
+    assert probe.stdout.strip() == "1", "the listing-reversing sitecustomize is not picked up"
     procs = {}
     for name, extra in runs.items():
         cwd = base / f"cwd-{name}"

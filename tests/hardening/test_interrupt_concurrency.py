@@ -106,7 +106,6 @@ def _assert_clean(out: Path) -> None:
 
 @pytest.mark.parametrize("sig, stage", [
     (signal.SIGINT, "notebooks"),
-    (signal.SIGTERM, "notebooks"),
     (signal.SIGKILL, "version"),
     (signal.SIGKILL, "build"),
     (signal.SIGTERM, "publish"),

@@ -59,7 +59,7 @@ def _text_of_typst(markup: str) -> str:
     return " ".join((p.extract_text() or "") for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=adsl_frames())
 def test_random_frames_render_without_nan_and_with_ne_reasons(df):
     placed, t = _table(df)
@@ -90,7 +90,7 @@ def test_random_frames_render_without_nan_and_with_ne_reasons(df):
     assert audit_html(html, placed) == []
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=adsl_frames())
 def test_random_frames_compile_in_typst(df):
     _, t = _table(df)

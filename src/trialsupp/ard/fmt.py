@@ -30,6 +30,7 @@ class FormatRules:
     minus: str = MINUS               # typeset minus sign; "-" for CSR/RTF listings
     pvalue_style: str = "jama"       # "jama" | "csr"
     ci_sep: str = "-"                # JAMA: hyphen between positive limits
+    thousands: str = ","             # JAMA: "38,083" (numbers of 1000 or more); CSR tables: ""
 
     def __post_init__(self):
         if self.rounding not in ("half_even", "half_away"):
@@ -39,7 +40,7 @@ class FormatRules:
 
 
 JAMA = FormatRules()
-CSR = FormatRules(rounding="half_away", minus="-", pvalue_style="csr")
+CSR = FormatRules(rounding="half_away", minus="-", pvalue_style="csr", thousands="")
 
 
 def _quantize(d: Decimal, places: int, rules: FormatRules) -> Decimal:
@@ -56,8 +57,24 @@ def round_decimal(x: float | Decimal, places: int, rules: FormatRules = JAMA) ->
     return _quantize(d, places, rules)
 
 
+def _grouped(text: str, sep: str) -> str:
+    """Insert the thousands separator in the integer part of a plain decimal string."""
+    if not sep:
+        return text
+    whole, dot, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    digits = whole.lstrip("-")
+    if len(digits) < 4:
+        return text
+    groups = []
+    while digits:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    return sign + sep.join(groups) + dot + frac
+
+
 def _signed(d: Decimal, rules: FormatRules) -> str:
-    text = f"{d:f}"
+    text = _grouped(f"{d:f}", rules.thousands)
     if text.startswith("-"):
         body = text[1:]
         if set(body) <= set("0."):       # -0.0 -> 0.0

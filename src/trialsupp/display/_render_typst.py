@@ -5,7 +5,10 @@ headings, and at the bottom. The header repeats on every page of a long table.
 Abbreviations, general notes, lettered footnotes and the source line follow in
 smaller text. No ``#figure``: Quarto wraps the block in a figure with the
 ``tbl-cap`` caption (``include_title=True`` prints the title for standalone use).
-``landscape=True`` puts the table on its own flipped (landscape) page(s).
+``landscape=True`` puts the table on its own flipped (landscape) page(s) when the
+document is portrait; in an already landscape document (the CSR layout) it is set in
+the flow (no nested page, so the title block before it stays with it), and the notes
+go into a repeating table footer, so that they are printed on every page of a long table.
 """
 from __future__ import annotations
 
@@ -95,16 +98,19 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
         for c in d.columns:
             cells.append(f"[{render_cell(row.cell(c.key))}{_marks(r.mark('cell', i, c.key))}]")
         L.append("  " + ", ".join(cells) + ",")
-    L.append(f"  table.hline(stroke: {THICK}),")
+    notes = _notes(d, r)
+    if d.landscape and notes:
+        # CSR: footnotes repeat at the foot of every page of the table
+        L.append(f"  table.footer(repeat: true, table.hline(stroke: {THICK}),")
+        L.append(f"    table.cell(colspan: {ncol}, inset: (x: 4pt, top: 3pt, bottom: 0pt))"
+                 f"[#set text(size: {size - 1}pt); #set par(spacing: 0.45em)")
+        for n in notes:
+            L.append(f"#par[{n}]")
+        L.append("    ]),")
+        notes = []
+    else:
+        L.append(f"  table.hline(stroke: {THICK}),")
     L.append(")")
-    notes = []
-    if r.abbreviations:
-        notes.append("Abbreviations: " + "; ".join(f"{escape_typst(a)}, {escape_typst(m)}"
-                                                   for a, m in r.abbreviations) + escape_typst("."))
-    notes += [_text(g) for g in r.general]
-    notes += [f"{_marks((l,))}{_text(t)}" for l, t in r.notes]
-    if d.source:
-        notes.append(_text(d.source))
     if notes:
         L.append(f"#block(above: 0.4em, width: 100%)[#set text(size: {size - 1}pt)")
         L.append("#set par(spacing: 0.45em)")
@@ -114,10 +120,24 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L.append("]")
     body = "\n".join(L)
     if d.landscape:
-        body = "#page(flipped: true)[\n" + body + "\n]"
+        # no nested flipped page when the page is already landscape (CSR documents)
+        body = ("#let ts-table-body = [\n" + body + "\n]\n"
+                "#context if page.flipped { ts-table-body } else { page(flipped: true, ts-table-body) }")
     if page:
         body = PREAMBLE + body + "\n"
     return body
+
+
+def _notes(d: TableData, r: Resolved) -> list[str]:
+    notes = []
+    if r.abbreviations:
+        notes.append("Abbreviations: " + "; ".join(f"{escape_typst(a)}, {escape_typst(m)}"
+                                                   for a, m in r.abbreviations) + escape_typst("."))
+    notes += [_text(g) for g in r.general]
+    notes += [f"{_marks((l,))}{_text(t)}" for l, t in r.notes]
+    if d.source:
+        notes.append(_text(d.source))
+    return notes
 
 
 PREAMBLE = """#set page(paper: "us-letter", margin: 1in)

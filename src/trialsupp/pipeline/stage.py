@@ -74,7 +74,7 @@ def parameter_rows(study: Study, values: dict[str, Any]) -> list[dict[str, Any]]
         frames.append(ard_rows({"value": shown if isinstance(shown, (int, float)) and not isinstance(shown, bool)
                                 else str(shown)}, variable=name, context="parameter",
                                method=study.params[name].description, code=code_ref(parameter_rows),
-                               fmt={"value": "int" if isinstance(shown, int) and not isinstance(shown, bool) else "str"}))
+                               fmt={"value": "str"}))          # shown as given: a seed is not a count
     if not frames:
         return []
     placed = place(bind_ard(*frames), output=PARAMS_OUTPUT, analysis_id="run", population="all",

@@ -64,8 +64,10 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     with tempfile.TemporaryDirectory(prefix="trialsupp-verify-") as tmp:
         formats = ["html"] if html_path.exists() else ["pdf"]
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
+        # force: really re-execute every notebook; a hit in the notebook cache (same machine,
+        # same inputs and code) would only restore the executed notebooks being verified
         again = render(study=study_ref, out=Path(tmp) / "out", formats=formats,
-                       seed=run["params"].get("seed"), params=params, engine=engine)
+                       seed=run["params"].get("seed"), params=params, engine=engine, force=True)
         fresh = read_store(again.out)
         if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
             report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")

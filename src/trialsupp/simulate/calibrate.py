@@ -449,10 +449,11 @@ def calibration_ard(df: pd.DataFrame) -> pd.DataFrame:
             stats.update({"conf.low": r["simulated_low"], "conf.high": r["simulated_high"]})
             fmt.update({"conf.low": f.fmt, "conf.high": f.fmt})
         stats["within"] = bool(r["within"])
+        fmt["within"] = "int"            # a bool with a non-"str" spec formats as Yes/No
         if "median" in df.columns:
             stats.update({"median": r["median"], "median.within": bool(r["median_within"]),
                           "share.within": r["share_within"]})
-            fmt.update({"median": f.fmt, "share.within": "pct0"})
+            fmt.update({"median": f.fmt, "median.within": "int", "share.within": "pct0"})
         if f.fmt == "int":
             for k in ("published", "estimate", "median"):
                 if k in stats and stats[k] is not None and not pd.isna(stats[k]):

@@ -510,7 +510,7 @@ def table_14_3_11(placed: pd.DataFrame, rules, visit: str = "Week 24"):
         t = t.add_row("Diff of LS Means (SE)", {a: diff(a, b, "{estimate} ({std.error})") for a, b in pairs},
                       indent=1)
         t = t.add_row("95% CI", {a: diff(a, b, "({conf.low};{conf.high})") for a, b in pairs}, indent=1)
-    return (t.footnote("Mixed model for repeated measures (observed cases, Weeks 8, 16 and 24): treatment, "
+    return (t.footnote("Mixed model for repeated measures (observed cases, Week 8, Week 16 and Week 24): treatment, "
                        "site group, visit, treatment-by-visit, baseline and baseline-by-visit; unstructured "
                        "covariance; Kenward-Roger degrees of freedom; LS means with equal weights at "
                        f"{visit}.")
@@ -592,7 +592,7 @@ def figure_14_1(curve: pd.DataFrame, risk: pd.DataFrame, rules, times: Sequence[
     return fig
 
 
-def write_rtf(table, out_dir, number: str, *, population: str, source: str) -> str:
+def write_rtf(table, out_dir, number: str, *, population: str, source: str, data_cut: str | None = None) -> str:
     """Write ``<out_dir>/rtf/t-<number>.rtf`` (CSR page header, titles and footer); returns the path."""
     from pathlib import Path
 
@@ -601,5 +601,7 @@ def write_rtf(table, out_dir, number: str, *, population: str, source: str) -> s
     kind = "Figure" if number == "14-1" else "Table"
     table.to_rtf(path, number=f"{kind} {number}" if number[0].isdigit() else None,
                  titles=[f"Population: {population}"], header_left="Protocol: CDISCPILOT01",
-                 footer_left=f"Source: {source}")
+                 header_right="Page {page} of {pages}",
+                 footer_left=f"Source: {source}, cell {path.stem}",
+                 footer_right=f"Data cut: {data_cut or 'none'}")
     return str(path)

@@ -59,7 +59,8 @@ def t14_6_05(adlbc: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     d["ANRIND"] = ordered(d["ANRIND"], ["N", "H"])
     parts = []
     for b in ("N", "H"):
-        sub = d[d["BNRIND"] == b]
+        # rows outside the baseline stratum are missing: every arm x level gets a row (zero counts too)
+        sub = d.assign(ANRIND=d["ANRIND"].where(d["BNRIND"] == b))
         if len(sub):
             parts.append(tag(ard_tabulate(sub, "ANRIND", by="TRTP"), group2="BNRIND", group2_level=b))
     if (d["ANRIND"] == "H").any():
@@ -80,7 +81,8 @@ def t14_6_06(adlbhy: pd.DataFrame) -> pd.DataFrame:
     for pc in ("TRANSHY", "HYLAW"):
         p = d[d["PARAMCD"] == pc]
         for b, lab in ((0.0, "Normal"), (1.0, "High")):
-            sub = p[p["BASE"] == b]
+            # rows outside the baseline stratum are missing: zero-count cells get ARD rows too
+            sub = p.assign(SHIFTTO=p["SHIFTTO"].where(p["BASE"] == b))
             if len(sub):
                 parts.append(tag(ard_tabulate(sub, "SHIFTTO", by="TRTP", fmt={"p": "pct0"}),
                                  variable=pc, group2="BASELINE", group2_level=lab))

@@ -69,7 +69,8 @@ def t14_1_02(adsl: pd.DataFrame) -> pd.DataFrame:
 def t14_1_03(adsl: pd.DataFrame) -> pd.DataFrame:
     """Number of subjects by pooled site (SITEGR1) and site: ITT, Efficacy, Completers Week 24.
 
-    Counts only (``n``); the population is in ``group2`` (ITT / Efficacy / Complete).
+    Counts only (``n``); the population is in ``group2`` (ITT / Efficacy / Complete); the
+    TOTAL row is variable ``ALLSITES`` (level "TOTAL"): all subjects of the population.
     """
     d = adsl.copy()
     d["SITE"] = d["SITEGR1"] + "/" + d["SITEID"]
@@ -78,7 +79,7 @@ def t14_1_03(adsl: pd.DataFrame) -> pd.DataFrame:
     d["SITEGR1"] = ordered(d["SITEGR1"], sorted(d["SITEGR1"].unique()))
     parts = []
     for pop, flag in (("ITT", "ITTFL"), ("Eff", "EFFFL"), ("Com", "COMP24FL")):
-        sub = with_total(d[d[flag] == "Y"], "TRT01P")
-        parts.append(tag(ard_tabulate(sub, ["SITEGR1", "SITE"], by="TRT01P", statistic=("n",)),
+        sub = with_total(d[d[flag] == "Y"], "TRT01P").assign(ALLSITES="TOTAL")
+        parts.append(tag(ard_tabulate(sub, ["SITEGR1", "SITE", "ALLSITES"], by="TRT01P", statistic=("n",)),
                          group2="POPULATION", group2_level=pop))
     return bind_ard(*parts)

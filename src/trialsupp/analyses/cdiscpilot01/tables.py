@@ -8,18 +8,46 @@ import pandas as pd
 
 from trialsupp.ard.fmt import CSR
 from trialsupp.display import Table, cell, select
+from trialsupp.display.table import header_cell
+from trialsupp.display.markdown import raw_block
 
 from .common import ARM_SHORT, ARMS, TOTAL
 
-__all__ = ["rtf_options", "arm_columns", "t_populations", "t_end_of_study", "t_sites",
+__all__ = ["rtf_options", "csr_output_meta", "arm_columns", "t_populations", "t_end_of_study", "t_sites",
            "t_demographics", "t_exposure", "t_ae", "t_lab_summary", "t_vs_summary", "t_hylaw"]
 
 
-def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", program: str = "") -> dict:
-    """Keyword arguments of ``Table.to_rtf`` for a CSR page: header line, number, population."""
+def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", program: str = "",
+                data_cut: str | None = None) -> dict:
+    """Keyword arguments of ``Table.to_rtf`` for a CSR page: header line (protocol, page X of Y),
+    number, population; footer: source notebook and cell, data cut."""
     return dict(number=f"Table {number}", titles=[f"Population: {population}"],
                 header_left=f"Protocol: {protocol}", header_right="Page {page} of {pages}",
-                footer_left=program)
+                footer_left=f"Source: {program}" if program else "",
+                footer_right=f"Data cut: {data_cut or 'none'}")
+
+
+def _typst_str(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def csr_output_meta(number: str, population: str, notebook: str, cell_label: str,
+                    data_cut: str | None = None) -> dict:
+    """Cell output placed before a CSR table: the population line (HTML and PDF) and, for the
+    PDF page header/footer, ``#metadata((id, source, cut))<ts-output>`` (read by the template).
+
+    Display with ``display(csr_output_meta(...), raw=True)``. Plain labels, no statistics.
+    """
+    from html import escape
+    pop = f"Population: {population}"
+    html = f'<p class="ts-population"><strong>{escape(pop)}</strong></p>'
+    kind = "Figure " if number == "14-1" else "Table " if number[:1].isdigit() else ""
+    meta = (f"#metadata((id: {_typst_str(kind + number)}, "
+            f"source: {_typst_str(f'{notebook}, cell {cell_label}')}, "
+            f"cut: {_typst_str(data_cut or 'none')}))<ts-output>\n"
+            f"#block(sticky: true, above: 0.2em, below: 0.6em, text(weight: \"bold\", "
+            f"{_typst_str(pop)}))")
+    return {"text/markdown": raw_block(html, "html") + "\n" + raw_block(meta, "typst")}
 
 
 def arm_columns(t: Table, ard: pd.DataFrame, by: str, total: bool = False, **where) -> Table:
@@ -96,11 +124,9 @@ def t_sites(placed: pd.DataFrame) -> Table:
                 sub = select(placed, variable=var, variable_level=lv, group1_level=arm, group2_level=pop)
                 cells[key] = cell(sub, "{n}", rules=CSR)
             t = t.add_row(str(lv), cells, ard=select(placed, variable=var, variable_level=lv))
-    cells = {}
-    for key, arm, pop in keys:
-        sub = select(placed, variable="SITEGR1", group1_level=arm, group2_level=pop)
-        cells[key] = str(int(sum(sub["stat"])))  # display sum of the placed per-site counts
-    t = t.add_row("TOTAL", cells)
+    cells = {key: cell(select(placed, variable="ALLSITES", variable_level="TOTAL", group1_level=arm,
+                              group2_level=pop), "{n}", rules=CSR) for key, arm, pop in keys}
+    t = t.add_row("TOTAL", cells, ard=select(placed, variable="ALLSITES"))
     return t.footnote("ITT: intent-to-treat population; Eff: efficacy population; Com: completers "
                       "at Week 24.")
 
@@ -150,7 +176,7 @@ def t_exposure(placed: pd.DataFrame) -> Table:
             sub = select(placed, group2_level=pop, group1_level=arm, variable="AVGDD", stat_name="N")
             key = f"{pop}|{arm}"
             keys.append((key, pop, arm))
-            t = t.add_column(key, f"{arm}\n(N={sub['stat_fmt'].iloc[0]})")
+            t = t.add_column(key, header_cell(sub, f"{arm}\n(N={{N}})", rules=CSR))
         t = t.spanner(pop + (" [1]" if pop.startswith("Safety") else ""), [f"{pop}|{a}" for a in ARMS])
     stats = [("n", "{N}"), ("Mean", "{mean}"), ("SD", "{sd}"), ("Median", "{median}"), ("Min", "{min}"),
              ("Max", "{max}")]
@@ -161,15 +187,15 @@ def t_exposure(placed: pd.DataFrame) -> Table:
                      for k, pop, arm in keys}
             t = t.add_row(lab, cells, indent=1, ard=select(placed, variable=var))
     return (t.footnote("[1] Includes completers and early terminations.")
-             .footnote("[2] End of Study refers to week 26/Early Termination."))
+             .footnote("[2] End of Study refers to Week 26/Early Termination."))
 
 
 def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
     t = Table(title, stub_header="System Organ Class/\nPreferred Term", landscape=True, rules=CSR)
     for arm in ARMS:
         n = select(placed, variable="ANYAE", group1_level=arm, stat_name="N")
-        t = t.add_column(f"{arm}|n", "n(%)").add_column(f"{arm}|e", "[AEs]")
-        t = t.spanner(f"{ARM_SHORT[arm]} (N={n['stat_fmt'].iloc[0]})", [f"{arm}|n", f"{arm}|e"])
+        t = t.add_column(f"{arm}|n", header_cell(n, "(N={N})\nn(%)", rules=CSR)).add_column(f"{arm}|e", "[AEs]")
+        t = t.spanner(ARM_SHORT[arm], [f"{arm}|n", f"{arm}|e"])
     t = t.add_column("p_low", "Placebo vs.\nLow Dose").add_column("p_high", "Placebo vs.\nHigh Dose")
     t = t.spanner("Fisher's Exact p-values", ["p_low", "p_high"])
 
@@ -255,16 +281,16 @@ def t_hylaw(placed: pd.DataFrame) -> Table:
         for a in ARMS:
             for b in ("Normal", "High"):
                 sub = select(placed, variable=pc, group2_level=b, group1_level=a, variable_level="Normal")
-                cells[f"{a}|{b}"] = cell(sub, "{N}", rules=CSR) if len(sub) else "0"
+                cells[f"{a}|{b}"] = cell(sub, "{N}", rules=CSR)
         if pc == "TRANSHY":
             cells["p"] = _p_cell(placed, variable_level="general association")
-        t = t.add_row("n", cells, indent=1)
+        t = t.add_row("n", cells, indent=1, ard=select(placed, variable=pc))
         for to in ("Normal", "High"):
             cells = {}
             for a in ARMS:
                 for b in ("Normal", "High"):
                     sub = select(placed, variable=pc, group2_level=b, group1_level=a, variable_level=to)
-                    cells[f"{a}|{b}"] = cell(sub, _n_pct(sub), rules=CSR) if len(sub) else "0"
-            t = t.add_row(to, cells, indent=1)
+                    cells[f"{a}|{b}"] = cell(sub, _n_pct(sub), rules=CSR)
+            t = t.add_row(to, cells, indent=1, ard=select(placed, variable=pc))
     return (t.footnote("[1] Baseline versus maximum post-baseline value.")
              .footnote("[2] CMH general association test of treatment group versus shift, stratified by baseline."))

@@ -120,9 +120,9 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
                            "Placebo / Delayed Start") -> Table:
     """``analyses``: (analysis_id, population heading, end point label, paramcd) in display order."""
     delayed, early = groups
-    t = Table(title, label="tbl-tte", stub_header="Population and end point", font_size=8, stub_width="22%")
+    t = Table(title, label="tbl-tte", stub_header="Population and end point", font_size=7.5, stub_width="19%")
     for g in groups:
-        t = (t.add_column(f"{g}|events", "Events/\nparticipants, No.")
+        t = (t.add_column(f"{g}|events", "Events/total, No.")
               .add_column(f"{g}|median", "Median (95% CI), wk")
               .spanner(labels.get(g, g), [f"{g}|events", f"{g}|median"]))
     t = t.add_column("hr", "HR (95% CI)")
@@ -202,7 +202,7 @@ def ae_table(placed: pd.DataFrame, threshold_text: str,
 # ---------------------------------------------------------------- data dictionary
 def dictionary_table(placed: pd.DataFrame, title: str = "Data Dictionary of the Analysis Data Sets") -> Table:
     t = Table(title, label="tbl-dictionary", stub_header="Data set", stub_width="22%", font_size=8)
-    t = t.add_column("value", "Description")
+    t = t.add_column("value", "Description", align="left")
     for ds in dict.fromkeys(placed["variable"]):
         d = select(placed, variable=ds)
         t = t.add_group(f"{ds}: " + fmt_of(d, "label"))
@@ -220,12 +220,20 @@ def dictionary_table(placed: pd.DataFrame, title: str = "Data Dictionary of the 
 def consort_figure(placed: pd.DataFrame):
     from trialsupp.display.figures import consort_diagram
     from trialsupp.display.theme import house_theme
+    from trialsupp.display.theme import FULL_PAGE
+    kw = dict(arms=list(ARMS), arm_labels={"Placebo": "placebo (delayed start)",
+                                           "Tofersen 100 mg": "tofersen (early start)"},
+              labels=NODE_LABELS, stages=STAGES, exits=EXITS, font_size=7.0, width=FULL_PAGE)
     with house_theme("full"):
-        ax = consort_diagram(placed, arms=list(ARMS),
-                             arm_labels={"Placebo": "placebo (delayed start)",
-                                         "Tofersen 100 mg": "tofersen (early start)"},
-                             labels=NODE_LABELS, stages=STAGES, exits=EXITS, font_size=7.0)
-    return ax.figure
+        # consort_diagram lays boxes out in inches; draw once to learn the height, then again on
+        # axes that fill a figure of exactly that size (1 data unit = 1 inch, so text fits its boxes)
+        probe = consort_diagram(placed, **kw)
+        lo, hi = probe.get_ylim()
+        plt.close(probe.figure)
+        fig = plt.figure(figsize=(FULL_PAGE, abs(hi - lo)))
+        ax = fig.add_axes([0, 0, 1, 1])
+        consort_diagram(placed, ax=ax, **kw)
+    return fig
 
 
 def km_figure(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, Sequence[float], str]],
@@ -235,18 +243,19 @@ def km_figure(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, Sequence[f
     from trialsupp.display.figures import km_plot
     from trialsupp.display.theme import FULL_PAGE, house_theme
     with house_theme("full"):
-        fig, axes = plt.subplots(len(panels), 1, figsize=(FULL_PAGE * 0.78, 3.55 * len(panels)))
+        fig, axes = plt.subplots(len(panels), 1, figsize=(FULL_PAGE * 0.78, 3.1 * len(panels)))
         axes = [axes] if len(panels) == 1 else list(axes)
         for ax, (title, rows, hr, times, ylab) in zip(axes, panels):
             km_plot(rows, ax, groups=list(groups), labels=dict(labels), hr=hr, times=list(times),
                     xlabel="Weeks since randomization", ylabel=ylab, legend_loc="lower left",
                     hr_pos=(0.97, 0.05), xmax=xmax, ci=False)
             ax.set_title(title, loc="left", fontweight="bold")
+            ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])      # km_plot's ".1f" labels on 0.25 ticks mislead
             names = set(labels.get(g, g) for g in groups) | {"No. at risk"}
             for txt in ax.texts:
                 if txt.get_text().startswith("HR"):          # HR annotation at bottom right
                     txt.set_ha("right")
                 elif txt.get_text() in names:                 # at-risk row labels clear of the 0 column
                     txt.set_transform(txt.get_transform() + ScaledTranslation(-0.12, 0, fig.dpi_scale_trans))
-        fig.subplots_adjust(hspace=0.75, left=0.3, right=0.97, top=0.95, bottom=0.15)
+        fig.subplots_adjust(hspace=0.95, left=0.3, right=0.97, top=0.95, bottom=0.17)
     return fig

@@ -192,7 +192,8 @@ def figure_biomarkers(placed: pd.DataFrame):
         F.ratio_plot(rows, ax=ax, y_stat="geomean", groups=[DELAYED, EARLY], labels=GROUP_LABELS, bands=BANDS,
                      dodge=2.0, ylabel="GMR to baseline (95% CI)")
         ax.set_title(STUB[code], loc="left", fontweight="bold", pad=14)
-        ax.tick_params(axis="x", labelrotation=90)
+        ax.set_xticks([0, 28, 52, 76, 100, 124, 148])
+        ax.set_xlim(-4, 152)
     axes[1].get_legend().remove()
     fig.tight_layout()
     return fig
@@ -208,12 +209,15 @@ def figure_individual(traj: pd.DataFrame, lsmeans: pd.DataFrame, share: pd.DataF
         ax = fig.add_subplot(gs[0, k])
         sub = traj[traj[GROUP] == g]
         lm = select(lsmeans, group1_level=g)
-        idx = [EARLY, DELAYED].index(g)
         F.spaghetti_plot(sub, x="WEEK", y="CHG", id="USUBJID", group=GROUP, ax=ax, summary=lm, y_stat="estimate",
                          groups=[g], labels={g: "LS mean"}, xlabel="Week",
                          ylabel="ALSFRS-R change from baseline" if k == 0 else "", alpha=0.3)
+        color = group_style(1 if g == EARLY else 0).color      # same colours as the other figures
         for line in ax.get_lines():
-            line.set_color(group_style(1 - idx if g == EARLY else 0).color if False else line.get_color())
+            line.set_color(color)
+        ax.legend(handles=[plt.Line2D([], [], color=color, linewidth=2.0, marker="o",
+                                      label="LS mean (MMRM)")], loc="lower left")
+        ax.set_ylabel("ALSFRS-R change from baseline" if k == 0 else "")
         ax.axhline(0, color="#7F7F7F", linewidth=0.6, linestyle="--", zorder=0)
         ax.axvline(week, color="#7F7F7F", linewidth=0.6, linestyle=":", zorder=0)
         ax.set_title(GROUP_LABELS[g], loc="left", fontweight="bold")
@@ -223,8 +227,8 @@ def figure_individual(traj: pd.DataFrame, lsmeans: pd.DataFrame, share: pd.DataF
     for i, g in enumerate((EARLY, DELAYED)):
         r = select(rows, group1_level=g)
         p = float(select(r, stat_name="p")["stat"].iloc[0] or 0.0)
-        ax.bar(i, 100 * p, color=group_style(i).color, width=0.6, edgecolor="black", linewidth=0.5,
-               hatch=None if i == 0 else "//")
+        ax.bar(i, 100 * p, color=group_style(1 if g == EARLY else 0).color, width=0.6, edgecolor="black",
+               linewidth=0.5, hatch=None if g == EARLY else "//")
         text = fill(r, "{n} of {N}\n({p}%)")
         ax.text(i, 100 * p + 1.5, text.text, ha="center", va="bottom")
         ids += list(text.ids)
