@@ -50,6 +50,11 @@ def _stat(s: Stat) -> str:
     return f'<span class="ts-stat" data-ard="{ids}" tabindex="0">{_plain(s.text)}</span>'
 
 
+def _note(text) -> str:
+    """A footnote: plain text, or a Cell whose numbers are bound ARD spans."""
+    return render_cell(text) if isinstance(text, Cell) else _plain(text)
+
+
 def render_cell(cell: Cell) -> str:
     return "".join(_plain(p) if isinstance(p, str) else _stat(p) for p in cell.parts)
 
@@ -114,8 +119,8 @@ def render_html(data: TableData, *, include_caption: bool = False,
     if r.abbreviations:
         notes.append("Abbreviations: " + "; ".join(f"{escape_html(a)}, {escape_html(m)}"
                                                    for a, m in r.abbreviations) + ".")
-    notes += [_plain(g) for g in r.general]
-    notes += [f"{_marks((l,))}{_plain(t)}" for l, t in r.notes]
+    notes += [_note(g) for g in r.general]
+    notes += [f"{_marks((l,))}{_note(t)}" for l, t in r.notes]
     if d.source:
         notes.append(_plain(d.source))
     if notes:

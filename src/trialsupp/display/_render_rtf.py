@@ -97,8 +97,8 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     notes = []
     if r.abbreviations:
         notes.append("Abbreviations: " + "; ".join(f"{_t(a)}, {_t(m)}" for a, m in r.abbreviations) + ".")
-    notes += [_t(g) for g in r.general]
-    notes += [_marks((l,)) + _t(t) for l, t in r.notes]
+    notes += [_t(str(g)) for g in r.general]
+    notes += [_marks((l,)) + _t(str(t)) for l, t in r.notes]
     if d.source:
         notes.append(_t(d.source))
     ftr = [r"{\footer" + "\n"]

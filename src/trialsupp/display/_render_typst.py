@@ -133,8 +133,8 @@ def _notes(d: TableData, r: Resolved) -> list[str]:
     if r.abbreviations:
         notes.append("Abbreviations: " + "; ".join(f"{escape_typst(a)}, {escape_typst(m)}"
                                                    for a, m in r.abbreviations) + escape_typst("."))
-    notes += [_text(g) for g in r.general]
-    notes += [f"{_marks((l,))}{_text(t)}" for l, t in r.notes]
+    notes += [_text(str(g)) for g in r.general]
+    notes += [f"{_marks((l,))}{_text(str(t))}" for l, t in r.notes]
     if d.source:
         notes.append(_text(d.source))
     return notes

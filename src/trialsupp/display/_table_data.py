@@ -115,7 +115,7 @@ class Location:
 
 @dataclass(frozen=True)
 class Footnote:
-    text: str
+    text: "str | Cell"                        # a Cell when filled from ARD rows (bound numbers)
     locations: tuple[Location, ...] = ()     # empty: a general (unlettered) note
 
 

@@ -647,11 +647,18 @@ class Table:
         return t
 
     # ---- annotations --------------------------------------------------------------
-    def footnote(self, text: str, locate: LocateArg = None) -> "Table":
+    def footnote(self, text: str, locate: LocateArg = None, *, ard: Optional[pd.DataFrame] = None,
+                 **where: Any) -> "Table":
         """A footnote. ``locate=None``: general note (no letter); else a lettered note
         marked at: ``"title"``, ``"stub"``, ``at_row(label)``, ``at_column(key)``,
         ``at_cell(row, column)``, ``at_spanner(label)``, a dict with
-        ``row``/``column``/``spanner`` keys, or a list of these."""
+        ``row``/``column``/``spanner`` keys, or a list of these.
+
+        With ``ard``, ``text`` is a template filled from those ARD rows (filtered by
+        ``where``) like a body cell, so numbers in the note are bound to the ARD:
+        ``.footnote("Terms in at least {value}% of any group.", ard=placed, variable="threshold")``."""
+        if ard is not None:
+            text = cell(ard, text, rules=self._data.rules, **where)
         locs = _as_locations(locate)
         d = self._data
         for loc in locs:
