@@ -184,10 +184,15 @@ class TestTypst:
     def test_landscape_csr(self, bl_ard):
         t = baseline(bl_ard).set(landscape=True)
         src = t.to_typst(page=True)
-        assert "#page(flipped: true)" in src
+        assert "page(flipped: true" in src
         pdf = typst.compile(src.encode())
         page = pypdf.PdfReader(io.BytesIO(pdf)).pages[-1]
         assert float(page.mediabox.width) > float(page.mediabox.height)
+        # in a document that is already landscape the table opens no page of its own
+        body = t.to_typst()
+        flipped_doc = "#set page(flipped: true)\nBefore the table.\n" + body
+        reader = pypdf.PdfReader(io.BytesIO(typst.compile(flipped_doc.encode())))
+        assert len(reader.pages) == 1 and "Before the table." in reader.pages[0].extract_text()
 
     def test_long_table_repeats_header(self):
         parts = [ard_rows({"N": 10}, group1="ARM", group1_level="A", variable="X")]

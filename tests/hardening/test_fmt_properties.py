@@ -36,7 +36,8 @@ def ref_text(value: Fraction, places: int, rules: FormatRules) -> str:
     r = ref_round(value, places, rules.rounding)
     scale = 10 ** places
     units = abs(r.numerator * (scale // r.denominator))
-    body = str(units // scale) + ("." + str(units % scale).zfill(places) if places else "")
+    whole = f"{units // scale:,}".replace(",", rules.thousands)     # JAMA "38,083"; CSR none
+    body = whole + ("." + str(units % scale).zfill(places) if places else "")
     return (rules.minus + body) if r < 0 else body
 
 
@@ -45,6 +46,9 @@ def exact(x: float) -> Fraction:
 
 
 def parse(text: str, rules: FormatRules) -> Fraction:
+    if rules.thousands:
+        assert re.fullmatch(rf"[{MINUS}\-]?\d{{1,3}}({re.escape(rules.thousands)}\d{{3}})*(\.\d+)?", text), text
+        text = text.replace(rules.thousands, "")
     return Fraction(text.replace(rules.minus, "-").replace(MINUS, "-"))
 
 
@@ -99,7 +103,7 @@ def test_significant_digits(x, digits, style):
     rules = RULES[style]
     text = format_stat(x, f"sig{digits}", rules)
     value = parse(text, rules)
-    mantissa = text.lstrip(MINUS + "-").replace(".", "").lstrip("0")
+    mantissa = text.lstrip(MINUS + "-").replace(".", "").replace(",", "").lstrip("0")
     # never more significant digits than asked, unless the integer part itself needs them
     int_digits = len(str(abs(int(value)))) if abs(value) >= 1 else 0
     assert len(mantissa) <= max(digits, int_digits), (x, text)

@@ -128,8 +128,9 @@ def test_killed_render_keeps_previous_output(project, sig, stage):
         assert err.strip().splitlines()[-1] == "trialsupp: interrupted; the previous output is unchanged"
         assert "Traceback" not in err
         _assert_clean(out)
-    else:
-        assert proc.returncode == -sig
+        _assert_intact(out, snap)
+        return
+    assert proc.returncode == -sig
     _assert_intact(out, snap)
 
     # the next render succeeds and removes whatever the killed one left behind

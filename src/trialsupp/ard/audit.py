@@ -179,14 +179,17 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts:
     return problems
 
 
-def audit_output(out_dir: Path, extra: list[str] = (), exempt_texts: list[str] | None = None) -> list[Unbound]:
+def audit_output(out_dir: Path, extra: list[str] | None = None,
+                 exempt_texts: list[str] | None = None) -> list[Unbound]:
     """Audit ``supplement.html`` and ``supplement.pdf`` of a render against its ``ard.json``.
-    ``exempt_texts`` (default: the study's citation and footer) are config text, not statistics."""
+    ``extra`` (default: the study's ``audit_exempt`` patterns) and ``exempt_texts`` (default:
+    the study's citation and footer) are config text, not statistics."""
     from trialsupp.ard.store import read_store
     ard = read_store(out_dir)
-    if exempt_texts is None:
-        run = ard.attrs.get("run", {})
-        exempt_texts = _study_texts(run.get("study_config") or run.get("study"))
+    run = ard.attrs.get("run", {})
+    study_texts, study_patterns = _study_exemptions(run.get("study_config") or run.get("study"))
+    extra = study_patterns if extra is None else extra
+    exempt_texts = study_texts if exempt_texts is None else exempt_texts
     problems = []
     html = out_dir / "supplement.html"
     if html.exists():
@@ -197,13 +200,15 @@ def audit_output(out_dir: Path, extra: list[str] = (), exempt_texts: list[str] |
     return problems
 
 
-def _study_texts(study: str | None) -> list[str]:
+def _study_exemptions(study: str | None) -> tuple[list[str], list[str]]:
+    """(config texts, regex patterns) the study exempts from the audit."""
     if not study:
-        return []
+        return [], []
     from trialsupp.pipeline.stage import study_metadata
-    from trialsupp.study import load_study
+    from trialsupp.study import ConfigError, load_study
     try:
-        meta = study_metadata(load_study(study))
-    except Exception:   # a study given by a path that moved: audit without exemptions
-        return []
-    return [meta.get("citation", ""), meta.get("footer", "")]
+        st = load_study(study)
+    except ConfigError:   # a study given by a path that moved: audit without exemptions
+        return [], []
+    meta = study_metadata(st)
+    return [meta.get("citation", ""), meta.get("footer", "")], list(st.raw.get("audit_exempt") or [])

@@ -254,7 +254,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                                 params=values, run=run)
                 files = name_outputs(files, vdir)
             with reporter.stage("audit"):
-                unbound = audit_output(vdir, extra=st.raw.get("audit_exempt") or [])
+                unbound = audit_output(vdir)
                 if unbound and strict:
                     listed = "; ".join(u.line() for u in unbound[:5])
                     raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"

@@ -42,6 +42,8 @@ def publish(stage_dir: str | Path, entry: str | Path, out_dir: str | Path,
         started = run.get("started") or run.get("run_date")
         if isinstance(started, str) and len(started) >= 10:
             kwargs["run_date"] = started[:10]
+            if len(started) >= 16 and "run_time" not in kwargs:
+                kwargs["run_time"] = started[11:16] + " UTC"
     return _pb(stage_dir, entry, out_dir, formats, ard_json=ard_json, **kwargs)
 
 

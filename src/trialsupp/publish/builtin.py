@@ -389,7 +389,7 @@ def _project_config(stage: Path) -> dict:
 
 def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str | Path,
                     formats: Iterable[str] = ("html", "pdf"), ard_json=None, *,
-                    run_date=None, notebook_href=None, keep_intermediate: bool = False,
+                    run_date=None, run_time=None, notebook_href=None, keep_intermediate: bool = False,
                     font_paths: Iterable[str | Path] = ()) -> dict[str, Path]:
     """Render ``entry_qmd`` of the staged project to HTML and/or PDF.
 
@@ -485,7 +485,8 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
             if date:
                 meta.setdefault("trialsupp", {})
                 if isinstance(meta["trialsupp"], dict):
-                    meta["trialsupp"] = {**meta["trialsupp"], "run-date": date}
+                    meta["trialsupp"] = {**meta["trialsupp"], "run-date": date,
+                                         **({"run-time": run_time} if run_time else {})}
             builder.typst_titles = {k: _convert_inlines([md_escape(v)], "typst")[0] for k, v in titles.items()}
             labels = list(builder.captions)
             conv = _convert_inlines([builder.inline(builder.captions[l], Loc(entry, 0), "typst")

@@ -87,7 +87,9 @@ def _counts(ae: pd.DataFrame, var: str, denom: pd.DataFrame) -> pd.DataFrame:
     for arm, level, n in ev:
         add(arm, level, "n_event", n, "int", "Events", m_event)
     del nonmiss
-    return _object_stat(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    frame["stat"] = pd.Series([r["stat"] for r in rows], dtype=object)   # ints stay ints
+    return _object_stat(frame)
 
 
 def _fisher_2x2(a: int, b: int, c: int, d: int) -> tuple[float, float]:

@@ -1,0 +1,84 @@
+"""The default study end to end: `trialsupp render` of the simulated VALOR/OLE study with the
+built-in publisher, checked against values computed here from the rendered data files."""
+import json
+import os
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pyarrow.parquet as pq
+import pytest
+from pypdf import PdfReader
+
+from trialsupp.pipeline.render import render
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def valor(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("valor")
+    old = os.environ.get("TRIALSUPP_CACHE")
+    os.environ["TRIALSUPP_CACHE"] = str(tmp / "cache")
+    try:
+        result = render("valor", out=tmp / "valor", engine="builtin")
+    finally:
+        if old is None:
+            os.environ.pop("TRIALSUPP_CACHE", None)
+        else:
+            os.environ["TRIALSUPP_CACHE"] = old
+    rows = json.loads((result.out / "ard.json").read_text())["rows"]
+    return result, rows
+
+
+def _half_even(x, places):
+    return str(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN))
+
+
+def _row(rows, **where):
+    hits = [r for r in rows if all(r.get(k) == v for k, v in where.items())]
+    assert len(hits) == 1, (where, len(hits))
+    return hits[0]
+
+
+def test_outputs_exist(valor):
+    result, rows = valor
+    names = {p.name for p in result.out.iterdir()}
+    assert {"supplement.html", "supplement.pdf", "ard.json", "ard.csv", "run.json", "notebooks", "figures",
+            "data"} <= names
+    assert len(rows) > 1000
+
+
+def test_etable1_baseline_numbers_equal_independent_values(valor):
+    result, rows = valor
+    adsl = pq.read_table(result.out / "data" / "adsl.parquet").to_pandas()
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    html = (result.out / "supplement.html").read_text()
+    baseline = [r for r in rows if r["output_id"] == "eTable 1"]
+    assert baseline, "the baseline table is eTable 1"
+    for group, sub in itt.groupby("STARTGR"):
+        mean = _row(baseline, variable="AGE", stat_name="mean", group1_level=group, group2_level=None)
+        assert mean["stat_fmt"] == _half_even(sub["AGE"].mean(), 1)
+        assert f'data-ard="{mean["id"]}' in html
+        male = _row(baseline, variable="SEX", variable_level="M", stat_name="n", group1_level=group,
+                    group2_level=None)
+        assert male["stat"] == int((sub["SEX"] == "M").sum())
+        span = re.search(r'data-ard="[^"]*\b' + re.escape(mean["id"]) + r'\b[^"]*" tabindex="0">([^<]*)<', html)
+        assert span and mean["stat_fmt"] in span.group(1)
+
+
+def test_first_page_has_simulated_statement_and_contents(valor):
+    result, rows = valor
+    reader = PdfReader(str(result.out / "supplement.pdf"))
+    first = " ".join(reader.pages[0].extract_text().split())
+    assert "Supplementary Online Content" in first
+    assert "simulated" in first.lower() and "not the trial" in first.lower()
+    outputs = sorted({r["output_id"] for r in rows if re.match(r"e(Table|Figure) \d+$", str(r["output_id"]))})
+    assert len(outputs) >= 10
+    for element in outputs:
+        assert f"{element}." in first, f"{element} missing from the list of contents"
+    assert "seed 48" in first and "data cut final" in first
+
+
+def test_every_number_is_bound(valor):
+    result, _ = valor
+    assert result.unbound == [], [u.line() for u in result.unbound][:20]
