@@ -93,17 +93,3 @@ def test_rtf_valid_with_csr_header_footer(ae_table):
                    "Source: notebooks/cdiscpilot01/safety.ipynb, cell t-14-5-01", "Data cut: none",
                    "65 (75.6%)", "[281]", "0.007"):
         assert needle.replace("\\", "\\\\") in text or needle in text, needle
-
-
-RENDERED = ROOT / "_output" / "cdiscpilot01" / "rtf"
-
-
-@pytest.mark.skipif(not RENDERED.is_dir(), reason="no rendered cdiscpilot01 output")
-def test_rendered_rtf_files_valid():
-    files = sorted(RENDERED.glob("*.rtf"))
-    assert files
-    for f in files:
-        text = f.read_text(encoding="ascii")
-        _rtf_ok(text)
-        assert "Protocol: CDISCPILOT01" in text and "NUMPAGES" in text, f.name
-        assert re.search(r"(Table|Figure) 14-\d\.\d\d|pilot1", text) or "pilot1" in f.name, f.name
