@@ -66,6 +66,21 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")      # before numpy loads: the replicate workers use every core
+    from trialsupp.simulate.calibrate import calibrate, format_table
+    table = calibrate(seed=args.seed, replicates=args.replicates, jobs=args.jobs)
+    print(format_table(table))
+    bad = ~table["within"].astype(bool)
+    if "median_within" in table:
+        bad |= ~table["median_within"].astype(bool)
+    if bad.any():
+        print(f"{int(bad.sum())} figure(s) outside tolerance: {', '.join(table.loc[bad, 'name'])}")
+        return EXIT_FAIL
+    return 0
+
+
 def cmd_params(args) -> int:
     from trialsupp.study import load_study
     st = load_study(args.study)
@@ -147,7 +162,7 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+COMMANDS: dict[str, Callable] = {"calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
                                  "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
 
 
@@ -178,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", help="folder (default: data/valor)")
     sim.add_argument("--format", default="parquet", help="parquet,xpt")
     sim.add_argument("--config", help="a study YAML with a simulation: section (default: valor)")
+
+    cal = sub.add_parser("calibrate", help="simulated vs published headline figures (valor)")
+    cal.add_argument("--seed", type=int, help="seed (default: simulation.seed)")
+    cal.add_argument("--replicates", type=int, default=0, help="also run R seeds: median and share within tolerance")
+    cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the replicates")
 
     pa = sub.add_parser("params", help="list a study's parameters")
     pa.add_argument("--study", default="valor")

@@ -19,6 +19,7 @@ import pandas as pd
 
 from trialsupp.ard import store
 from trialsupp.ard.fmt import FormatRules
+from trialsupp.data.checks import check_study
 from trialsupp.data.io import StudyData, checksums_from_source_md, read_study
 from trialsupp.study import Study, cut_date, find_project_dir, load_study, resolve_params
 
@@ -66,6 +67,7 @@ def open_session(study: str, data_dir: str, out_dir: str, params: dict[str, Any]
     checks = st.raw["data"].get("checksums")
     expected = checksums_from_source_md(project / checks) if checks else None
     data = read_study(root, datasets, expected)
+    check_study(data.datasets)            # ADaM checks: flags, unique USUBJID, subjects in ADSL, numeric
     cut = cut_date(st, values.get("data_cut"))
     if cut:
         from trialsupp.data.cut import apply_cut

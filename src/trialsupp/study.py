@@ -56,7 +56,7 @@ class Study:
     def format_rules(self) -> FormatRules:
         try:
             return FormatRules(**self.raw.get("format_rules", {}))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"{self.path.name}: format_rules: {exc}") from None
 
     @property
@@ -139,6 +139,7 @@ def load_study(name_or_path: str, project_dir: Path | None = None) -> Study:
         raise ConfigError(f"{path.name}: data: unknown key(s) {', '.join(bad)}")
     if not isinstance(raw["notebooks"], list) or not all(isinstance(n, str) for n in raw["notebooks"]):
         raise ConfigError(f"{path.name}: notebooks: must be a list of paths")
+    check_config_types(path.name, raw)
     study = Study(name=raw["name"], path=path, raw=raw,
                   project_dir=(project_dir or find_project_dir()).resolve())
     study.params = _parse_params(path.name, raw.get("parameters") or {})
@@ -148,6 +149,29 @@ def load_study(name_or_path: str, project_dir: Path | None = None) -> Study:
         study.params["seed"] = Param(p.name, p.type, coerce(p, sim_seed), p.description, p.choices)
     study.format_rules  # validate now
     return study
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_config_types(where: str, raw: dict) -> None:
+    """Types of the keys used in paths and on the title page. The study name becomes a
+    folder name (``notebooks/<name>``, ``_output/<name>``), so it must be a plain name."""
+    name = raw.get("name")
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: name: must be a folder name (letters, digits, . _ -), got {name!r}")
+    for key in ("title", "short_title", "footer", "supplement_sentence", "simulated_statement", "report"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: {key}: must be text, got {raw[key]!r}")
+    if "simulated" in raw and not isinstance(raw["simulated"], bool):
+        raise ConfigError(f"{where}: simulated: must be true or false, got {raw['simulated']!r}")
+    if raw.get("citation") is not None and not isinstance(raw["citation"], dict):
+        raise ConfigError(f"{where}: citation: must be a mapping (authors, title, journal, year, doi)")
+    if not isinstance(raw["data"].get("dir", ""), str):
+        raise ConfigError(f"{where}: data.dir: must be a path, got {raw['data']['dir']!r}")
+    if raw.get("audit_exempt") is not None and not (
+            isinstance(raw["audit_exempt"], list) and all(isinstance(p, str) for p in raw["audit_exempt"])):
+        raise ConfigError(f"{where}: audit_exempt: must be a list of regular expressions")
 
 
 def _parse_params(fname: str, spec: dict) -> dict[str, Param]:

@@ -5,10 +5,8 @@ Replication, outputs/14-5.01.rtf). Known differences, by design: Atorus flags P 
 '*' (stripped before comparing) and prints P > 0.99 as '>.99' where the CSR style prints '>.999'.
 """
 import json
-import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import fisher_exact

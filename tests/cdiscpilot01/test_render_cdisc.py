@@ -2,7 +2,6 @@
 against values computed here from the XPT files, RTF per output, zero unbound numbers."""
 import json
 import os
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pyreadstat

@@ -118,7 +118,7 @@ def test_show_figure_displays_svg_with_ids(tmp_path, monkeypatch):
     monkeypatch.setattr(IPython.display, "display",
                         lambda data, raw, metadata: shown.update(data=data, metadata=metadata))
     ard, fig, _ = _km()
-    res = show_figure(fig, "km", tmp_path)
+    show_figure(fig, "km", tmp_path)
     assert list(shown["data"]) == ["image/svg+xml"] and shown["data"]["image/svg+xml"].lstrip().startswith("<?xml")
     assert set(shown["metadata"]["trialsupp"]["ard_ids"]) <= set(ard["id"])
     assert (tmp_path / "figures" / "km.png").exists() and (tmp_path / "figures" / "km.pdf").exists()

@@ -11,7 +11,7 @@ from display_ard import place
 from trialsupp.ard.fmt import CSR
 from trialsupp.ard.schema import ard_rows, bind_ard
 from trialsupp.display import (MissingStatError, NotPlacedError, Table, as_markdown_output, at_cell,
-                               at_column, at_row, select)
+                               at_column, at_row)
 
 
 def baseline(ard):

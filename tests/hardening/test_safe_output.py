@@ -204,9 +204,6 @@ def test_string_parameter_cannot_inject_code_render(tmp_path, name):
     assert not (tmp_path / "cache").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="trialsupp.ard.store.atomic_write_text writes through tempfile.mkstemp, "
-                   "so ard.json, ard.csv and run.json get mode 0600 while supplement.html is 0644: a web "
-                   "server or colleague reading the published folder cannot open the results store")
 def test_results_store_is_as_readable_as_the_supplement(rendered):
     _, _, out = rendered
     html_mode = (out / "supplement.html").stat().st_mode & 0o777

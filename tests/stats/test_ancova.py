@@ -1,7 +1,5 @@
-import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from trialsupp.ard.schema import check_ard, get_stat

@@ -63,7 +63,10 @@ def test_summary_empty_arm_and_empty_selection():
     assert get_stat(ard, "N", group1_level="Placebo") == 0
     row = ard[(ard.group1_level == "Placebo") & (ard.stat_name == "mean")].iloc[0]
     assert row["stat"] is None and row["error"] == "no non-missing values"
-    assert len(ard_summary(df.iloc[0:0], "AGE", by="TRT01P")) == 0
+    empty = ard_summary(df.iloc[0:0], "AGE", by="TRT01P")     # an empty population shows NE, not nothing
+    check_ard(empty)
+    assert set(empty.loc[empty.stat_name == "N", "stat"]) == {0}
+    assert (empty.loc[empty.stat_name == "mean", "error"] == "no non-missing values").all()
     one = ard_summary(pd.DataFrame({"x": [1.0]}), "x")
     check_ard(one)
     assert one.loc[one.stat_name == "sd", "error"].iloc[0].startswith("SD needs")

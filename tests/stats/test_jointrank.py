@@ -3,7 +3,6 @@ coin::independence_test (tests/reference/survival/make_jointrank_reference.R).""
 import time
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from trialsupp.ard.schema import check_ard, get_stat

@@ -6,7 +6,6 @@ tests/reference/mmrm/adas_mmrm_reference.R (see the README there).
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -36,12 +36,16 @@ def check_flags(name: str, df: pd.DataFrame) -> None:
 
 
 def check_numeric(name: str, df: pd.DataFrame, variables: Iterable[str]) -> None:
+    """Numeric variables: numbers, numbers stored as text, or missing; anything else is named."""
     for col in variables:
-        if col in df and not pd.api.types.is_numeric_dtype(df[col]):
-            coerced = pd.to_numeric(df[col], errors="coerce")
-            bad = coerced.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
-            raise DataError(f"dataset {name}, variable {col}: must be numeric; "
-                            f"rows {_rows(bad) or 'all'} hold text such as {df[col][bad].astype(str).head(1).tolist()}")
+        if col not in df or pd.api.types.is_numeric_dtype(df[col]):
+            continue
+        text = df[col].astype("string").str.strip()
+        blank = df[col].isna() | (text == "")
+        bad = pd.to_numeric(df[col].where(~blank), errors="coerce").isna() & ~blank
+        if bad.any():
+            raise DataError(f"dataset {name}, variable {col}: must be numeric; rows {_rows(bad)} hold text "
+                            f"such as {df[col][bad].astype(str).head(1).tolist()}")
 
 
 def check_adsl(adsl: pd.DataFrame) -> None:

@@ -93,6 +93,9 @@ def read_study(root: str | Path, names: list[str] | None = None,
     data = StudyData(root=root)
     for name in names:
         path = find_dataset(root, name)
+        if not path.is_file():
+            raise DataError(f"{path}: is {'a directory' if path.is_dir() else 'not a regular file'}, "
+                            f"expected a {FORMATS[path.suffix.lower()]} file")
         digest = sha256_file(path)
         want = (expected_sha256 or {}).get(path.name)
         if want and want != digest:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._table_data import Cell, Resolved, Stat, TableData, resolve
+from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
 THIN = "0.5pt"

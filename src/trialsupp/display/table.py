@@ -29,15 +29,14 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import pandas as pd
 
 from trialsupp.ard.fmt import JAMA, NE, FormatRules, fmt_ci
 
-from ._table_data import (EMPTY, Cell, Column, Footnote, Location, Row, Spanner, Stat,
+from ._table_data import (Cell, Column, Footnote, Location, Row, Spanner, Stat,
                           TableData, resolve)
 
 __all__ = ["Table", "cell", "fill", "MissingStatError", "AmbiguousStatError",

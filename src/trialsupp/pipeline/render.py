@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
                                       stage_project)
 from trialsupp.data.io import DataError
-from trialsupp.study import STUDIES_DIR, ConfigError, Study, find_project_dir, load_study, resolve_params
+from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
 
 FORMATS = ("html", "pdf")
 
@@ -55,35 +54,8 @@ def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in formats)
 
 
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def check_config_types(study: Study) -> None:
-    """Keys the render uses in paths and on the title page must have the right type: the
-    study name becomes a folder name (``notebooks/<name>``, ``_output/<name>``), so
-    ``name: 5`` gave a TypeError traceback and ``name: ../../x`` wrote outside the build
-    folder. (Belongs in ``study.load_study``; checked here before any work.)"""
-    where = study.path.name
-    if not isinstance(study.name, str) or not _SAFE_NAME.fullmatch(study.name):
-        raise ConfigError(f"{where}: name: must be a folder name (letters, digits, . _ -), "
-                          f"got {study.name!r}")
-    for key in ("title", "short_title", "footer", "supplement_sentence", "simulated_statement"):
-        if key in study.raw and not isinstance(study.raw[key], str):
-            raise ConfigError(f"{where}: {key}: must be text, got {study.raw[key]!r}")
-    if "simulated" in study.raw and not isinstance(study.raw["simulated"], bool):
-        raise ConfigError(f"{where}: simulated: must be true or false, got {study.raw['simulated']!r}")
-    if study.raw.get("citation") is not None and not isinstance(study.raw["citation"], dict):
-        raise ConfigError(f"{where}: citation: must be a mapping (authors, title, journal, year, doi)")
-    for key in ("report", ):
-        if not isinstance(study.raw.get(key), str):
-            raise ConfigError(f"{where}: {key}: must be a path, got {study.raw.get(key)!r}")
-    if not isinstance(study.raw["data"].get("dir", ""), str):
-        raise ConfigError(f"{where}: data.dir: must be a path, got {study.raw['data']['dir']!r}")
-
-
 def preflight(study: Study) -> None:
     """Fail before any work when a path the render needs is missing."""
-    check_config_types(study)
     if study.raw["data"].get("source") != "simulate" and not study.data_dir.is_dir():
         raise FileNotFoundError(f"data directory {study.data_dir} does not exist")
     for nb in study.notebooks:

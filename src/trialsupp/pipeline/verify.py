@@ -21,6 +21,7 @@ from trialsupp.ard.audit import audit_html
 from trialsupp.ard.compare import compare_ard
 from trialsupp.ard.provenance import environment, sha256_file
 from trialsupp.ard.store import atomic_write_text, read_store
+from trialsupp.pipeline.outdir import output_lock
 
 SPAN = re.compile(r'<span class="ts-stat" data-ard="([^"]+)"[^>]*>(.*?)</span>', re.S)
 
@@ -94,8 +95,9 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
         f"{k}: {v} -> {fresh_env['packages'].get(k)}" for k, v in (run.get("packages") or {}).items()
         if fresh_env["packages"].get(k) != v)
     report["verdict"] = "reproduced" if not report["problems"] else "NOT reproduced"
-    atomic_write_text(out_dir / "verify.json", json.dumps(report, indent=1, sort_keys=True, default=str) + "\n")
-    atomic_write_text(out_dir / "verify.html", certificate_html(report))
+    with output_lock(out_dir, wait=True):        # never write into an output a render is replacing
+        atomic_write_text(out_dir / "verify.json", json.dumps(report, indent=1, sort_keys=True, default=str) + "\n")
+        atomic_write_text(out_dir / "verify.html", certificate_html(report))
     return report
 
 

@@ -120,7 +120,7 @@ def _moment_match(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
 
 # ---------------------------------------------------------------- design and baseline
 def _design(sim: dict, rng: np.random.Generator, st: Study) -> None:
-    arms, subs = sim["arms"], sim["subgroups"]
+    subs = sim["subgroups"]
     arm_list, sub_list = [], []
     for s_code, sub in enumerate(("faster", "slower")):
         for arm in ("tofersen", "placebo"):

@@ -182,10 +182,18 @@ class CoxPH:
         rs = _RiskSets(t, e, s, X, self.ties)
         beta, ll, grad, info, it = self._newton(rs, np.zeros(X.shape[1]))
         ll0, g0, i0 = rs.evaluate(np.zeros(X.shape[1]))
+        sd = X.std(0)
+        diverged = np.abs(beta) * sd > 5       # monotone likelihood: Newton walks off to infinity
         try:
             vcov = np.linalg.inv(info)
+            if not np.all(np.isfinite(vcov)):
+                raise np.linalg.LinAlgError("non-finite inverse")
         except np.linalg.LinAlgError as exc:
-            raise NotEstimableError("information matrix is singular") from exc
+            if not diverged.any():
+                raise NotEstimableError("information matrix is singular") from exc
+            vcov = np.linalg.pinv(info)        # the finite part; diverged terms are reported as NE
+            vcov[diverged, :] = np.nan
+            vcov[:, diverged] = np.nan
         self.n_iter_ = it
         self.n_, self.n_event_ = len(d), int(e.sum())
         self.params_ = pd.Series(beta, index=names)
@@ -194,14 +202,13 @@ class CoxPH:
         self.loglik_, self.loglik_null_ = ll, ll0
         k = len(beta)
         sc = float(g0 @ np.linalg.solve(i0, g0))
-        wd = float(beta @ info @ beta)
+        wd = float("nan") if diverged.any() else float(beta @ info @ beta)
         lr = 2 * (ll - ll0)
         self.score_test_ = {"statistic": sc, "df": k, "p.value": float(sst.chi2.sf(sc, k))}
         self.wald_test_ = {"statistic": wd, "df": k, "p.value": float(sst.chi2.sf(wd, k))}
         self.lr_test_ = {"statistic": lr, "df": k, "p.value": float(sst.chi2.sf(lr, k))}
         # monotone likelihood: a coefficient running off to infinity (e.g. no events in one arm)
-        sd = X.std(0)
-        self.infinite_ = pd.Series(np.abs(beta) * sd > 10, index=names)
+        self.infinite_ = pd.Series((np.abs(beta) * sd > 10) | diverged, index=names)
         if self.infinite_.any():
             warnings.warn(f"coefficient(s) {list(self.infinite_[self.infinite_].index)} may be infinite "
                           "(monotone likelihood, e.g. no events in a group)", ConvergenceWarning, stacklevel=2)

@@ -70,7 +70,8 @@ def group_levels(series: pd.Series) -> list:
 def _split(df: pd.DataFrame, col: str | None) -> list[tuple[Any, pd.DataFrame]]:
     if col is None:
         return [(None, df)]
-    return [(lvl, df[df[col] == lvl]) for lvl in group_levels(df[col])]
+    groups = [(lvl, df[df[col] == lvl]) for lvl in group_levels(df[col])]
+    return groups or [(None, df)]      # no rows and no known levels: one empty group (NE rows)
 
 
 def _decimals(x: np.ndarray, cap: int = 4) -> int:
@@ -157,12 +158,10 @@ def ard_summary(df: pd.DataFrame, variables: str | Sequence[str], by: str | None
     Returns
     -------
     DataFrame
-        ARD rows (empty when ``df`` has no rows).
+        ARD rows; an empty population gives ``N = 0`` and NE rows with the reason.
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
     _check_columns(df, [*variables, by, strata])
-    if len(df) == 0:
-        return empty_ard()
     code = code_ref(ard_summary)
     method = "Descriptive statistics; quartiles by SAS QNTLDEF=5"
     parts = []
@@ -296,8 +295,6 @@ def ard_geomean(df: pd.DataFrame, variables: str | Sequence[str], by: str | None
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
     _check_columns(df, [*variables, by])
-    if len(df) == 0:
-        return empty_ard()
     code = code_ref(ard_geomean)
     level = round(100 * (1 - alpha), 6)
     method = f"Geometric mean, {level:g}% CI from t distribution on log scale"

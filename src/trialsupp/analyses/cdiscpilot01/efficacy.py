@@ -30,7 +30,7 @@ Specifications (published programs and outputs used as the reference):
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -21,7 +21,7 @@ from trialsupp.stats.cmh import cmh_test
 from trialsupp.stats.descriptive import ard_summary, ard_tabulate
 
 from ._util import tag
-from .common import ARMS, arm_categorical, ordered
+from .common import arm_categorical, ordered
 
 __all__ = ["lab_visits", "t14_6_01", "t14_6_05", "t14_6_06", "LAB_FMT", "VISIT_LABELS"]
 

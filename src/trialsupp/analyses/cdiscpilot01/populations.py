@@ -8,7 +8,7 @@ from trialsupp.stats.descriptive import ard_tabulate
 from trialsupp.stats.tests import fisher_test
 
 from ._util import tag
-from .common import ARMS, arm_categorical, flag_yn, ordered, with_total
+from .common import arm_categorical, flag_yn, ordered, with_total
 
 __all__ = ["t14_1_01", "t14_1_02", "t14_1_03", "POP_ROWS", "TERM_REASONS"]
 

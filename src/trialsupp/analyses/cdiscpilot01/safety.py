@@ -17,7 +17,7 @@ from trialsupp.stats.descriptive import ard_summary, ard_tabulate, group_levels
 from trialsupp.stats.tests import fisher_test
 
 from ._util import rename_stat, tag
-from .common import ARMS, arm_categorical, flag_yn, ordered
+from .common import ARMS, arm_categorical, ordered
 
 __all__ = ["t14_4_01", "t14_5_01", "t14_5_02", "EXPOSURE_FMT", "ANY"]
 

@@ -145,7 +145,6 @@ def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_la
     for var, label in order:
         t = t.add_heading(label)
         if var in categorical and var not in labels:
-            first = True
             sub = select(placed, variable=var, variable_level=categorical[var][0], stat_name="N")
             t = t.add_row("n", {lv: cell(select(sub, group1_level=lv), "{N}", rules=CSR) for lv in cols}
                           | {"p": _p_cell(placed, variable=var)}, indent=1, ard=sub)

@@ -15,7 +15,7 @@ analysed (ITT).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import pandas as pd
 

@@ -16,7 +16,7 @@ from trialsupp.display.table import header_cell
 
 from ._common import GROUP_LABELS, START_GROUPS
 from .consort import ARMS, EXITS, NODE_LABELS, STAGES
-from .safety import EVER_TOF, GROUP, OVERVIEW, VALOR_ARMS
+from .safety import EVER_TOF, OVERVIEW, VALOR_ARMS
 
 __all__ = ["baseline_table", "tte_table", "safety_overview_table", "ae_table", "dictionary_table",
            "consort_figure", "km_figure", "fmt_of"]

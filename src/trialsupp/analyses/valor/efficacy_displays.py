@@ -17,7 +17,7 @@ from trialsupp.display.table import Table, cell, fill, select
 from trialsupp.display.theme import group_style
 from trialsupp.display._table_data import Cell
 
-from .common import ARM, ARM_LABELS, BIOMARKERS, DELAYED, EARLY, ENDPOINTS, GROUP, GROUP_LABELS, PBO, TOF
+from .common import ARM, ARM_LABELS, DELAYED, EARLY, ENDPOINTS, GROUP, GROUP_LABELS, PBO, TOF
 
 EST_CI = "{estimate} ({ci})"
 STUB = {

@@ -13,7 +13,7 @@ PT rows ``variable == "AEDECOD"`` with ``group2 = "AEBODSYS"`` / its SOC.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 

@@ -21,7 +21,7 @@ from trialsupp.stats.descriptive import ard_summary
 from trialsupp.stats.rmst import RMST
 from trialsupp.stats.survival import KaplanMeier
 
-from ._common import POPULATIONS, population, start_groups, tag
+from ._common import population, start_groups
 
 __all__ = ["ENDPOINTS", "TIME", "EVENT", "RISK_STEP_WEEKS", "tte_data", "risk_times", "rmst_tau",
            "followup_ard", "km_ard", "curve_ard", "cox_ard", "rmst_ard", "tte_analysis"]
