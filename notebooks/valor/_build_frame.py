@@ -132,7 +132,7 @@ rule = ard_rows({"threshold": THRESHOLD}, variable="AEDECOD", context="selection
 placed = s.record(A.ae_table_ard(s.data["adsl"], s.data["adae"], threshold=THRESHOLD), output="tbl-ae",
                   analysis_id="soc-pt", population="Safety", inputs=["adsl", "adae"])
 rule = s.record(rule, output="tbl-ae", analysis_id="rule", population="Safety", inputs=[])
-display(D.ae_table(placed, D.fmt_of(rule, "threshold")))'''),
+display(D.ae_table(placed, rule))'''),
     ]),
     "dictionary": ("VALOR / OLE: data dictionary of the analysis data sets (define.json)", [
         element("tbl-dictionary", "tbl-cap", "Data Dictionary of the Analysis Data Sets",

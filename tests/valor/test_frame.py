@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trialsupp.ard.schema import ard_rows
+
 from trialsupp.analyses.valor import displays as D
 from trialsupp.analyses.valor import safety as A
 from trialsupp.analyses.valor import survival as S
@@ -132,8 +134,11 @@ def test_ae_table_threshold_and_counts(valor, placer):
     soc = "Injury, poisoning and procedural complications"
     assert stat(placed, "n", variable="AEBODSYS", variable_level=soc, group1_level="Placebo") == \
         valor_ae.loc[(valor_ae["AEBODSYS"] == soc) & (valor_ae["TRT01P"] == "Placebo"), "USUBJID"].nunique()
-    t = D.ae_table(placed, "10")
+    rule = placer(ard_rows({"threshold": 0.10}, variable="AEDECOD", context="selection", fmt={"threshold": "pct0"}),
+                  "tbl-ae", "rule")
+    t = D.ae_table(placed, rule)
     assert t.data.rows[0].label == "Any adverse event"
+    assert "Preferred terms reported by 10% or more" in t.to_html()
 
 
 # ------------------------------------------------------------------ time to event vs R

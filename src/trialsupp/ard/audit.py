@@ -26,8 +26,8 @@ EXEMPT = [
     r"\b\d{1,2}:\d{2}(?::\d{2})?\b",
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+(?:\d{1,2},\s+)?\d{4}\b",
     r"\b\d{1,2}\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{4}\b",
-    r"\b(?:Week|Day|Month|Year|Visit|Cycle)s?\s+\d+(?:\s*(?:and|to|-)\s*\d+)?",
-    r"\b95%\s*CI\b", r"\b(?:Python|Pandoc|Typst|Quarto)\s+\d+(?:\.\d+)*",
+    r"(?i)\b(?:week|day|month|year|visit|cycle)s?\s+\d+(?:\s*(?:and|to|-)\s*\d+)?",
+    r"\b95%\s*CIs?\b", r"\b(?:Python|Pandoc|Typst|Quarto)\s+\d+(?:\.\d+)*",
     r"\bsha256:[0-9a-f]+", r"\b[0-9a-f]{12,64}\b",
 ]
 
@@ -73,7 +73,8 @@ class _Walker(HTMLParser):
         classes = set((a.get("class") or "").split())
         is_stat = "ts-stat" in classes and "data-ard" in a
         skip = (tag in self.SKIP or classes & self.EXEMPT_CLASSES or a.get("id") in self.EXEMPT_IDS
-                or a.get("aria-hidden") == "true")
+                or a.get("aria-hidden") == "true"
+                or (tag == "sup" and "ts-stat" not in classes))   # reference and footnote marks
         self.stack.append((tag, is_stat, skip, a.get("data-ard")))
         if is_stat:
             self._stat_text = []

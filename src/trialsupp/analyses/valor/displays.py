@@ -39,8 +39,8 @@ def fmt_of(placed: pd.DataFrame, stat_name: str, **where: Any) -> str:
     return str(hit["stat_fmt"].iloc[0])
 
 
-NOT_REACHED = ("median not reached during follow-up (the Kaplan-Meier estimate or the confidence limit "
-               "stayed above 0.50)")
+NOT_REACHED = ("median not reached during follow-up (the Kaplan-Meier estimate or its confidence limit "
+               "never fell to one half)")
 
 
 def _reword(c: Cell, reason: str) -> Cell:
@@ -185,14 +185,16 @@ def safety_overview_table(placed: pd.DataFrame,
              .abbreviations({"OLE": "open-label extension"}))
 
 
-def ae_table(placed: pd.DataFrame, threshold_text: str,
+def ae_table(placed: pd.DataFrame, rule: pd.DataFrame,
              title: str = "Adverse Events by System Organ Class and Preferred Term") -> Table:
+    """``rule``: the placed row of the display threshold (its value is bound in the footnote)."""
     t = _safety_columns(Table(title, label="tbl-ae", stub_header="System organ class\n  Preferred term"), placed)
     t = t.add_hierarchical(placed, "AEBODSYS", "AEDECOD", sort="descending", sort_column=EVER_TOF,
                            overall=("Any adverse event", {"variable": "ANY_AE"}))
-    return (t.footnote(f"Preferred terms reported by {threshold_text}% or more of the participants in any column "
+    return (t.footnote("Preferred terms reported by {threshold}% or more of the participants in any column "
                        "(MedDRA-style terms); a system organ class row counts participants with any adverse "
-                       "event in the class, including terms not shown. Participants are counted once per row.")
+                       "event in the class, including terms not shown. Participants are counted once per row.",
+                       ard=rule)
              .footnote("VALOR columns: adverse events that started during the randomized period. Ever treated "
                        "with tofersen: adverse events that started on tofersen in VALOR or the open-label "
                        "extension.", at_spanner("VALOR (randomized period)"))
