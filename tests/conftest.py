@@ -11,3 +11,21 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 @pytest.fixture(scope="session")
 def project_dir() -> Path:
     return PROJECT
+
+
+@pytest.fixture(scope="session")
+def render_isolated():
+    """Render a study into a folder with its own notebook cache (nothing shared with the user's)."""
+    from trialsupp.pipeline.render import render
+
+    def run(study, out, **kwargs):
+        old = os.environ.get("TRIALSUPP_CACHE")
+        os.environ["TRIALSUPP_CACHE"] = str(Path(out).parent / f"{Path(out).name}-cache")
+        try:
+            return render(study, out=out, engine="builtin", **kwargs)
+        finally:
+            if old is None:
+                os.environ.pop("TRIALSUPP_CACHE", None)
+            else:
+                os.environ["TRIALSUPP_CACHE"] = old
+    return run

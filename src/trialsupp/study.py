@@ -112,18 +112,23 @@ def available_studies() -> list[str]:
     return sorted(p.stem for p in STUDIES_DIR.glob("*.yaml"))
 
 
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's content; a missing file or invalid YAML is a ConfigError naming the file."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
 def load_study(name_or_path: str, project_dir: Path | None = None) -> Study:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = STUDIES_DIR / f"{name_or_path}.yaml"
         if not path.exists():
             raise ConfigError(f"unknown study {name_or_path!r} (available: {', '.join(available_studies())})")
-    elif not path.exists():
-        raise ConfigError(f"study config {path} not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    raw = read_yaml(path, "study config")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path.name}: must be a mapping of keys")
     unknown = sorted(set(raw) - TOP_KEYS)

@@ -1,14 +1,12 @@
 """`trialsupp render --study cdiscpilot01` end to end (built-in publisher): numbers checked
 against values computed here from the XPT files, RTF per output, zero unbound numbers."""
 import json
-import os
 from decimal import ROUND_HALF_UP, Decimal
 
 import pyreadstat
 import pytest
 from pypdf import PdfReader
 
-from trialsupp.pipeline.render import render
 
 from .test_csr_appendix import _rtf_ok
 
@@ -16,17 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cdisc(tmp_path_factory, project_dir):
-    tmp = tmp_path_factory.mktemp("cdisc")
-    old = os.environ.get("TRIALSUPP_CACHE")
-    os.environ["TRIALSUPP_CACHE"] = str(tmp / "cache")
-    try:
-        result = render("cdiscpilot01", out=tmp / "cdisc", engine="builtin")
-    finally:
-        if old is None:
-            os.environ.pop("TRIALSUPP_CACHE", None)
-        else:
-            os.environ["TRIALSUPP_CACHE"] = old
+def cdisc(tmp_path_factory, render_isolated, project_dir):
+    result = render_isolated("cdiscpilot01", tmp_path_factory.mktemp("cdisc") / "cdisc")
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 

@@ -10,19 +10,8 @@ from trialsupp.ard.store import read_store
 from trialsupp.pipeline.matrix import load_matrix, render_matrix
 from trialsupp.study import ConfigError
 
-from .mini_project import make_project
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def mini(tmp_path, monkeypatch):
-    root = tmp_path / "project"
-    root.mkdir()
-    study = make_project(root)
-    monkeypatch.setenv("TRIALSUPP_PROJECT", str(root))
-    monkeypatch.setenv("TRIALSUPP_CACHE", str(tmp_path / "cache"))
-    return root, study
 
 
 def _matrix(tmp_path, study, body):

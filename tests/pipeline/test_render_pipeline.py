@@ -11,19 +11,9 @@ from pypdf import PdfReader
 from trialsupp.pipeline.execute import NotebookError
 from trialsupp.pipeline.render import render
 
-from .mini_project import make_project, write_notebook
+from .mini_project import write_notebook
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture()
-def mini(tmp_path, monkeypatch):
-    root = tmp_path / "project"
-    root.mkdir()
-    study = make_project(root)
-    monkeypatch.setenv("TRIALSUPP_PROJECT", str(root))
-    monkeypatch.setenv("TRIALSUPP_CACHE", str(tmp_path / "cache"))
-    return root, study
 
 
 def _expected_placebo_age(root):

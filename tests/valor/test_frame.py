@@ -198,7 +198,13 @@ def test_tte_table_and_figure(tte, placer):
     analyses = [(S.analysis_id(p, cd), p, lab, cd) for p, cd in tte["parts"] for lab in [S.ENDPOINTS[cd]]]
     txt = D.tte_table(placed, analyses, tau).to_text()
     assert "RMST difference to week 228" in txt
-    assert "0.51 (0.23-1.17)" in txt and "20.2 (\u22125.8 to 46.1)" in txt
+    # the displayed HR and RMST difference are R's values formatted by the JAMA rules (half even, U+2212)
+    from trialsupp.ard.fmt import fmt_ci, format_stat
+    r = json.loads(REF.read_text())["results"]["dthpv-itt"]
+    hr = [format_stat(x, "d2") for x in r["hr"]]
+    rmst = [format_stat(x, "d1") for x in r["rmst_diff"]]
+    assert f"{hr[0]} ({fmt_ci(hr[1], hr[2])})" in txt
+    assert f"{rmst[0]} ({fmt_ci(rmst[1], rmst[2])})" in txt
 
 
 # ------------------------------------------------------------------ design and dictionary

@@ -1,7 +1,6 @@
 """The default study end to end: `trialsupp render` of the simulated VALOR/OLE study with the
 built-in publisher, checked against values computed here from the rendered data files."""
 import json
-import os
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -9,23 +8,13 @@ import pyarrow.parquet as pq
 import pytest
 from pypdf import PdfReader
 
-from trialsupp.pipeline.render import render
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def valor(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("valor")
-    old = os.environ.get("TRIALSUPP_CACHE")
-    os.environ["TRIALSUPP_CACHE"] = str(tmp / "cache")
-    try:
-        result = render("valor", out=tmp / "valor", engine="builtin")
-    finally:
-        if old is None:
-            os.environ.pop("TRIALSUPP_CACHE", None)
-        else:
-            os.environ["TRIALSUPP_CACHE"] = old
+def valor(tmp_path_factory, render_isolated):
+    result = render_isolated("valor", tmp_path_factory.mktemp("valor") / "valor")
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 

@@ -21,9 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from trialsupp.study import ConfigError, find_project_dir, load_study, resolve_params
+from trialsupp.study import ConfigError, find_project_dir, load_study, read_yaml, resolve_params
 
 MATRIX_KEYS = {"study", "renders", "formats", "out"}
 RENDER_KEYS = {"name", "params", "seed"}
@@ -31,12 +29,7 @@ RENDER_KEYS = {"name", "params", "seed"}
 
 def load_matrix(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"matrix file {path} not found")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    doc = read_yaml(path, "matrix file")
     if not isinstance(doc, dict) or not isinstance(doc.get("renders"), list) or not doc["renders"]:
         raise ConfigError(f"{path.name}: needs a 'renders' list of {{name, params}}")
     unknown = sorted(set(doc) - MATRIX_KEYS)
