@@ -12,6 +12,8 @@ Pandoc markdown, as Quarto's ``{{< embed nb.ipynb#label >}}`` does.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +81,22 @@ def find_cell(nb_path: Path, label: str, loc: Loc | None = None):
     return hits[0]
 
 
+TEXT_WIDTH_IN, MAX_FIGURE_HEIGHT_IN = 6.5, 7.5     # US letter, 1 in margins, room for the caption
+_SVG_SIZE = re.compile(r'<svg[^>]*?\swidth="([\d.]+)(pt|px|in)?"[^>]*?\sheight="([\d.]+)(pt|px|in)?"', re.S)
+
+
+def fit_width(svg: str) -> str:
+    """Full text width, unless the figure would then be taller than a page: then the width at
+    which its height is MAX_FIGURE_HEIGHT_IN (aspect ratio kept), so caption and figure stay together."""
+    m = _SVG_SIZE.search(svg[:2000])
+    if not m:
+        return "100%"
+    ratio = float(m.group(3)) / float(m.group(1))          # height / width (same units)
+    if TEXT_WIDTH_IN * ratio <= MAX_FIGURE_HEIGHT_IN:
+        return "100%"
+    return f"{MAX_FIGURE_HEIGHT_IN / ratio:.2f}in"
+
+
 def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
@@ -127,7 +145,7 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
             target.write_text(svg, encoding="utf-8")
             media.append(target)
             alt = str(opts.get("fig-alt") or caption or label).replace("]", "\\]")
-            parts.append(f"![{alt}]({media_prefix}{name}){{width=100%}}")
+            parts.append(f"![{alt}]({media_prefix}{name}){{width={fit_width(svg)}}}")
         elif "text/html" in data and "text/plain" not in data:
             parts.append("```{=html}\n" + _text(data["text/html"]).strip("\n") + "\n```")
         elif "text/plain" in data:
