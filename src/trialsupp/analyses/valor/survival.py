@@ -107,7 +107,10 @@ def curve_ard(d: pd.DataFrame, times: Sequence[float], sim: Mapping[str, Any] | 
     own = {g: set(km.table_.loc[km.table_["group"] == g, "time"].astype(float)) for g in km.groups_}
     surv = surv[[float(t) in own.get(g, ()) for t, g in zip(surv["variable_level"], surv["group1_level"])]]
     surv = surv[surv["stat_name"].isin(["estimate", "conf.low", "conf.high"])]
-    return bind_ard(surv, *cens, km.at_risk_ard(times))
+    # the figure prints numbers at risk; the cumulative n_event/n_censor at those times would share
+    # ids with the per-time n_censor rows above whenever a censoring falls on a display time
+    risk = km.at_risk_ard(times)
+    return bind_ard(surv, *cens, risk[risk["stat_name"] == "n_risk"])
 
 
 def cox_ard(d: pd.DataFrame, sim: Mapping[str, Any] | None = None) -> pd.DataFrame:
