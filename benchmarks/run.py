@@ -3,8 +3,9 @@
     python benchmarks/run.py [--repeats 3] [--only NAME ...] [--json benchmarks/results.json]
 
 Each scenario runs in a fresh subprocess; the median wall time over the repeats
-and the peak resident memory (the largest of the scenario process and every
-process it waited for, notebook kernels included) are printed and written as JSON.
+and the peak resident memory (``ru_maxrss``: the largest resident set of the scenario
+process or of any one process it waited for, e.g. a notebook kernel) are printed and
+written as JSON.
 
 Targets on the 2-core reference machine:
   render scenarios (issue 10): valor cold <= 60 s, warm <= 3 s, text change <= 8 s,
@@ -45,7 +46,7 @@ SCENARIOS = {
     "cdiscpilot01_cold": (RENDER + "import shutil; shutil.rmtree(CACHE, ignore_errors=True)",
                           "render('cdiscpilot01', out=OUT)"),
     "simulate_valor": ("from trialsupp.simulate.valor import simulate; simulate(seed=1)",
-                       "simulate(seed=20190301)"),
+                       "simulate(seed=67, out=OUT, formats=('parquet',))"),       # all datasets + define.json
     "calibrate_1000_replicates": ("from trialsupp.simulate.calibrate import replicate_headlines",
                                   "replicate_headlines(n_replicates=1000, jobs=2)"),
     "mmrm_un_108x10": (textwrap.dedent("""
@@ -69,11 +70,11 @@ SCENARIOS = {
         rng = np.random.default_rng(2)
         n = 108
         df = pd.DataFrame({'arm': np.r_[np.ones(72), np.zeros(36)].astype(int),
-                           'time': rng.uniform(50, 200, n), 'event': rng.random(n) < 0.15,
+                           'time': rng.uniform(50, 200, n), 'event': (rng.random(n) < 0.15).astype(int),
                            'chg': np.where(rng.random(n) < 0.1, np.nan, rng.normal(-7, 6, n)),
                            'base': rng.normal(38, 5, n)})
-        run = lambda: JointRankTest(n_imputations=20, seed=1).fit(df, arm='arm', time='time', event='event',
-                                                                 outcome='chg', covariates=['base'])
+        run = lambda: JointRankTest(n_imputations=20, seed=1, adjust='koch').fit(
+            df, time='time', fatal='event', outcome='chg', arm='arm', treatment=1, covariates=['base'])
         run()
         """), "run()"),
     "km_cox_10000": (textwrap.dedent("""

@@ -148,6 +148,20 @@ def _stat_tokens(ard: pd.DataFrame) -> set[str]:
     return {t.replace("\u2212", "-") for t in tokens}
 
 
+def pdf_pages_text(pdf: Path) -> list[str]:
+    """Text of each page: poppler's pdftotext when installed (fast), else pypdf."""
+    import shutil
+    import subprocess
+    exe = shutil.which("pdftotext")
+    if exe:
+        proc = subprocess.run([exe, "-enc", "UTF-8", str(pdf), "-"], capture_output=True, timeout=120)
+        if proc.returncode == 0:
+            pages = proc.stdout.decode("utf-8", "replace").split("\f")
+            return pages[:-1] if pages and not pages[-1].strip() else pages
+    from pypdf import PdfReader
+    return [page.extract_text() or "" for page in PdfReader(str(pdf)).pages]
+
+
 def _references_start(pages: list[str]) -> tuple[int, int] | None:
     """(page index, char offset) where the trailing eReferences / Provenance sections start:
     the earliest of the last line reading each heading (the first is the contents entry)."""
@@ -159,9 +173,8 @@ def _references_start(pages: list[str]) -> tuple[int, int] | None:
 
 
 def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts: list[str] = ()) -> list[Unbound]:
-    from pypdf import PdfReader
     tokens = _stat_tokens(ard)
-    pages = [page.extract_text() or "" for page in PdfReader(str(pdf)).pages]
+    pages = pdf_pages_text(pdf)
     refs = _references_start(pages)
     if refs:
         pages = [t if i < refs[0] else (t[:refs[1]] if i == refs[0] else "") for i, t in enumerate(pages)]

@@ -12,6 +12,7 @@ Pandoc markdown, as Quarto's ``{{< embed nb.ipynb#label >}}`` does.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from dataclasses import dataclass, field
@@ -58,13 +59,19 @@ def cell_options(source: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+@functools.lru_cache(maxsize=64)
+def _read_notebook(path: str, mtime_ns: int):
+    """A notebook parsed once per publish (several embeds read the same notebook)."""
+    return nbformat.read(path, as_version=4)
+
+
 def find_cell(nb_path: Path, label: str, loc: Loc | None = None):
     """(cell, options) of the cell labelled ``label``."""
     where = f"{loc}: " if loc else ""
     if not nb_path.is_file():
         raise PublishError(f"{where}notebook not found: {nb_path}")
     try:
-        nb = nbformat.read(str(nb_path), as_version=4)
+        nb = _read_notebook(str(nb_path), nb_path.stat().st_mtime_ns)
     except Exception as exc:  # nbformat raises several types
         raise PublishError(f"{where}cannot read notebook {nb_path}: {exc}") from exc
     hits = []
