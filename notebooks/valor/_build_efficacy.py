@@ -174,7 +174,8 @@ cfg = ard_rows({"seed": seed, "rel_tol": cal.REL_TOL, "p_threshold": cal.P_THRES
                     "n_imputations": "int", "emax_mean": "d2", "emax_sd": "d2", "lag_weeks": "d0",
                     "min_per_group": "int", "week28_window_days": "int"})
 s.record(cfg, output="tbl-calibration", analysis_id="config", population="ITT", inputs=[])
-df = cal.evaluate(cal.simulated_values(data.datasets, n_imputations, seed))
+# each published figure belongs to a data cut: calibration cuts the data as delivered itself
+df = cal.evaluate(cal.simulated_values(s.uncut, n_imputations, seed))
 placed = s.record(cal.calibration_ard(df), output="tbl-calibration", analysis_id="calibration", population="ITT",
                   inputs=["adsl", "adqs", "adeff", "adlb", "adtte"])
 show(dsp.table_calibration(placed, rules=s.rules))'''),

@@ -31,6 +31,7 @@ class Session:
     params: dict[str, Any]
     out_dir: Path
     cut: str | None = None
+    uncut: dict[str, pd.DataFrame] = field(default_factory=dict)   # as delivered (e.g. calibration applies its own cuts)
     placed: list[pd.DataFrame] = field(default_factory=list)
 
     @property
@@ -68,8 +69,9 @@ def open_session(study: str, data_dir: str, out_dir: str, params: dict[str, Any]
     expected = checksums_from_source_md(project / checks) if checks else None
     data = read_study(root, datasets, expected)
     check_study(data.datasets)            # ADaM checks: flags, unique USUBJID, subjects in ADSL, numeric
+    uncut = dict(data.datasets)
     cut = cut_date(st, values.get("data_cut"))
     if cut:
         from trialsupp.data.cut import apply_cut
         data.datasets = apply_cut(data.datasets, cut)
-    return Session(study=st, data=data, params=values, out_dir=Path(out_dir), cut=cut)
+    return Session(study=st, data=data, params=values, out_dir=Path(out_dir), cut=cut, uncut=uncut)

@@ -237,8 +237,6 @@ def ard_tabulate(df: pd.DataFrame, variables: str | Sequence[str], by: str | Non
     bad = set(statistic) - {"n", "N", "p"}
     if bad:
         raise ValueError(f"unknown statistic(s) {sorted(bad)}; choose from n, N, p")
-    if len(df) == 0:
-        return empty_ard()
     code = code_ref(ard_tabulate)
     header = _denominators(df, by, denominator, id)
     groups = _split(df, by)
