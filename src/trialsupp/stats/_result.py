@@ -1,6 +1,8 @@
 """Common base for fitted statistical results (lifelines-style fitters)."""
 from __future__ import annotations
 
+import abc
+
 import pandas as pd
 
 from trialsupp.ard.schema import check_ard
@@ -8,7 +10,7 @@ from trialsupp.ard.schema import check_ard
 __all__ = ["FittedResult"]
 
 
-class FittedResult:
+class FittedResult(abc.ABC):
     """Base for fitters: ``fit`` returns self, fitted attributes end in ``_``.
 
     Subclasses implement ``summary`` (a DataFrame) and ``to_ard`` (ARD rows).
@@ -21,11 +23,13 @@ class FittedResult:
             raise RuntimeError(f"{type(self).__name__} is not fitted yet; call .fit(...) first")
 
     @property
-    def summary(self) -> pd.DataFrame:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def summary(self) -> pd.DataFrame:
+        """Tidy table of the fitted results."""
 
-    def to_ard(self) -> pd.DataFrame:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def to_ard(self) -> pd.DataFrame:
+        """The fitted results as ARD rows."""
 
     def check(self) -> "FittedResult":
         """Validate ``to_ard()`` against the ARD schema; returns self."""

@@ -22,38 +22,43 @@ as in SAS, so full Kenward-Roger equals its linear variant for them; ``ar1`` is 
 """
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 __all__ = ["CovStructure", "STRUCTURES", "get_structure"]
 
 
-class CovStructure:
+class CovStructure(abc.ABC):
     """Base class: subclasses define the maps for an ``m``-visit covariance."""
 
     name = ""
     label = ""
     linear = True
 
+    @abc.abstractmethod
     def n_theta(self, m: int) -> int:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def theta_names(self, m: int) -> list[str]:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def theta_from_phi(self, phi: np.ndarray, m: int) -> np.ndarray:
         """Inference parameters from optimisation parameters (complex-step safe)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def start_phi(self, S: np.ndarray) -> np.ndarray:
         """Starting ``phi`` from an empirical (positive-definite) covariance ``S``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def sigma(self, theta: np.ndarray, m: int) -> np.ndarray:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def dsigma(self, theta: np.ndarray, m: int) -> np.ndarray:
         """First derivatives, shape ``(q, m, m)``."""
-        raise NotImplementedError
 
     def d2sigma(self, theta: np.ndarray, m: int) -> np.ndarray | None:
         """Second derivatives ``(q, q, m, m)``; ``None`` for a linear structure."""
