@@ -214,6 +214,7 @@ class _Builder:
         self.doc, self.numbering, self.prefixes = doc, numbering, prefixes
         self.rows, self.build_dir = rows, build_dir
         self.notebook_href = notebook_href
+        self.float_ids: dict[str, list[str]] = {}
         self.embeds: dict[str, object] = {}
         self.captions: dict[str, str] = {}       # label -> caption markdown
         self.used_ids: set[str] = set()
@@ -293,6 +294,11 @@ class _Builder:
                 href = self.notebook_href(rel, cell) if callable(self.notebook_href) else rel
                 parts.append(f":::: {{.ts-source}}\nSource: [{md_escape(rel)}]({href}), "
                              f"cell {md_escape(cell)}; ARD ids `{_ard_prefix(label)}`\n::::")
+            ids = self.float_ids.get(label) or []
+            if kind == "fig" and ids:           # the ARD rows the figure shows, each traceable
+                listed = " ".join(f"<code>{html_escape(i)}</code>" for i in ids)
+                parts.append("```{=html}\n<details class=\"ts-ard-list\"><summary>ARD rows shown in this "
+                             f"figure</summary>{listed}</details>\n```")
             parts.append(":::::")
             return "\n".join(parts) + "\n"
         number = self.numbering.number(label)
@@ -321,6 +327,7 @@ class _Builder:
                 emb = self.embeds[id(item)]
                 rel = _rel(item.path, self.doc.project_dir)
                 if emb.kind:
+                    self.float_ids[item.label] = emb.ard_ids
                     out.append(self.float_block(item.label, emb.markdown, target,
                                                 (rel, item.label)))
                 else:

@@ -13,6 +13,7 @@ Pandoc markdown, as Quarto's ``{{< embed nb.ipynb#label >}}`` does.
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Embedded:
     markdown: str               # body (without caption)
     notebook: Path
     cell_id: str | None
+    ard_ids: list = field(default_factory=list)   # ARD rows the cell recorded or its figure shows
     media: list[Path] = field(default_factory=list)
 
 
@@ -127,7 +129,7 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
     if not cell.get("outputs") and cell.get("execution_count") is None:
         raise PublishError(f"{where}cell {label} of {nb_path} has not been executed "
                            "(embed needs executed notebooks)")
-    parts, media = [], []
+    parts, media, ard_ids = [], [], []
     for out in cell.get("outputs", []):
         otype = out.get("output_type")
         if otype == "error":
@@ -136,7 +138,11 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
         if otype == "stream":
             continue
         data = out.get("data", {})
+        ard_ids += (out.get("metadata", {}).get("trialsupp") or {}).get("ard_ids", [])
         if ARD_MIME in data:
+            payload = data[ARD_MIME]
+            payload = json.loads(payload) if isinstance(payload, str) else payload
+            ard_ids += [r["id"] for r in payload.get("rows", [])]
             continue  # placed ARD rows: collected by the pipeline, never displayed
         mimes = [m for m in data if m not in IGNORED_MIMES]
         if not mimes:
@@ -167,6 +173,6 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
     cell_id = cell.get("id")
     return Embedded(label=label, kind=kind, caption=None if caption is None else str(caption),
                     options=opts, markdown="\n\n".join(parts) + "\n", notebook=nb_path,
-                    cell_id=cell_id, media=media)
+                    cell_id=cell_id, media=media, ard_ids=list(dict.fromkeys(ard_ids)))
 
 
