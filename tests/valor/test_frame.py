@@ -43,8 +43,8 @@ def test_baseline_against_pandas(valor, base):
         assert stat(base, "sd", variable="AGE", group1_level=grp, group2_level=None) == pytest.approx(d["AGE"].std(ddof=1))
         assert stat(base, "n", variable="SEX", variable_level="M", group1_level=grp, group2_level=None) == (d["SEX"] == "M").sum()
         assert stat(base, "p", variable="SEX", variable_level="M", group1_level=grp, group2_level=None) == pytest.approx((d["SEX"] == "M").mean())
-        assert stat(base, "geomean", variable="BLNFL", group1_level=grp, group2_level=None) == \
-            pytest.approx(math.exp(np.log(d["BLNFL"]).mean()))
+        assert stat(base, "geomean", variable="NFLBL", group1_level=grp, group2_level=None) == \
+            pytest.approx(math.exp(np.log(d["NFLBL"]).mean()))
         assert stat(base, "median", variable="ONSETMO", group1_level=grp, group2_level=None) == pytest.approx(d["ONSETMO"].median())
         for sg, ds in d.groupby("PROGGR1"):
             assert stat(base, "n", variable="STARTGR", variable_level=grp, group2_level=sg) == len(ds)

@@ -27,8 +27,8 @@ def require(datasets: Mapping[str, pd.DataFrame], needs: Mapping[str, Iterable[s
 
 
 def check_flags(name: str, df: pd.DataFrame) -> None:
-    """Character ``*FL`` variables hold Y, N or blank (a numeric ``*FL``, e.g. a baseline NfL, is no flag)."""
-    for col in (c for c in df.columns if c.endswith("FL") and not pd.api.types.is_numeric_dtype(df[c])):
+    """ADaM ``*FL`` variables are character flags holding Y, N or blank (a numeric one is refused)."""
+    for col in (c for c in df.columns if c.endswith("FL")):
         values = df[col].fillna("").astype(str)
         bad = ~values.isin(FLAG_VALUES)
         if bad.any():

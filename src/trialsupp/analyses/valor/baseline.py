@@ -23,7 +23,7 @@ __all__ = ["baseline_ard", "MEAN_SD", "MEDIAN_IQR", "GEOMEAN", "CATEGORICAL", "L
 MEAN_SD = {"AGE": {"mean": "d1", "sd": "d1"}, "BLALSFRS": {"mean": "d1", "sd": "d1"},
            "BLSVC": {"mean": "d1", "sd": "d1"}, "BLHHD": {"mean": "d2", "sd": "d2"}}
 MEDIAN_IQR = {"ONSETMO": {"median": "d1", "q1": "d1", "q3": "d1"}}
-GEOMEAN = {"BLNFL": {"geomean": "d1", "conf.low": "d1", "conf.high": "d1"},
+GEOMEAN = {"NFLBL": {"geomean": "d1", "conf.low": "d1", "conf.high": "d1"},
            "BLSOD1": {"geomean": "d1", "conf.low": "d1", "conf.high": "d1"}}
 CATEGORICAL = ("SEX", "RACE", "ETHNIC", "REGION", "A5VFL", "RILUFL", "EDARAFL")
 LEVELS = {

@@ -90,7 +90,7 @@ def baseline_table(placed: pd.DataFrame, groups: Sequence[str] = START_GROUPS,
           .add_stat_row("SVC, mean (SD), % of predicted", placed, "{mean} ({sd})", variable="BLSVC")
           .add_stat_row("HHD megascore, mean (SD)", placed, "{mean} ({sd})", variable="BLHHD")
           .add_stat_row("Plasma NfL, geometric mean (95% CI), pg/mL", placed, "{geomean} ({ci})",
-                        variable="BLNFL", context="geomean")
+                        variable="NFLBL", context="geomean")
           .add_stat_row("CSF SOD1, geometric mean (95% CI), ng/mL", placed, "{geomean} ({ci})",
                         variable="BLSOD1", context="geomean")
           .add_stat_row("SOD1 p.Ala5Val variant, No. (%)", placed, "{n} ({p})", variable="A5VFL",

@@ -196,7 +196,7 @@ SEX_LABELS = {"F": "Female", "M": "Male"}
 def subgroup_frame(adsl: pd.DataFrame) -> pd.DataFrame:
     """ITT ADSL with the baseline NfL tertile (ranked into thirds) as ``NFLTERT``."""
     pop = population(adsl, "ITT")
-    pop["NFLTERT"] = pd.qcut(pop["BLNFL"].rank(method="first"), 3, labels=list(NFL_TERTILES)).astype(str)
+    pop["NFLTERT"] = pd.qcut(pop["NFLBL"].rank(method="first"), 3, labels=list(NFL_TERTILES)).astype(str)
     return pop
 
 
