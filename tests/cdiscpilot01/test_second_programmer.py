@@ -99,3 +99,36 @@ def test_14_7_01_systolic_bp_week_24(data):
             pytest.approx(x.mean(), rel=1e-12)
         assert _stat(ard, "median", group1_level=arm, group2_level="Week 24", variable_level=lvl) == \
             pytest.approx(float(np.median(x)), rel=1e-12)
+
+
+def test_14_6_06_hys_law_transaminase_shift(project_dir):
+    hy = read_dataset(project_dir / "data" / "cdiscpilot01" / "adlbhy.xpt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ard = L.t14_6_06(hy)
+    d = hy[(hy["SAFFL"] == "Y") & (hy["PARAMCD"] == "TRANSHY") & hy["BASE"].notna() & (hy["AVISITN"] > 0)]
+    worst = d.groupby(["USUBJID", "TRTP", "BASE"], as_index=False)["AVAL"].max()      # post-baseline maximum
+    assert len(worst) > 200
+    for arm in ARMS:
+        for base, blabel in ((0.0, "Normal"), (1.0, "High")):
+            g = worst[(worst["TRTP"] == arm) & (worst["BASE"] == base)]
+            for post, plabel in ((0.0, "Normal"), (1.0, "High")):
+                assert _stat(ard, "n", group1_level=arm, variable="TRANSHY", group2_level=blabel,
+                             variable_level=plabel) == int((g["AVAL"] == post).sum())
+
+
+def test_14_7_02_and_03_vital_sign_change_and_weight(data):
+    vs = data["advs"]
+    change = V.t14_7_02(vs)
+    d = vs[(vs["SAFFL"] == "Y") & (vs["ANL01FL"] == "Y") & (vs["PARAMCD"] == "DIABP") & (vs["AVISIT"] == "Week 24")]
+    assert d.groupby(["TRTP", "ATPT"]).ngroups == 9
+    for (arm, pos), g in d.groupby(["TRTP", "ATPT"]):
+        x = g["CHG"].dropna()
+        assert _stat(change, "mean", group1_level=arm, group2_level="Week 24", variable_level=f"DIABP/{pos}") == \
+            pytest.approx(x.mean(), rel=1e-12)
+    weight = V.t14_7_03(vs)
+    w = vs[(vs["PARAMCD"] == "WEIGHT") & (vs["ABLFL"] == "Y")]          # all baseline weights (as the CSR)
+    for arm, g in w.groupby("TRTP"):
+        assert _stat(weight, "N", group1_level=arm, group2_level="Baseline", variable="AVAL") == g["AVAL"].notna().sum()
+        assert _stat(weight, "mean", group1_level=arm, group2_level="Baseline", variable="AVAL") == \
+            pytest.approx(g["AVAL"].mean(), rel=1e-12)
