@@ -46,16 +46,3 @@ class FittedResult(abc.ABC):
             return f"<{type(self).__name__} (not fitted)>"
         return f"<{type(self).__name__}>\n{self.summary.to_string()}"
 
-
-def stack_ard(*frames: pd.DataFrame) -> pd.DataFrame:
-    """``bind_ard`` that keeps ``None`` stats as ``None``.
-
-    pandas turns an all-``None`` object column into NaN when it is concatenated
-    with numeric columns; casting ``stat`` to object first prevents a silent NaN.
-    """
-    from trialsupp.ard.schema import bind_ard
-
-    fixed = [f.astype({"stat": object}) for f in frames if f is not None and len(f)]
-    out = bind_ard(*fixed)
-    out["stat"] = out["stat"].astype(object)
-    return out

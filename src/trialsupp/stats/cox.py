@@ -18,7 +18,8 @@ from scipy import stats as sst
 from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows
 from trialsupp.stats.exceptions import ConvergenceError, ConvergenceWarning, NotEstimableError
-from trialsupp.stats.survival import bind_rows, check_tte
+from trialsupp.ard.schema import bind_ard
+from trialsupp.stats.survival import check_tte
 
 __all__ = ["CoxPH"]
 
@@ -281,4 +282,4 @@ class CoxPH:
         for name, test in (("wald", self.wald_test_), ("score", self.score_test_), ("lr", self.lr_test_)):
             parts.append(ard_rows(test, variable=self.time, variable_level=name, context="cox",
                                   method=f"{self.method_}; {name} test", code=code))
-        return bind_rows(*parts)
+        return bind_ard(*parts)

@@ -20,8 +20,8 @@ from scipy import stats as sps
 
 from trialsupp.ard.fmt import pct_spec_for
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import ard_rows, empty_ard
-from trialsupp.stats._result import stack_ard as bind_ard
+from trialsupp.ard.schema import ard_rows
+from trialsupp.ard.schema import bind_ard
 
 __all__ = ["sas_quantile", "ard_summary", "ard_tabulate", "ard_geomean", "group_levels"]
 

@@ -47,7 +47,7 @@ from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows
 from trialsupp.stats.exceptions import NotEstimableError, StatisticalWarning
 from trialsupp.stats.mi import pool, pool_chisq
-from trialsupp.stats.survival import bind_rows
+from trialsupp.ard.schema import bind_ard
 
 __all__ = ["JointRankTest", "fs_scores", "permutation_z"]
 
@@ -304,4 +304,4 @@ class JointRankTest:
                               group2=self.arm, group2_level=self.control, context="jointrank",
                               method=self.method_, code=code, warning=self.warning_,
                               labels={"estimate": "Mean score difference", "statistic": "Z"}))
-        return bind_rows(*parts)
+        return bind_ard(*parts)

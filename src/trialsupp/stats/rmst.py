@@ -19,7 +19,8 @@ from scipy import stats as sst
 from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows
 from trialsupp.stats.exceptions import NotEstimableError, StatisticalWarning
-from trialsupp.stats.survival import bind_rows, check_tte
+from trialsupp.ard.schema import bind_ard
+from trialsupp.stats.survival import check_tte
 
 __all__ = ["RMST", "rmst_km"]
 
@@ -140,4 +141,4 @@ class RMST:
                                   group1_level=r["group"], group2=self.group, group2_level=r["reference"],
                                   context="rmst", method=f"{self.method_}; {r['measure']} vs {r['reference']}",
                                   code=code, labels={"estimate": f"RMST {r['measure']}"}))
-        return bind_rows(*parts)
+        return bind_ard(*parts)

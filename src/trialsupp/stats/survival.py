@@ -22,19 +22,10 @@ from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows, bind_ard
 from trialsupp.stats.exceptions import NotEstimableError, StatisticalWarning
 
-__all__ = ["KaplanMeier", "LogRankTest", "event_from_cnsr", "check_tte", "bind_rows"]
+__all__ = ["KaplanMeier", "LogRankTest", "event_from_cnsr", "check_tte"]
 
 CONF_TYPES = ("log-log", "log", "plain")
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R quantile.survfit tolerance
-
-
-def bind_rows(*frames: pd.DataFrame) -> pd.DataFrame:
-    """``bind_ard`` keeping ``stat`` as object dtype, so that a not-estimable ``None``
-    is not turned into NaN when stacked with numeric rows (pandas dtype inference)."""
-    frames = [f.assign(stat=f["stat"].astype(object)) for f in frames if f is not None and len(f)]
-    out = bind_ard(*frames)
-    out["stat"] = out["stat"].astype(object).where(out["stat"].notna(), None)
-    return out
 
 
 # ---------------------------------------------------------------- input checks
@@ -328,7 +319,7 @@ class KaplanMeier:
                           group1_level=r.group if self.by else None, context="km_at_risk",
                           method="Number at risk (time >= t); cumulative events and censorings (time <= t)",
                           code=code) for r in tab.itertuples()]
-        return bind_rows(*parts)
+        return bind_ard(*parts)
 
     def survival_at_ard(self, times: Sequence[float]) -> pd.DataFrame:
         """ARD rows ``estimate``, ``std.error`` (of S, delta method), ``conf.low``, ``conf.high`` per time."""
@@ -341,7 +332,7 @@ class KaplanMeier:
                                   variable=self.time, variable_level=r.time, group1=self.by,
                                   group1_level=r.group if self.by else None, context="km_surv",
                                   method=self.method_, code=code, error=err))
-        return bind_rows(*parts)
+        return bind_ard(*parts)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -375,7 +366,7 @@ class KaplanMeier:
                                        ("conf.high", r.conf_high, "not reached (upper CI limit of S(t) stays above 1 - p)")):
                     parts.append(ard_rows({name: val}, variable_level=r.stat_name,
                                           error=why if not np.isfinite(val) else None, **common))
-        return bind_rows(*parts)
+        return bind_ard(*parts)
 
 
 # ---------------------------------------------------------------- log-rank

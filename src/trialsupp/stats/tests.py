@@ -17,7 +17,7 @@ from scipy import stats as sps
 
 from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows
-from trialsupp.stats._result import stack_ard as bind_ard
+from trialsupp.ard.schema import bind_ard
 from trialsupp.stats._fisher import fisher_exact_rxc
 from trialsupp.stats.descriptive import group_levels
 from trialsupp.stats.exceptions import NotEstimableError

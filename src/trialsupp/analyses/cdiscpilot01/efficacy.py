@@ -38,7 +38,7 @@ from scipy import stats as sps
 
 from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows
-from trialsupp.stats._result import stack_ard as bind_ard
+from trialsupp.ard.schema import bind_ard
 from trialsupp.stats.ancova import ANCOVAFitter, dose_response
 from trialsupp.stats.cmh import cmh_test
 from trialsupp.stats.descriptive import ard_summary, ard_tabulate
