@@ -5,3 +5,7 @@ from .subjects import demographics, disposition, exposure
 
 __all__ = ["TLG", "TOTAL", "InputError", "demographics", "disposition", "exposure", "ae_overview",
            "ae_by_soc_pt"]
+from .bds import bds_by_visit, shift_table  # noqa: E402
+__all__ += ["bds_by_visit", "shift_table"]
+from .tte import km_figure, time_to_event  # noqa: E402
+__all__ += ["time_to_event", "km_figure"]

@@ -145,16 +145,30 @@ def recorded_decimals(values: Any, cap: int = 4) -> int:
     return cap
 
 
-def measurement_decimals(values: Any) -> int:
-    """Display decimals ``k`` of a measurement: the recorded decimals when at most 2; more than
-    2 recorded decimals come from unit conversion or derivation (creatinine 0.9 mg/dL = 79.56
-    umol/L, calcium 2.1956 mmol/L), so ``k`` then gives 3 significant digits at the median
-    absolute value (2.20 mmol/L, 4.72 mmol/L)."""
-    k = recorded_decimals(values)
+def measurement_decimals(values: Any, min_distinct: int = 20) -> int:
+    """Display decimals ``k`` of a measurement, from its resolution, not from the stored floats.
+
+    Values converted between units keep long float tails (creatinine 0.9 mg/dL is stored as
+    79.56 umol/L, calcium 8.8 mg/dL as 2.1956 mmol/L) although the measurement resolves only
+    steps of 8.84 umol/L or 0.025 mmol/L. With at least ``min_distinct`` distinct values, or
+    at least 8 lying on a lattice (every gap a multiple of the smallest), the resolution ``q``
+    is the smallest gap between them and ``k`` the decimals that show a step
+    of ``q`` (q = 8.84 -> 0, 0.1 -> 1, 0.025 -> 2), never more than the recorded decimals.
+    Fewer distinct values: the recorded decimals (more than 2 of them are taken as a
+    conversion tail: 3 significant digits at the median absolute value).
+    """
+    x = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float)
+    k = recorded_decimals(x)
+    u = np.unique(np.round(x, 8))
+    gaps = np.diff(u)
+    lattice = len(u) >= 8 and np.allclose(gaps / gaps.min(), np.round(gaps / gaps.min()), atol=1e-3)
+    if lattice or len(u) >= min_distinct:
+        q = float(np.min(gaps))
+        return int(min(k, max(0, math.ceil(-math.log10(q) - 1e-6))))
     if k <= 2:
         return k
-    x = np.abs(pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float))
-    med = float(np.median(x[x > 0])) if np.any(x > 0) else 1.0
+    ax = np.abs(x[x != 0])
+    med = float(np.median(ax)) if len(ax) else 1.0
     return int(min(k, max(0, 2 - math.floor(math.log10(med)))))
 
 
