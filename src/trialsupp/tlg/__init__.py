@@ -9,3 +9,5 @@ from .bds import bds_by_visit, shift_table  # noqa: E402
 __all__ += ["bds_by_visit", "shift_table"]
 from .tte import km_figure, time_to_event  # noqa: E402
 __all__ += ["time_to_event", "km_figure"]
+from .notebook import show  # noqa: E402
+__all__ += ["show"]
