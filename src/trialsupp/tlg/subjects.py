@@ -162,8 +162,10 @@ def exposure(adsl: pd.DataFrame, adex: Optional[pd.DataFrame] = None, *,
              total: bool = True, arms: Optional[Sequence[Any]] = None, layout: str = "jama",
              title: str = "Exposure to Study Treatment") -> TLG:
     """Exposure (NEST EXT01): ADSL treatment duration in days (``TRTDURD``) and, with ``adex``,
-    the subject-level ADEX parameters (``PARAMCD`` / ``AVAL``; ``params`` to choose; records
-    with a visit (``AVISIT``) are left out, as the subject-level totals carry none)."""
+    the ADEX parameters (``PARAMCD`` / ``AVAL``; ``params`` to choose). Subject-level ADEX
+    records (one per subject and parameter) are summarised as they are; record-level ADEX
+    (one record per administration) gives each subject's total (sum of AVAL) and number of
+    records. Records with a visit (``AVISIT``) are left out."""
     pop, levels, d = _spine(adsl, arm, pop_flag, id, arms, total)
     parts = [header_ard(d, arm)]
     rows: list[tuple[str, str, dict]] = []
@@ -180,13 +182,24 @@ def exposure(adsl: pd.DataFrame, adex: Optional[pd.DataFrame] = None, *,
         ex = with_arm(ex, pop, arm, id, "ADEX")
         for pc in codes:
             sub = ex[ex["PARAMCD"] == pc]
-            if sub.duplicated(id).any():
-                raise InputError(f"ADEX PARAMCD {pc}: more than one subject-level record per {id}")
+            name = str(label.get(pc, pc))
+            per_record = sub.duplicated(id).any()
+            if per_record:      # record-level ADEX (one row per administration): subject totals
+                fmt = summary_fmt(sub["AVAL"], layout)
+                sub = sub.groupby(id, as_index=False).agg(AVAL=("AVAL", "sum"), NREC=("AVAL", "size"),
+                                                          **{arm: (arm, "first")})
+            else:
+                fmt = summary_fmt(sub["AVAL"], layout)
             sub = stack_total(sub, arm, levels, total)
-            a = ard_summary(sub, "AVAL", by=arm, statistic=SUMMARY_STATS, fmt=summary_fmt(sub["AVAL"], layout))
+            a = ard_summary(sub, "AVAL", by=arm, statistic=SUMMARY_STATS, fmt=fmt)
             a["variable_level"] = [pc] * len(a)
             parts.append(a)
-            rows.append(("AVAL", str(label.get(pc, pc)), {"variable_level": pc}))
+            rows.append(("AVAL", f"{name}, total per subject" if per_record else name, {"variable_level": pc}))
+            if per_record:
+                a = ard_summary(sub, "NREC", by=arm, statistic=SUMMARY_STATS, fmt=summary_fmt(sub["NREC"], layout))
+                a["variable_level"] = [pc] * len(a)
+                parts.append(a)
+                rows.append(("NREC", f"{name}, number of records per subject", {"variable_level": pc}))
     if len(parts) == 1:
         raise InputError(f"ADSL has no {duration} and no ADEX was given: nothing to summarise")
     ard = bind_ard(*parts)
