@@ -163,6 +163,7 @@ def cmd_cache(args) -> int:
 
 
 def cmd_new(args) -> int:
+    from pathlib import Path
     from trialsupp.scaffold import new_project
     res = new_project(Path(args.path), Path(args.adam), layout=args.layout, title=args.title, study=args.study)
     where = Path(args.path)
