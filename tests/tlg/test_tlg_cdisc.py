@@ -209,7 +209,7 @@ def test_shift_table_against_r(d):
         r = REF["shift"][arm]
         for b in ("N", "H"):
             for a in ("N", "H"):
-                got = select(p, stat_name="n", group1_level=arm, group2_level=b, variable_level=a)
+                got = select(p, stat_name="n", group1_level=arm, group2_level=f"ALT/{b}", variable_level=a)
                 assert int(got["stat"].iloc[0]) == r[b + a], (arm, b, a)
 
 

@@ -174,7 +174,8 @@ def shift_table(data: pd.DataFrame, adsl: pd.DataFrame, *, dataset: str = "BDS",
                 title: Optional[str] = None) -> TLG:
     """Baseline (``BNRIND``) x post-baseline (``ANRIND``) normal-range shifts per parameter and arm.
 
-    Counts post-baseline records (baseline flag not Y, non-blank ranges) as CDISC pilot
+    ARD: ``group2 = "PARAMCD/<base>"``, ``group2_level = "<PARAMCD>/<baseline category>"``,
+    ``variable = <post>``, ``variable_level`` = post-baseline category. Counts post-baseline records (baseline flag not Y, non-blank ranges) as CDISC pilot
     Table 14-6.05 does; % of the records of that baseline category in the arm. Select visits
     with ``where`` (e.g. ``"ANL01FL == 'Y'"``).
     """
@@ -198,7 +199,7 @@ def shift_table(data: pd.DataFrame, adsl: pd.DataFrame, *, dataset: str = "BDS",
             if not cell[post].notna().any():
                 continue
             a = ard_tabulate(cell, post, by=arm, fmt=pct_fmt(layout, "pct1"))
-            a["group2"], a["group2_level"] = f"{base}|{pc}", b
+            a["group2"], a["group2_level"] = f"PARAMCD/{base}", f"{pc}/{b}"
             parts.append(a)
             shown.append((pc, b))
     ard = bind_ard(*parts)
@@ -211,7 +212,7 @@ def shift_table(data: pd.DataFrame, adsl: pd.DataFrame, *, dataset: str = "BDS",
             for p2, b in shown:
                 if p2 != pc:
                     continue
-                rows = placed[(placed["group2"] == f"{base}|{pc}") & (placed["group2_level"] == b)]
+                rows = placed[placed["group2_level"] == f"{pc}/{b}"]
                 cells = {}
                 for a in levels:
                     for c in cats:
