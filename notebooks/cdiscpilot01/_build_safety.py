@@ -2,7 +2,7 @@
 
 Run: ``python notebooks/cdiscpilot01/_build_safety.py`` (writes the .ipynb files next to this script).
 Each output cell: Quarto options (``#| label: t-14-x-yy``, ``#| echo: false``), ARD from
-``trialsupp.analyses.cdiscpilot01``, ``s.record(...)``, a CSR ``Table`` from the placed rows,
+``studies.cdiscpilot01``, ``s.record(...)``, a CSR ``Table`` from the placed rows,
 its RTF in ``<out_dir>/rtf/``, then the table as the cell's display.
 """
 from pathlib import Path
@@ -20,7 +20,7 @@ population = "Efficacy"'''
 SETUP = '''from pathlib import Path
 from IPython.display import display
 from trialsupp.notebook import open_session
-from trialsupp.analyses.cdiscpilot01 import tables as T
+from studies.cdiscpilot01 import tables as T
 # data_cut "" = no cut (study.py rejects data_cut=None although the yaml default is null)
 s = open_session(study=study, data_dir=data_dir, out_dir=out_dir,
                  params=dict(population=population, **({"data_cut": data_cut} if data_cut else {})))
@@ -41,30 +41,30 @@ def out_cell(label, body):
 
 NOTEBOOKS = {
     "populations": ("CDISCPILOT01: populations, disposition, sites (Tables 14-1.01 to 14-1.03)", [
-        ("t-14-1-01", '''from trialsupp.analyses.cdiscpilot01.populations import t14_1_01, POP_ROWS
+        ("t-14-1-01", '''from studies.cdiscpilot01.populations import t14_1_01, POP_ROWS
 placed = s.record(t14_1_01(s.data["adsl"]), output="14-1.01", analysis_id="populations",
                   population="All randomized", inputs=["adsl"])
 display(write_rtf(T.t_populations(placed, POP_ROWS), "t-14-1-01", "14-1.01", "All randomized subjects",
                   "notebooks/cdiscpilot01/populations.ipynb"))'''),
-        ("t-14-1-02", '''from trialsupp.analyses.cdiscpilot01.populations import t14_1_02, TERM_REASONS
+        ("t-14-1-02", '''from studies.cdiscpilot01.populations import t14_1_02, TERM_REASONS
 placed = s.record(t14_1_02(s.data["adsl"]), output="14-1.02", analysis_id="disposition",
                   population="All randomized", inputs=["adsl"])
 display(write_rtf(T.t_end_of_study(placed, TERM_REASONS), "t-14-1-02", "14-1.02", "All randomized subjects",
                   "notebooks/cdiscpilot01/populations.ipynb"))'''),
-        ("t-14-1-03", '''from trialsupp.analyses.cdiscpilot01.populations import t14_1_03
+        ("t-14-1-03", '''from studies.cdiscpilot01.populations import t14_1_03
 placed = s.record(t14_1_03(s.data["adsl"]), output="14-1.03", analysis_id="sites",
                   population="All randomized", inputs=["adsl"])
 display(write_rtf(T.t_sites(placed), "t-14-1-03", "14-1.03", "All randomized subjects",
                   "notebooks/cdiscpilot01/populations.ipynb"))'''),
     ]),
     "demographics": ("CDISCPILOT01: demographic and baseline characteristics (Table 14-2.01)", [
-        ("t-14-2-01", '''from trialsupp.analyses.cdiscpilot01.demographics import t14_2_01, CONTINUOUS, CATEGORICAL, LEVEL_LABELS
+        ("t-14-2-01", '''from studies.cdiscpilot01.demographics import t14_2_01, CONTINUOUS, CATEGORICAL, LEVEL_LABELS
 placed = s.record(t14_2_01(s.data["adsl"]), output="14-2.01", analysis_id="demog",
                   population="ITT", inputs=["adsl"])
 display(write_rtf(T.t_demographics(placed, CONTINUOUS, CATEGORICAL, LEVEL_LABELS), "t-14-2-01", "14-2.01",
                   "Intent-to-Treat", "notebooks/cdiscpilot01/demographics.ipynb"))'''),
         ("t-pilot1-demographic", '''# R Submission Pilot 1 "tlf-demographic" display (2-decimal statistics), kept for comparison
-from trialsupp.analyses.cdiscpilot01.demographics import pilot1_demographic
+from studies.cdiscpilot01.demographics import pilot1_demographic
 from trialsupp.display import Table
 pilot1 = s.record(pilot1_demographic(s.data["adsl"]), output="pilot1-demographic", analysis_id="demog",
                   population="ITT", inputs=["adsl"])
@@ -79,17 +79,17 @@ t = t.add_categorical(pilot1, "RACE", "Race", template="{n}")
 display(t)'''),
     ]),
     "safety": ("CDISCPILOT01: exposure and adverse events (Tables 14-4.01, 14-5.01, 14-5.02)", [
-        ("t-14-4-01", '''from trialsupp.analyses.cdiscpilot01.safety import t14_4_01
+        ("t-14-4-01", '''from studies.cdiscpilot01.safety import t14_4_01
 placed = s.record(t14_4_01(s.data["adsl"]), output="14-4.01", analysis_id="exposure",
                   population="Safety", inputs=["adsl"])
 display(write_rtf(T.t_exposure(placed), "t-14-4-01", "14-4.01", "Safety", "notebooks/cdiscpilot01/safety.ipynb"))'''),
-        ("t-14-5-01", '''from trialsupp.analyses.cdiscpilot01.safety import t14_5_01
+        ("t-14-5-01", '''from studies.cdiscpilot01.safety import t14_5_01
 placed = s.record(t14_5_01(s.data["adae"], s.data["adsl"]), output="14-5.01", analysis_id="teae",
                   population="Safety", inputs=["adae", "adsl"])
 display(write_rtf(T.t_ae(placed, "Incidence of Treatment Emergent Adverse Events by Treatment Group",
                          "ANY BODY SYSTEM"), "t-14-5-01", "14-5.01", "Safety",
                   "notebooks/cdiscpilot01/safety.ipynb"))'''),
-        ("t-14-5-02", '''from trialsupp.analyses.cdiscpilot01.safety import t14_5_02
+        ("t-14-5-02", '''from studies.cdiscpilot01.safety import t14_5_02
 placed = s.record(t14_5_02(s.data["adae"], s.data["adsl"]), output="14-5.02", analysis_id="teae-serious",
                   population="Safety", inputs=["adae", "adsl"])
 display(write_rtf(T.t_ae(placed, "Incidence of Treatment Emergent Serious Adverse Events by Treatment Group",
@@ -98,14 +98,14 @@ display(write_rtf(T.t_ae(placed, "Incidence of Treatment Emergent Serious Advers
     ]),
     "labs": ("CDISCPILOT01: laboratory (Tables 14-6.01, 14-6.05, 14-6.06)", [
         ("t-14-6-01", '''import pandas as pd
-from trialsupp.analyses.cdiscpilot01.labs import t14_6_01
+from studies.cdiscpilot01.labs import t14_6_01
 adlbc = s.data["adlbc"]
 labels = dict(sorted(zip(adlbc["PARAMCD"], adlbc["PARAM"]), key=lambda kv: kv[1]))
 placed = pd.concat([s.record(t14_6_01(adlbc, pc), output="14-6.01", analysis_id=f"chem-{pc.lower()}",
                              population="Safety", inputs=["adlbc"]) for pc in labels], ignore_index=True)
 display(write_rtf(T.t_lab_summary(placed, labels), "t-14-6-01", "14-6.01", "Safety",
                   "notebooks/cdiscpilot01/labs.ipynb"))'''),
-        ("t-14-6-05", '''from trialsupp.analyses.cdiscpilot01.labs import t14_6_05
+        ("t-14-6-05", '''from studies.cdiscpilot01.labs import t14_6_05
 from trialsupp.display import Table, cell, select
 from trialsupp.ard.fmt import CSR
 shift = {pc: s.record(t14_6_05(adlbc, pc), output="14-6.05", analysis_id=f"shift-{pc.lower()}",
@@ -132,25 +132,25 @@ for pc, lab in labels.items():
         t = t.add_row(tl, cells, indent=1)
 display(write_rtf(t.footnote("Counts of on-treatment records (ANL01FL = Y) by baseline and on-treatment range."),
                   "t-14-6-05", "14-6.05", "Safety", "notebooks/cdiscpilot01/labs.ipynb"))'''),
-        ("t-14-6-06", '''from trialsupp.analyses.cdiscpilot01.labs import t14_6_06
+        ("t-14-6-06", '''from studies.cdiscpilot01.labs import t14_6_06
 placed = s.record(t14_6_06(s.data["adlbhy"]), output="14-6.06", analysis_id="hylaw",
                   population="Safety", inputs=["adlbhy"])
 display(write_rtf(T.t_hylaw(placed), "t-14-6-06", "14-6.06", "Safety", "notebooks/cdiscpilot01/labs.ipynb"))'''),
     ]),
     "vitals": ("CDISCPILOT01: vital signs (Tables 14-7.01 to 14-7.03)", [
-        ("t-14-7-01", '''from trialsupp.analyses.cdiscpilot01.vitals import t14_7_01, VS_PARAMS
+        ("t-14-7-01", '''from studies.cdiscpilot01.vitals import t14_7_01, VS_PARAMS
 advs = s.data["advs"]
 placed = s.record(t14_7_01(advs), output="14-7.01", analysis_id="vs", population="Safety", inputs=["advs"])
 measures = {k: f"{VS_PARAMS[k.split('/')[0]]}, {k.split('/')[1].lower()}"
             for k in dict.fromkeys(placed["variable_level"])}
 display(write_rtf(T.t_vs_summary(placed, "Summary of Vital Signs at Baseline and End of Treatment", "AVAL",
                                  measures), "t-14-7-01", "14-7.01", "Safety", "notebooks/cdiscpilot01/vitals.ipynb"))'''),
-        ("t-14-7-02", '''from trialsupp.analyses.cdiscpilot01.vitals import t14_7_02
+        ("t-14-7-02", '''from studies.cdiscpilot01.vitals import t14_7_02
 placed = s.record(t14_7_02(advs), output="14-7.02", analysis_id="vs-chg", population="Safety", inputs=["advs"])
 display(write_rtf(T.t_vs_summary(placed, "Summary of Vital Signs Change from Baseline at End of Treatment",
                                  "CHG", measures), "t-14-7-02", "14-7.02", "Safety",
                   "notebooks/cdiscpilot01/vitals.ipynb"))'''),
-        ("t-14-7-03", '''from trialsupp.analyses.cdiscpilot01.vitals import t14_7_03
+        ("t-14-7-03", '''from studies.cdiscpilot01.vitals import t14_7_03
 from trialsupp.display import Table, cell, select
 from trialsupp.ard.fmt import CSR
 placed = s.record(t14_7_03(advs), output="14-7.03", analysis_id="weight", population="Safety", inputs=["advs"])

@@ -2,8 +2,8 @@
 simulated VALOR/OLE supplement (THE DATA ARE SIMULATED).
 
 Run from the project root:  python notebooks/valor/_build_efficacy.py
-Analyses: trialsupp.analyses.valor.{efficacy,biomarkers}; layout:
-trialsupp.analyses.valor.efficacy_displays; calibration: trialsupp.simulate.calibrate.
+Analyses: studies.valor.{efficacy,biomarkers}; layout:
+studies.valor.efficacy_displays; calibration: studies.valor.simulate.calibrate.
 Regenerate rather than edit the .ipynb files by hand.
 """
 from __future__ import annotations
@@ -52,10 +52,10 @@ SETUP = '''import warnings
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from trialsupp.analyses.valor import biomarkers as bm
-from trialsupp.analyses.valor import efficacy as ef
-from trialsupp.analyses.valor import efficacy_displays as dsp
-from trialsupp.analyses.valor.common import (ARM, ENDPOINTS, FASTER, GROUP, SLOWER,
+from studies.valor import biomarkers as bm
+from studies.valor import efficacy as ef
+from studies.valor import efficacy_displays as dsp
+from studies.valor.common import (ARM, ENDPOINTS, FASTER, GROUP, SLOWER,
                                              population as select_population)
 from trialsupp.ard.schema import bind_ard, ard_rows
 from trialsupp.display.figure_output import show_figure
@@ -159,8 +159,8 @@ _ = show_figure(fig, "efigure-individual", out_dir, ard_ids=ids)'''),
 ]
 
 CALIBRATION = [
-    element("tbl-calibration", "Calibration of the Simulated Study Against the Published Figures", '''from trialsupp.simulate import calibrate as cal
-from trialsupp.analyses.valor.common import LONG_VISITS, SHORT_VISITS, VALOR_VISITS, MIN_PER_GROUP, WEEK28_WINDOW_DAYS
+    element("tbl-calibration", "Calibration of the Simulated Study Against the Published Figures", '''from studies.valor.simulate import calibrate as cal
+from studies.valor.common import LONG_VISITS, SHORT_VISITS, VALOR_VISITS, MIN_PER_GROUP, WEEK28_WINDOW_DAYS
 sim = s.study.raw["simulation"]
 te = sim["treatment_effect"]
 cfg = ard_rows({"seed": seed, "rel_tol": cal.REL_TOL, "p_threshold": cal.P_THRESHOLD,

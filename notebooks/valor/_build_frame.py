@@ -4,9 +4,9 @@ CONSORT), survival, safety and dictionary.
 Run: ``python notebooks/valor/_build_frame.py`` (writes the .ipynb files next to this
 script). Each element cell starts with Quarto options (``#| label``, ``#| tbl-cap`` /
 ``#| fig-cap``, ``#| echo: false``), computes ARD rows with
-``trialsupp.analyses.valor``, records them with ``s.record(...)`` and displays a
+``studies.valor``, records them with ``s.record(...)`` and displays a
 ``Table`` / figure built from the placed rows only
-(``trialsupp.analyses.valor.displays``).
+(``studies.valor.displays``).
 """
 from pathlib import Path
 
@@ -37,7 +37,7 @@ def setup_cell(names):
 from IPython.display import display
 from trialsupp.notebook import open_session
 from trialsupp.display.figure_output import show_figure
-from trialsupp.analyses.valor import displays as D
+from studies.valor import displays as D
 s = open_session(study=study, data_dir=data_dir, out_dir=out_dir, params=dict({p}))
 sim = s.study.raw["simulation"]''')
 
@@ -53,7 +53,7 @@ def plain(body):
 
 NOTEBOOKS = {
     "design": ("VALOR / OLE: design constants for the eMethods (study config as ARD rows)", [
-        plain('''from trialsupp.analyses.valor.design import config_ard
+        plain('''from studies.valor.design import config_ard
 from trialsupp.display import Table, cell, select
 design = s.record(config_ard(sim, s.study.raw), output="design", analysis_id="config",
                   population="all", inputs=[])
@@ -66,13 +66,13 @@ display(t)'''),
     ]),
     "baseline": ("VALOR / OLE: baseline characteristics and participant flow", [
         element("tbl-baseline", "tbl-cap", "Baseline Characteristics of the Participants by Randomized Group",
-                '''from trialsupp.analyses.valor.baseline import baseline_ard
+                '''from studies.valor.baseline import baseline_ard
 placed = s.record(baseline_ard(s.data["adsl"], sim), output="tbl-baseline", analysis_id="baseline",
                   population="ITT", inputs=["adsl"])
 display(D.baseline_table(placed))'''),
         element("fig-consort", "fig-cap",
                 "Flow of Participants Through VALOR and the Open-Label Extension",
-                '''from trialsupp.analyses.valor.consort import consort_ard
+                '''from studies.valor.consort import consort_ard
 consort = s.record(consort_ard(s.data["adsl"], s.data["adex"]), output="fig-consort", analysis_id="consort",
                    population="ITT", inputs=["adsl", "adex"])
 fig = D.consort_figure(consort)
@@ -80,7 +80,7 @@ _ = show_figure(fig, "fig-consort", out_dir)'''),
     ]),
     "survival": ("VALOR / OLE: time to death or permanent ventilation and to death", [
         plain('''import pandas as pd
-from trialsupp.analyses.valor import survival as S
+from studies.valor import survival as S
 pops = list(dict.fromkeys(["ITT", "Faster progression", population]))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")      # "no events" / tau warnings are carried as ARD conditions
@@ -117,7 +117,7 @@ _ = show_figure(fig, "fig-km", out_dir)'''),
     "safety": ("VALOR / OLE: adverse events", [
         element("tbl-safety-overview", "tbl-cap",
                 "Overview of Adverse Events in VALOR and in All Tofersen-Treated Participants",
-                '''from trialsupp.analyses.valor import safety as A
+                '''from studies.valor import safety as A
 placed = s.record(A.overview_ard(s.data["adsl"], s.data["adae"]), output="tbl-safety-overview",
                   analysis_id="overview", population="Safety", inputs=["adsl", "adae"])
 display(D.safety_overview_table(placed))'''),
@@ -137,7 +137,7 @@ display(D.ae_table(placed, rule))'''),
     "dictionary": ("VALOR / OLE: data dictionary of the analysis data sets (define.json)", [
         element("tbl-dictionary", "tbl-cap", "Data Dictionary of the Analysis Data Sets",
                 '''import json
-from trialsupp.analyses.valor.design import dictionary_ard
+from studies.valor.design import dictionary_ard
 define = json.loads((s.data.root / "define.json").read_text(encoding="utf-8"))
 placed = s.record(dictionary_ard(define), output="tbl-dictionary", analysis_id="define", population="all",
                   inputs=[])
