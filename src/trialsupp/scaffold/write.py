@@ -115,7 +115,8 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
     cites = ", ".join(f"@{label}" for _, label, _ in labels)
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip(), "---", "",
              "<!-- Written by `trialsupp new`. Every number in this report comes from a notebook in",
-             f"     notebooks/{name}/ (ARD rows); write prose numbers with {{{{< ard ID >}}}}. -->", "",
+             f"     notebooks/{name}/ (ARD rows); cite numbers in prose with the ard shortcode and an ARD id",
+             "     (`trialsupp trace` lists the ids of a rendered output). -->", "",
              "# Standard Outputs", "",
              f"Standard analysis data model outputs of study {name.upper()}: {cites}."
              if labels else "No standard output could be made from these data.", ""]
