@@ -112,6 +112,8 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
         front["trialsupp"] = {"heading": f"Protocol {inv.studyid or name.upper()}", "landscape": True,
                               "csr": True, "protocol": inv.studyid or name.upper(), "page-numbering": "of"}
         front["layout"] = "csr"
+        front["crossref"] = {"tbl-title": "Table", "fig-title": "Figure", "tbl-prefix": "Table",
+                             "fig-prefix": "Figure"}
     cites = ", ".join(f"@{label}" for _, label, _ in labels)
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip(), "---", "",
              "<!-- Written by `trialsupp new`. Every number in this report comes from a notebook in",
