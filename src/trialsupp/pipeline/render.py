@@ -24,7 +24,7 @@ from trialsupp.pipeline.cache import NotebookCache, cache_dir, notebook_key
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
-                                      stage_project)
+                                      stage_notebooks, stage_project)
 from trialsupp.data.io import DataError
 from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
 
@@ -41,6 +41,7 @@ class RenderResult:
     cache_hits: list[str] = field(default_factory=list)
     cache_misses: list[str] = field(default_factory=list)
     unbound: list = field(default_factory=list)
+    engine: str = ""
 
 
 class AuditError(RuntimeError):
@@ -166,7 +167,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
            force: bool = False, strict: bool = False) -> RenderResult:
-    from trialsupp.publish import number_elements, publish
+    from trialsupp.publish import engine_versions, number_elements, publish, resolve_engine
 
     started = time.monotonic()
     reporter = reporter or Reporter(quiet=True)
@@ -180,8 +181,9 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
         overrides["seed"] = seed
     values = resolve_params(st, overrides)
     preflight(st)
+    used_engine = resolve_engine(engine)
     out = Path(out) if out else project / "_output" / st.name
-    out = out if out.is_absolute() else Path.cwd() / out
+    out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
     jobs = jobs or os.cpu_count() or 1
     cache = NotebookCache(cache_dir(project), enabled=not force)
     os.environ["TRIALSUPP_PROJECT"] = str(project)      # kernels find the project from any folder
@@ -203,13 +205,10 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 build.mkdir()
                 stage_project(project, build)
                 stage_metadata(build, st)
-                nb_stage = build / "notebooks" / st.name
-                nb_stage.mkdir(parents=True)
-                for nb in executed:
-                    shutil.copy2(nb, nb_stage / nb.name)
+                (build / "_results").mkdir()
+                stage_notebooks(executed, build / "notebooks" / st.name, build / "_results")
                 entry = build / st.report.relative_to(project)
                 param_rows = parameter_rows(st, values)
-                (build / "_results").mkdir()
                 (build / "_results" / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
                 (build / "_results" / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
                 numbering = number_elements(entry)
@@ -221,8 +220,9 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
+                shutil.copy2(vdir / "run.json", build / "_results" / "run.json")
             with reporter.stage("publish " + "+".join(formats)):
-                files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,
+                files = publish(build, entry, vdir, formats=formats, engine=used_engine, study=st,
                                 params=values, run=run)
                 files = name_outputs(files, vdir)
             with reporter.stage("audit"):
@@ -241,11 +241,13 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     run_json = out / "run.json"
     meta = json.loads(run_json.read_text())
     meta["elapsed_s"] = round(elapsed, 2)
+    meta["engine"] = engine_versions(used_engine)
     meta["audit_unbound"] = [u.line() for u in unbound]
     store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
-                        cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound)
+                        cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound,
+                        engine=used_engine)
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:

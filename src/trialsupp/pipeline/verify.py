@@ -41,17 +41,39 @@ def check_inputs(run: dict[str, Any], data_dir: Path) -> list[str]:
     return problems
 
 
-def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str, Any]:
+def recorded_engine(run: dict[str, Any], engine: str | None) -> str:
+    """The publisher the re-run uses: the one named (``quarto``/``builtin``), or for
+    ``auto``/None the one recorded in run.json, which must then be available."""
+    from trialsupp.publish import PublishError, resolve_engine
+    if engine not in (None, "auto"):
+        return resolve_engine(engine)
+    made_by = (run.get("engine") or {}).get("name")
+    if made_by is None:                  # output from before run.json recorded the engine
+        return resolve_engine("auto")
+    if made_by == "quarto":
+        try:
+            return resolve_engine("quarto")
+        except PublishError:
+            version = (run.get("engine") or {}).get("quarto", "")
+            raise PublishError(f"verify: this output was published with Quarto {version}, which is not "
+                               "on PATH; install Quarto, or pass --engine builtin to re-publish with "
+                               "the built-in publisher") from None
+    return "builtin"
+
+
+def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None) -> dict[str, Any]:
     from trialsupp.pipeline.render import render
     from trialsupp.study import load_study
 
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    engine = recorded_engine(run, engine)
     study_ref = run.get("study_config") or run["study"]
     study = load_study(study_ref)
     data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
     report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
+                              "engine": engine,
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                               "rtol": rtol, "problems": []}
     report["problems"] += check_inputs(run, data_dir)
