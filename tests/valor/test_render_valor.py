@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def valor(tmp_path_factory, render_isolated):
-    result = render_isolated("valor", tmp_path_factory.mktemp("valor") / "valor")
+def valor(study_render):
+    result = study_render("valor")
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 
