@@ -101,6 +101,19 @@ def _out_dir(args):
     return st.project_dir / "_output" / st.name
 
 
+def _render_dir(args, ref: str):
+    """A rendered output: a folder, else a name under the study's project ``_output/``
+    (``valor``, ``valor-matrix/final``)."""
+    from pathlib import Path
+    from trialsupp.study import load_study
+    path = Path(ref)
+    if path.is_dir() or path.is_absolute():
+        return path.resolve()
+    st = load_study(args.study)
+    candidate = st.project_dir / "_output" / ref
+    return candidate if candidate.is_dir() else path.resolve()
+
+
 def cmd_trace(args) -> int:
     from trialsupp.ard.store import read_store
     from trialsupp.ard.trace import trace
@@ -137,6 +150,7 @@ def cmd_diff(args) -> int:
     from pathlib import Path
     from trialsupp.ard.compare import compare_ard, diff_html
     from trialsupp.ard.store import atomic_write_text, read_store
+    args.a, args.b = str(_render_dir(args, args.a)), str(_render_dir(args, args.b))
     a, b = read_store(Path(args.a)), read_store(Path(args.b))
     result = compare_ard(a, b, rtol=args.rtol)
     for d in result.differences:
@@ -225,8 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
 
     d = sub.add_parser("diff", help="every statistic that differs between two renders")
-    d.add_argument("a", metavar="OUT_A")
+    d.add_argument("a", metavar="OUT_A", help="an output folder, or its name under the project's _output/")
     d.add_argument("b", metavar="OUT_B")
+    d.add_argument("--study", help=STUDY_HELP + " (whose project's _output/ holds OUT_A, OUT_B)")
     d.add_argument("--rtol", type=float, default=0.0)
     d.add_argument("--html", help="where to write the HTML view (default: OUT_B/diff.html)")
     return p
