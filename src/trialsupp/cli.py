@@ -178,7 +178,17 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+def cmd_new(args) -> int:
+    from pathlib import Path
+    from trialsupp.scaffold import new_project
+    res = new_project(Path(args.path), Path(args.adam), layout=args.layout, title=args.title, study=args.study)
+    where = Path(args.path)
+    print(f"wrote study {res['study']} into {where.resolve()}: {len(res['files'])} file(s)/folder(s)")
+    print(f"next: cd {where} && trialsupp render --study {res['study']}")
+    return 0
+
+
+COMMANDS: dict[str, Callable] = {"new": cmd_new, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
                                  "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
 
 
@@ -204,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
     r.add_argument("--strict", action="store_true", help="fail when the audit finds numbers not bound to ARD rows")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
+
+    n = sub.add_parser("new", help="a project (or one more study in it) from an ADaM folder")
+    n.add_argument("path", metavar="PATH", help="project folder (created, or an existing project)")
+    n.add_argument("--adam", required=True, metavar="DIR", help="folder with the ADaM .xpt/.parquet files")
+    n.add_argument("--layout", choices=("jama", "csr"), default="jama",
+                   help="jama: journal supplement (HTML + PDF); csr: regulatory appendix (+ RTF)")
+    n.add_argument("--title", help="report title (default from STUDYID)")
+    n.add_argument("--study", help="study name (default: STUDYID, lower case)")
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))
