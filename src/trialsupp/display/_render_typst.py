@@ -48,7 +48,9 @@ def table_layout(data: TableData) -> Layout:
     size = d.font_size or (7.5 if d.landscape else 8.5)
     if d.landscape:
         return layout(d, avail=AVAIL_LANDSCAPE, size=size, pad=INSET_X)
-    return layout(d, avail=AVAIL_PORTRAIT, avail_landscape=AVAIL_LANDSCAPE, size=size, pad=INSET_X)
+    # a portrait table sits in a figure (a container: no page break to a landscape page
+    # there), so a wide one is set in smaller type; set landscape=True to turn the page
+    return layout(d, avail=AVAIL_PORTRAIT, size=size, min_size=6.0, pad=INSET_X)
 
 
 def _num(content: str) -> str:
@@ -178,9 +180,10 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
         for n in notes:
             L.append(f"#par[{n}]")
         L.append("]")
+    L.append("#metadata(\"ts-table-end\")<ts-table-end>")      # page headers: "(continued)"
     L.append("]")
     body = "\n".join(L)
-    if d.landscape or lay.landscape:
+    if d.landscape:
         # no nested flipped page when the page is already landscape (CSR documents)
         body = ("#let ts-table-body = [\n" + body + "\n]\n"
                 "#context if page.flipped { ts-table-body } else { page(flipped: true, ts-table-body) }")
