@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cdisc(tmp_path_factory, render_isolated, project_dir):
-    result = render_isolated("cdiscpilot01", tmp_path_factory.mktemp("cdisc") / "cdisc")
+def cdisc(cdisc_render):
+    result = cdisc_render
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 

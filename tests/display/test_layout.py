@@ -17,6 +17,11 @@ def test_is_numeric(text, numeric):
 
 def test_tokens_keep_whole_statistics():
     assert tokens("−7.13 to −4.74") == ["−7.13 to −4.74"]
+    assert tokens("65 (75.6%)") == ["65 (75.6%)"] and tokens("49.0 (8.0)") == ["49.0 (8.0)"]
+    # an estimate may sit above its interval; the interval stays whole
+    assert tokens("−5.25 (−8.40 to −1.05)") == ["−5.25", "(−8.40 to −1.05)"]
+    assert tokens("12.1 (7.6-20.0)") == ["12.1", "(7.6-20.0)"]
+    assert tokens("76.0 [52, 88]") == ["76.0 [52, 88]"]
     assert tokens("Published record (NEJM 2022)") == ["Published", "record", "(NEJM", "2022)"]
 
 
@@ -51,7 +56,7 @@ def test_statistics_get_their_width_and_text_wraps():
     lay = layout(d, avail=480, size=8.5, pad=4)
     assert sum(lay.widths) == pytest.approx(480)
     assert lay.numeric == (True, False, True)
-    for j, cell in ((1, "−7.13 to −4.74"), (3, "−5.25 (−8.40 to −1.05)")):
+    for j, cell in ((1, "−7.13 to −4.74"), (3, "(−8.40 to −1.05)")):     # whole intervals
         assert lay.widths[j] >= text_width(cell, lay.font_size) + 8
     # the text columns share what is left and wrap at spaces
     assert lay.widths[2] < text_width("Miller et al, N Engl J Med 2022;387:1099-1110, Table 2", 8.5)

@@ -49,11 +49,19 @@ def is_numeric(text: str) -> bool:
     return all(w in _STAT_WORDS for w in _WORD.findall(t))
 
 
+_EST_INTERVAL = re.compile(r"^(\S+) (\(.*(?:\d[-–]\d|\d[-–][−\-]|\sto\s|\d[,;]\s?[−\-]?\d).*\))$")
+
+
 def tokens(line: str) -> list[str]:
-    """Unbreakable pieces of one cell line: the whole line if it is a statistic, else its words."""
-    if is_numeric(line):
-        return [line.strip()]
-    return [w for w in line.split() if w]
+    """Unbreakable pieces of one cell line. A statistic is one piece ("65 (75.6%)", "49.0 (8.0)",
+    "−7.13 to −4.74"), except that an estimate may go above its interval when the column is
+    narrow: "12.1 (7.6-20.0)" -> "12.1", "(7.6-20.0)" (the interval itself never breaks).
+    Text breaks at spaces."""
+    t = line.strip()
+    if is_numeric(t):
+        m = _EST_INTERVAL.match(t)
+        return [m.group(1), m.group(2)] if m else [t]
+    return [w for w in t.split() if w]
 
 
 def decimal_parts(text: str) -> Optional[tuple[str, str]]:
@@ -153,10 +161,28 @@ def _numeric_column(body: Sequence[str]) -> bool:
     return bool(lines) and sum(is_numeric(b) for b in lines) >= 0.8 * len(lines)
 
 
-def measure_columns(d: TableData, size: float, measure: Measure, pad: float
+def _marked_columns(d: TableData) -> set[int]:
+    """Columns (stub = 0) with a footnote mark in a cell or heading."""
+    from ._table_data import resolve
+    keys = list(d.column_keys())
+    out = set()
+    for key in resolve(d).marks:
+        if key[0] in ("row", "stub"):
+            out.add(0)
+        elif key[0] == "column":
+            out.add(keys.index(key[1]) + 1)
+        elif key[0] == "cell":
+            out.add(keys.index(key[2]) + 1)
+    return out
+
+
+def measure_columns(d: TableData, size: float, measure: Measure, pad: float, decimal: bool = False
                     ) -> tuple[list[float], list[float], list[bool]]:
-    """(minimum, natural) width per column (stub first), including ``pad`` on each side."""
+    """(minimum, natural) width per column (stub first), including ``pad`` on each side.
+    ``decimal``: statistic columns are decimal-aligned (their parts sit in boxes as wide as the
+    widest part before and after the decimal point)."""
     mins, nats, numeric = [], [], []
+    marked = _marked_columns(d)
     for j, (head, body) in enumerate(_column_texts(d)):
         mn = nat = 0.0
         for line in head:
@@ -167,10 +193,17 @@ def measure_columns(d: TableData, size: float, measure: Measure, pad: float
             nat = max(nat, measure(line, size, False))
             for tok in tokens(line):
                 mn = max(mn, measure(tok, size, False))
-        # footnote marks: a superscript letter after the cell
-        mins.append(mn + 2 * pad + 0.4 * size)
-        nats.append(max(nat, mn) + 2 * pad + 0.4 * size)
-        numeric.append(j > 0 and _numeric_column(body))
+        is_num = j > 0 and _numeric_column(body)
+        if decimal and is_num:
+            parts = [p for p in (decimal_parts(b) for b in body) if p]
+            if parts:
+                whole = (max(measure(a, size, False) for a, _ in parts)
+                         + max(measure(b, size, False) for _, b in parts))
+                mn, nat = max(mn, whole), max(nat, whole)
+        mark = 0.45 * size if j in marked else 0.0      # a superscript letter after the text
+        mins.append(mn + 2 * pad + mark)
+        nats.append(max(nat, mn) + 2 * pad + mark)
+        numeric.append(is_num)
     return mins, nats, numeric
 
 
@@ -212,21 +245,21 @@ def layout(d: TableData, *, avail: float, avail_landscape: Optional[float] = Non
         s = round(s - 0.5, 2)
         sizes.append(s)
     tries = [(a, False) for a in [avail]] + ([(avail_landscape, True)] if avail_landscape else [])
-    best = None
+    share = (float(d.stub_width.rstrip("%")) / 100 if d.stub_width else stub_share)
+    decimal = d.rules.pvalue_style == "csr"
     for width, land in tries:
         for s in sizes:
-            mins, nats, numeric = measure_columns(d, s, measure, pad)
-            fixed = {}
-            share = (float(d.stub_width.rstrip("%")) / 100 if d.stub_width else stub_share)
-            if share:
-                fixed[0] = max(mins[0], share * width)
-            if sum(mins) + (fixed.get(0, mins[0]) - mins[0]) <= width + 1e-6:
-                w = _distribute(mins, nats, width, fixed)
-                return Layout(tuple(w), s, land, tuple(numeric[1:]), tuple(mins))
-            if best is None:
-                best = (mins, nats, numeric, s, land, width)
-    mins, nats, numeric, s, land, width = best if not avail_landscape else (
-        *measure_columns(d, sizes[-1], measure, pad), sizes[-1], True, avail_landscape)
-    # does not fit: the minimum widths, scaled to the page (numbers may wrap; the layout check fails)
+            mins, nats, numeric = measure_columns(d, s, measure, pad, decimal)
+            if sum(mins) > width + 1e-6:
+                continue
+            # the stub's share is a preference: it gives way to the minimum widths
+            fixed = {0: min(max(mins[0], share * width), width - sum(mins[1:]))} if share else {}
+            w = _distribute(mins, nats, width, fixed)
+            return Layout(tuple(w), s, land, tuple(numeric[1:]), tuple(mins))
+    # does not fit even in the smallest type: the minimum widths scaled to the page
+    # (statistics may wrap, and the layout check of the test suite fails)
+    width, land = tries[-1]
+    mins, _, numeric = measure_columns(d, sizes[-1], measure, pad, decimal)
     k = width / sum(mins)
-    return Layout(tuple(m * k for m in mins), s, land, tuple(numeric[1:]), tuple(mins), overflow=True)
+    return Layout(tuple(m * k for m in mins), sizes[-1], land, tuple(numeric[1:]), tuple(mins),
+                  overflow=True)

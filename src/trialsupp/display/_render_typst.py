@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._layout import NBSP, Layout, decimal_parts, layout
+from ._layout import NBSP, Layout, decimal_parts, layout, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -35,9 +35,10 @@ def render_cell(cell: Cell) -> str:
     return "".join(_text(p) if isinstance(p, str) else _text(p.text) for p in cell.parts)
 
 
-# Text width (pt) the table is laid out for: portrait JAMA page (US letter or A4 with
-# 2.2 cm side margins), and a landscape page (JAMA flipped page; CSR appendix).
-AVAIL_PORTRAIT = 480.0
+# Text width (pt) the table is laid out for: portrait JAMA page (A4, the narrower of A4 and US
+# letter, with 2.2 cm side margins), and a landscape page (JAMA flipped page; CSR appendix).
+# Statistic columns get fixed widths; text columns share what the page really has (fr).
+AVAIL_PORTRAIT = 470.0
 AVAIL_LANDSCAPE = 660.0
 INSET_X = 4.0
 
@@ -53,9 +54,9 @@ def table_layout(data: TableData) -> Layout:
     return layout(d, avail=AVAIL_PORTRAIT, size=size, min_size=6.0, pad=INSET_X)
 
 
-def _num(content: str) -> str:
-    """A statistic cell that must not break across lines."""
-    return f"#box[{content}]" if content else ""
+def _num(cell: Cell) -> str:
+    """A statistic cell: its pieces (``_layout.tokens``) do not break across lines."""
+    return " ".join(f"#box[{_text(t)}]" for t in tokens(cell.text))
 
 
 def _dec_cell(cell: Cell, j: int) -> Optional[str]:
@@ -89,6 +90,7 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L: list[str] = []
     L.append("#[")
     L.append(f"#set text(size: {size}pt)")
+    L.append(f"#show table: set text(size: {size}pt)")   # the size the layout was measured for
     L.append("#set par(justify: false)")
     if include_title and (d.title or number):
         head = f"*{escape_typst(number)}.* " if number else ""
@@ -152,9 +154,8 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
             mark = _marks(r.mark('cell', i, c.key))
             content = (_dec_cell(cell, j) if j in dec_cols else None)
             if content is None:
-                content = render_cell(cell)
-                if lay.numeric[j] and "\n" not in cell.text:
-                    content = _num(content)
+                content = (_num(cell) if lay.numeric[j] and cell.text and "\n" not in cell.text
+                           else render_cell(cell))
             cells.append(f"[{content}{mark}]")
         if row.kind == "heading" and not any(row.cell(c.key).text for c in d.columns):
             L.append(f"  table.header(level: {3 + row.indent}, " + ", ".join(cells) + "),")
