@@ -103,7 +103,7 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     margin = TWIPS_PER_IN
     width = pw - 2 * margin
     lay = layout(d, avail=width / 20, avail_landscape=None if land else (15840 - 2 * margin) / 20,
-                 size=font_size, min_size=font_size - 1.5, measure=mono_width, pad=3.0,
+                 size=font_size, min_size=font_size - 1.5, measure=mono_width, pad=4.0,   # gap 3pt + slack
                  stub_share=stub_fraction if stub_fraction is not None else None)
     if lay.landscape and not land:
         land = True

@@ -48,10 +48,10 @@ def table_layout(data: TableData) -> Layout:
     d = data
     size = d.font_size or (7.5 if d.landscape else 8.5)
     if d.landscape:
-        return layout(d, avail=AVAIL_LANDSCAPE, size=size, pad=INSET_X)
+        return layout(d, avail=AVAIL_LANDSCAPE, size=size, pad=INSET_X + 0.5)
     # a portrait table sits in a figure (a container: no page break to a landscape page
     # there), so a wide one is set in smaller type; set landscape=True to turn the page
-    return layout(d, avail=AVAIL_PORTRAIT, size=size, min_size=6.0, pad=INSET_X)
+    return layout(d, avail=AVAIL_PORTRAIT, size=size, min_size=6.0, pad=INSET_X + 0.5)
 
 
 def _num(cell: Cell) -> str:
