@@ -32,3 +32,15 @@ def render_isolated():
             else:
                 os.environ["TRIALSUPP_CACHE"] = old
     return run
+
+
+@pytest.fixture(scope="session")
+def valor_render(tmp_path_factory, render_isolated):
+    """The default study rendered once per test session (built-in publisher)."""
+    return render_isolated("valor", tmp_path_factory.mktemp("valor") / "valor")
+
+
+@pytest.fixture(scope="session")
+def cdisc_render(tmp_path_factory, render_isolated):
+    """CDISCPILOT01 rendered once per test session (built-in publisher, PDF + RTF)."""
+    return render_isolated("cdiscpilot01", tmp_path_factory.mktemp("cdisc") / "cdisc")

@@ -90,4 +90,5 @@ def test_rtf_valid_with_csr_header_footer(ae_table):
     for needle in ("Table 14-5.01", "Population: Safety", "Protocol: CDISCPILOT01", "NUMPAGES",
                    "Source: notebooks/cdiscpilot01/safety.ipynb, cell t-14-5-01", "Data cut: none",
                    "65 (75.6%)", "[281]", "0.007"):
-        assert needle.replace("\\", "\\\\") in text or needle in text, needle
+        plain = text.replace("\\u160?", " ")          # statistics keep non-breaking spaces
+        assert needle.replace("\\", "\\\\") in plain or needle in plain, needle
