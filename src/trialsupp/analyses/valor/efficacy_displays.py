@@ -116,40 +116,43 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
 
 
 def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
-    """eTable: simulated vs published headline figures."""
+    """eTable: simulated vs published figures, the tolerance rule applied and its verdict."""
     rows = select(placed, context="calibration")
+    summ = select(rows, variable="summary")
     t = (Table("Calibration of the Simulated Study Against the Published Figures", label="tbl-calibration",
                stub_header="Figure", rules=rules)
-         .add_column("pub", "Published value\n(95% CI)")
          .add_column("src", "Published record")
          .add_column("cut", "Data cut")
          .add_column("sim", "Simulated value\n(95% CI)")
-         .add_column("ok", "Within\ntolerance"))
+         .add_column("rule", "Rule")
+         .add_column("ok", "Verdict\n(CI width ratio)"))
     section = None
-    names = list(dict.fromkeys(rows["variable"]))
+    names = [n for n in dict.fromkeys(rows["variable"]) if n != "summary"]
     for name in names:
         r = select(rows, variable=name)
         sec = select(r, stat_name="section")["stat_fmt"].iloc[0]
         if sec != section:
             t, section = t.add_group(sec), sec
-        pub = r[r["stat_name"].isin(["published", "published.low", "published.high"])].copy()
-        pub["stat_name"] = pub["stat_name"].replace({"published.low": "conf.low", "published.high": "conf.high"})
-        has_ci = len(pub) == 3
         sim = r[r["stat_name"].isin(["estimate", "conf.low", "conf.high"])]
-        cells = {"pub": Cell((fill(pub, "{published} ({ci})" if has_ci else "{published}", rules=rules),)),
-                 "src": cell(r, "{source}", rules=rules),
-                 "cut": cell(r, "{cut}", rules=rules),
+        has_w = (r["stat_name"] == "width.ratio").any()
+        cells = {"src": cell(r, "{source}", rules=rules),
+                 "cut": cell(r, "{cut.short}", rules=rules),
                  "sim": Cell((fill(sim, EST_CI if len(sim) == 3 else "{estimate}", rules=rules),)),
-                 "ok": cell(r, "{within}", rules=rules)}
+                 "rule": cell(r, "{rule.short}", rules=rules),
+                 "ok": cell(r, "{verdict} ({width.ratio})" if has_w else "{verdict}", rules=rules)}
         label = select(r, stat_name="label")["stat_fmt"].iloc[0]
         t = t.add_row(label, cells, indent=1, ard=r)
-    t = (t.footnote("Tolerance: inside the published 95% CI where one is given; otherwise within the relative "
-                    "tolerance of the published point estimate (see eMethods); P values: on the same side of "
-                    "the significance threshold as the published P value; counts fixed by design: equal.",
-                    locate={"column": "ok"})
+    lo, hi = (select(summ, stat_name=k)["stat_fmt"].iloc[0] for k in ("width.low", "width.high"))
+    t = (t.footnote("Rules: 95% CI, the simulated estimate lies inside the published 95% CI, the simulated CI "
+                    "lies on the same side of the null value (0; 1 for hazard ratios) as the published CI, and "
+                    f"its width is {lo} to {hi} times the published width (log scale for hazard ratios); "
+                    "\u00b115%, within 15% of the published point estimate; P side, a P value on the same side "
+                    "of .05 as the published one; equal, counts fixed by design.", locate={"column": "rule"})
+         .footnote("Simulated width divided by published width of the 95% CI.", locate={"column": "ok"})
          .footnote("Simulated values come from the same analyses as the efficacy tables: MMRM LS means and "
                    "differences, joint rank test, log-scale ANCOVA geometric mean ratios to baseline, Cox "
-                   "hazard ratios, each at the data cut of the published figure.", locate={"column": "sim"})
+                   "hazard ratios, each at the data cut of the published figure (12 mo, 12-month integrated "
+                   "analysis; final, final analysis at OLE completion).", locate={"column": "sim"})
          .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
          .abbreviations({k: ABBR[k] for k in ("ALSAQ-40", "ALSFRS-R", "CSF", "GMR", "HHD", "MMRM", "NfL",
                                                "SOD1", "SVC")}
