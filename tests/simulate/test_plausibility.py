@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trialsupp.simulate.config import load_config
-from trialsupp.simulate.model import simulate_study
+from studies.valor.simulate.config import load_config
+from studies.valor.simulate.model import simulate_study
 
 
 def test_no_participant_gains_more_than_the_bound_over_200_seeds():

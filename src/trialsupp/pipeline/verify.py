@@ -48,8 +48,9 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
-    study_ref = run.get("study_config") or run["study"]
-    study = load_study(study_ref)
+    # run.json records the resolved study config and project: verify works from any folder
+    study = load_study(run.get("study_config") or run["study"], run.get("project"))
+    study_ref = str(study.path)
     data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
     report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -67,7 +68,7 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
         # same inputs and code) would only restore the executed notebooks being verified
-        again = render(study=study_ref, out=Path(tmp) / "out", formats=formats,
+        again = render(study=study_ref, project=study.project_dir, out=Path(tmp) / "out", formats=formats,
                        seed=run["params"].get("seed"), params=params, engine=engine, force=True)
         fresh = read_store(again.out)
         if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
