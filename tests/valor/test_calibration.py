@@ -34,9 +34,9 @@ def test_ci_rule_side_and_width_log_scale():
     same, ratio = cal.ci_checks(f, 0.18, 1.89)
     assert not same and ratio == pytest.approx(np.log(1.89 / 0.18) / np.log(0.94 / 0.14))
     assert not cal.verdict(f, 0.57, 0.18, 1.89)
-    # death HR 0.33 (0.06-2.01) vs 0.27 (0.08-0.89): width ratio 3.51 / 2.41 = 1.46 > 1.33
+    # death HR 0.33 (0.06-2.01) vs 0.27 (0.08-0.89): width ratio ln(33.5) / ln(11.125) = 3.5115 / 2.4092 = 1.4576
     d = fig(rule="ci", published=0.27, ci=(0.08, 0.89), fmt="ratio")
-    assert cal.ci_checks(d, 0.06, 2.01)[1] == pytest.approx(1.4590, abs=1e-3)
+    assert cal.ci_checks(d, 0.06, 2.01)[1] == pytest.approx(1.4576, abs=1e-4)
     assert not cal.verdict(d, 0.33, 0.06, 2.01)
     # same side, width ratio ln(0.9/0.13)/1.9042 = 1.0164: met
     assert cal.verdict(f, 0.34, 0.13, 0.90)
