@@ -150,6 +150,16 @@ def cmd_diff(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from trialsupp.export.ars import write_ars
+    out = _out_dir(args)
+    if not (out / "ard.json").exists():
+        raise FileNotFoundError(f"no results store at {out / 'ard.json'} (render first)")
+    target = write_ars(out, args.to)
+    print(f"written {target} (CDISC ARS 1.0 ReportingEvent)")
+    return 0
+
+
 def cmd_cache(args) -> int:
     from trialsupp.pipeline.cache import NotebookCache, cache_dir
     from trialsupp.study import find_project_dir
@@ -163,7 +173,8 @@ def cmd_cache(args) -> int:
 
 
 COMMANDS: dict[str, Callable] = {"calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
-                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
+                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff,
+                                 "export": cmd_export}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="generate the simulated VALOR/OLE ADaM datasets")
     sim.add_argument("--seed", type=int, help="seed (default: simulation.seed of the config)")
     sim.add_argument("--out", help="folder (default: data/valor)")
-    sim.add_argument("--format", default="parquet", help="parquet,xpt")
+    sim.add_argument("--format", default="parquet", help="comma-separated: parquet,xpt,dataset-json")
     sim.add_argument("--config", help="a study YAML with a simulation: section (default: valor)")
 
     cal = sub.add_parser("calibrate", help="simulated vs published headline figures (valor)")
@@ -216,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out")
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
+
+    ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
+    ex.add_argument("format", choices=("ars",))
+    ex.add_argument("--study", default="valor")
+    ex.add_argument("--out", help="rendered output folder (default: _output/<study>)")
+    ex.add_argument("--to", help="file to write (default: <out>/ars.json)")
 
     d = sub.add_parser("diff", help="every statistic that differs between two renders")
     d.add_argument("a", metavar="OUT_A")
