@@ -76,7 +76,9 @@ def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
 
 
 def hash_inputs(data_dir: Path) -> dict[str, str]:
-    paths = sorted(p for p in data_dir.iterdir() if p.suffix.lower() in (".xpt", ".parquet"))
+    from trialsupp.data.io import FORMATS, NOT_DATASETS
+    paths = sorted(p for p in data_dir.iterdir()
+                   if p.suffix.lower() in FORMATS and p.stem.lower() not in NOT_DATASETS)
     for p in paths:     # was skipped here, then an IsADirectoryError inside the notebook
         if not p.is_file():
             raise DataError(f"{p}: is {'a directory' if p.is_dir() else 'not a regular file'}, "
