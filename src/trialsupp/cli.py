@@ -42,7 +42,8 @@ def cmd_render(args) -> int:
         return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
-                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict)
+                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
+                    reproducible=args.reproducible)
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
     print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
@@ -194,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
     r.add_argument("--strict", action="store_true", help="fail when the audit finds numbers not bound to ARD rows")
+    r.add_argument("--reproducible", action="store_true",
+                   help="byte-identical HTML/PDF: date the documents by the data cut (or SOURCE_DATE_EPOCH)")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")

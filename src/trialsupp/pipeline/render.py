@@ -167,7 +167,8 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None
 def render(study: str = "valor", out: str | Path | None = None, formats: Sequence[str] = FORMATS,
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
-           force: bool = False, strict: bool = False) -> RenderResult:
+           force: bool = False, strict: bool = False, reproducible: bool = False) -> RenderResult:
+    from trialsupp.pipeline.reproducible import document_time, epoch_of
     from trialsupp.publish import number_elements, publish
 
     started = time.monotonic()
@@ -182,6 +183,23 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
         overrides["seed"] = seed
     values = resolve_params(st, overrides)
     preflight(st)
+    fixed = document_time(st, values, reproducible)
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed:       # kernels (matplotlib metadata) and Quarto read it too
+        os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0])
+    try:
+        return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
+                       fixed, started)
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
+            reporter, force, strict, fixed, started) -> RenderResult:
+    from trialsupp.publish import number_elements, publish
     out = Path(out) if out else project / "_output" / st.name
     out = out if out.is_absolute() else Path.cwd() / out
     jobs = jobs or os.cpu_count() or 1
@@ -220,6 +238,9 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}")
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
+                clock_started = run["started"]
+                if fixed:
+                    run["started"] = fixed[0].isoformat(timespec="seconds")
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
@@ -243,11 +264,20 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     run_json = out / "run.json"
     meta = json.loads(run_json.read_text())
     meta["elapsed_s"] = round(elapsed, 2)
+    if fixed:
+        meta["reproducible"] = {"document_time": run["started"], "source": fixed[1],
+                                "clock_started": clock_started}
+    meta["engine"] = engine_used(engine)
     meta["audit_unbound"] = [u.line() for u in unbound]
     store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
                         cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound)
+
+
+def engine_used(engine: str) -> str:
+    from trialsupp.publish import quarto_available
+    return "quarto" if engine == "quarto" or (engine == "auto" and quarto_available()) else "builtin"
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
