@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="execute the notebooks and publish HTML + PDF")
     r.add_argument("--study", default="valor", help="study name or path to a study YAML (default: valor)")
     r.add_argument("--out", help="output folder (default: _output/<study>)")
-    r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf")
+    r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf,docx")
     r.add_argument("--seed", type=int, help="simulation seed (simulated studies)")
     r.add_argument("--jobs", type=int, help="notebooks executed in parallel (default: cores)")
     r.add_argument("--param", "-P", action="append", metavar="KEY=VALUE", help="study parameter")

@@ -20,7 +20,7 @@ def valor_render(tmp_path_factory, render_isolated):
     old = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     try:
-        result = render_isolated("valor", out)
+        result = render_isolated("valor", out, formats=("html", "pdf", "docx"))
     finally:
         if old is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -33,7 +33,12 @@ class _Anchors(HTMLParser):
                 if anchor and anchor not in self.anchors[ard_id]:
                     self.anchors[ard_id].append(anchor)
 
+    def handle_startendtag(self, tag, attrs):      # <img ... />: no element to close
+        pass
+
     def handle_endtag(self, tag):
+        if not any(t == tag for t, _i in self.stack):
+            return
         while self.stack:
             if self.stack.pop()[0] == tag:
                 break

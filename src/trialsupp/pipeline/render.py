@@ -28,7 +28,7 @@ from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance
 from trialsupp.data.io import DataError
 from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
 
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
 
 
 @dataclass
@@ -50,7 +50,7 @@ class AuditError(RuntimeError):
 def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise ValueError(f"--to: unknown format(s) {', '.join(bad) or '(none)'}; choose from html, pdf")
+        raise ValueError(f"--to: unknown format(s) {', '.join(bad) or '(none)'}; choose from html, pdf, docx")
     return tuple(f for f in FORMATS if f in formats)
 
 
@@ -245,9 +245,16 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
             with reporter.stage("publish " + "+".join(formats)):
-                files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,
+                # Word is made from the published HTML (same text, same numbers)
+                web = tuple(f for f in formats if f != "docx") or ("html",)
+                if "docx" in formats and "html" not in web:
+                    web = ("html",) + web
+                files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
                                 params=values, run=run)
                 files = name_outputs(files, vdir)
+                if "docx" in formats:
+                    files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
+                                              keep_html="html" in formats))
             with reporter.stage("audit"):
                 unbound = audit_output(vdir)
                 if unbound and strict:
@@ -273,6 +280,18 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
                         cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound)
+
+
+def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
+    """``supplement.docx`` and, for the CSR layout, ``docx/<element>.docx`` per output table."""
+    from trialsupp.publish.docx import output_docx, supplement_docx
+    html = vdir / "supplement.html"
+    written = {"docx": supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
+    if csr:
+        output_docx(html, vdir / "docx")
+    if not keep_html:
+        html.unlink()
+    return written
 
 
 def engine_used(engine: str) -> str:

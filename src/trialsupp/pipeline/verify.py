@@ -66,7 +66,7 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     with tempfile.TemporaryDirectory(prefix="trialsupp-verify-") as tmp:
         formats = ["html"] if html_path.exists() else ["pdf"]
         if fixed:       # a reproducible render: re-make every document, to compare bytes
-            formats = [f for f in ("html", "pdf") if (out_dir / f"supplement.{f}").exists()] or formats
+            formats = [f for f in ("html", "pdf", "docx") if (out_dir / f"supplement.{f}").exists()] or formats
             engine = run.get("engine", engine)
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
