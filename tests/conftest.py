@@ -3,9 +3,12 @@ from pathlib import Path
 
 import pytest
 
+from trialsupp.project import add_code_path
+
 PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TRIALSUPP_PROJECT", str(PROJECT))
 os.environ.setdefault("MPLBACKEND", "Agg")
+add_code_path(PROJECT)      # the project's own code (src/studies/), as the pipeline does for notebooks
 
 
 @pytest.fixture(scope="session")

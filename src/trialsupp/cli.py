@@ -53,14 +53,14 @@ def cmd_render(args) -> int:
 
 def cmd_simulate(args) -> int:
     from pathlib import Path
-    from trialsupp.simulate.config import SimulationConfigError
-    from trialsupp.simulate.valor import simulate
-    from trialsupp.study import find_project_dir
-    out = Path(args.out) if args.out else find_project_dir() / "data" / "valor"
-    try:
-        data = simulate(seed=args.seed, out=out, formats=_formats(args.format), config=args.config)
-    except SimulationConfigError as exc:
-        raise ValueError(str(exc)) from None
+    from trialsupp.pipeline.render import generator
+    from trialsupp.study import load_study
+    st = load_study(args.study)
+    if st.raw["data"].get("source") != "simulate":
+        raise ValueError(f"study {st.name} is not simulated (data.source: {st.raw['data'].get('source')})")
+    out = Path(args.out) if args.out else st.data_dir
+    simulate = generator(st)
+    data = simulate(seed=args.seed, out=out, formats=_formats(args.format), config=st.path)
     rows = sum(len(df) for df in data.values())
     print(f"simulated {len(data)} datasets ({rows} records) into {out}: "
           + ", ".join(sorted(p.name for p in out.iterdir() if p.is_file())))
@@ -70,16 +70,14 @@ def cmd_simulate(args) -> int:
 def cmd_calibrate(args) -> int:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")      # before numpy loads: the replicate workers use every core
-    from trialsupp.simulate.calibrate import calibrate, format_table
-    table = calibrate(seed=args.seed, replicates=args.replicates, jobs=args.jobs)
-    print(format_table(table))
-    bad = ~table["within"].astype(bool)
-    if "median_within" in table:
-        bad |= ~table["median_within"].astype(bool)
-    if bad.any():
-        print(f"{int(bad.sum())} figure(s) outside tolerance: {', '.join(table.loc[bad, 'name'])}")
-        return EXIT_FAIL
-    return 0
+    from trialsupp.project import entry_point
+    from trialsupp.study import load_study
+    st = load_study(args.study)
+    spec = (st.raw.get("calibration") or {}).get("command")
+    if not spec:
+        raise ValueError(f"study {st.name} has no calibration (calibration.command in {st.label})")
+    run = entry_point(spec, st.project_dir, f"{st.label}: calibration.command")
+    return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path) or 0)
 
 
 def cmd_params(args) -> int:
@@ -95,9 +93,13 @@ def cmd_params(args) -> int:
 
 
 def _out_dir(args):
+    """``--out``, else ``<project>/_output/<study>`` of ``--study`` (default: the project's)."""
     from pathlib import Path
-    from trialsupp.study import find_project_dir
-    return Path(args.out) if args.out else find_project_dir() / "_output" / args.study
+    from trialsupp.study import load_study
+    if args.out:
+        return Path(args.out).resolve()
+    st = load_study(args.study)
+    return st.project_dir / "_output" / st.name
 
 
 def cmd_trace(args) -> int:
@@ -178,12 +180,16 @@ COMMANDS: dict[str, Callable] = {"calibrate": cmd_calibrate, "simulate": cmd_sim
                                  "export": cmd_export}
 
 
+STUDY_HELP = ("a study of this project's trialsupp.yml by NAME, or a PATH (study.yml, its folder, "
+              "a project folder); default: the project's default study")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="trialsupp", description="Traceable clinical-trial supplements and CSR appendices.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("render", help="execute the notebooks and publish HTML + PDF")
-    r.add_argument("--study", default="valor", help="study name or path to a study YAML (default: valor)")
+    r.add_argument("--study", help=STUDY_HELP)
     r.add_argument("--out", help="output folder (default: _output/<study>)")
     r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf,docx")
     r.add_argument("--seed", type=int, help="simulation seed (simulated studies)")
@@ -202,38 +208,39 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))
 
-    sim = sub.add_parser("simulate", help="generate the simulated VALOR/OLE ADaM datasets")
+    sim = sub.add_parser("simulate", help="write a simulated study's ADaM datasets (its data.generator)")
+    sim.add_argument("--study", help=STUDY_HELP)
     sim.add_argument("--seed", type=int, help="seed (default: simulation.seed of the config)")
-    sim.add_argument("--out", help="folder (default: data/valor)")
+    sim.add_argument("--out", help="folder (default: the study's data.dir)")
     sim.add_argument("--format", default="parquet", help="comma-separated: parquet,xpt,dataset-json")
-    sim.add_argument("--config", help="a study YAML with a simulation: section (default: valor)")
 
-    cal = sub.add_parser("calibrate", help="simulated vs published headline figures (valor)")
+    cal = sub.add_parser("calibrate", help="simulated vs published headline figures (a simulated study's calibration.command)")
+    cal.add_argument("--study", help=STUDY_HELP)
     cal.add_argument("--seed", type=int, help="seed (default: simulation.seed)")
     cal.add_argument("--replicates", type=int, default=0, help="also run R seeds: median and share within tolerance")
     cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the replicates")
 
     pa = sub.add_parser("params", help="list a study's parameters")
-    pa.add_argument("--study", default="valor")
+    pa.add_argument("--study", help=STUDY_HELP)
 
     t = sub.add_parser("trace", help="the chain behind an ARD id, an element or a displayed value")
     t.add_argument("query", metavar="ID|OUTPUT|VALUE")
-    t.add_argument("--study", default="valor")
+    t.add_argument("--study", help=STUDY_HELP)
     t.add_argument("--out", help="rendered output folder (default: _output/<study>)")
 
     au = sub.add_parser("audit", help="list numbers in the HTML/PDF not bound to an ARD row")
-    au.add_argument("--study", default="valor")
+    au.add_argument("--study", help=STUDY_HELP)
     au.add_argument("--out")
 
     v = sub.add_parser("verify", help="re-run from the recorded inputs and certify the numbers")
-    v.add_argument("--study", default="valor")
+    v.add_argument("--study", help=STUDY_HELP)
     v.add_argument("--out")
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
 
     ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
     ex.add_argument("format", choices=("ars",))
-    ex.add_argument("--study", default="valor")
+    ex.add_argument("--study", help=STUDY_HELP)
     ex.add_argument("--out", help="rendered output folder (default: _output/<study>)")
     ex.add_argument("--to", help="file to write (default: <out>/ars.json)")
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from scipy.stats import fisher_exact
 
-from trialsupp.analyses.cdiscpilot01 import safety as S
-from trialsupp.analyses.cdiscpilot01 import tables as T
-from trialsupp.analyses.cdiscpilot01.common import ARMS, arm_categorical
+from studies.cdiscpilot01 import safety as S
+from studies.cdiscpilot01 import tables as T
+from studies.cdiscpilot01.common import ARMS, arm_categorical
 from trialsupp.ard.fmt import CSR
 from trialsupp.ard.store import place
 from trialsupp.data.io import read_dataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trialsupp.simulate import calibrate as cal
+from studies.valor.simulate import calibrate as cal
 
 
 
@@ -65,9 +65,9 @@ def test_calibration_ard(table):
 
 def test_fast_path_equals_adam_path():
     """The benchmark path (model arrays) gives the same estimates as the ADaM path."""
-    from trialsupp.analyses.valor import efficacy as ef
-    from trialsupp.analyses.valor.common import population
-    from trialsupp.simulate.valor import simulate
+    from studies.valor import efficacy as ef
+    from studies.valor.common import population
+    from studies.valor.simulate.valor import simulate
     from trialsupp.stats.ancova import ANCOVAFitter
 
     cal._init_sim()

@@ -26,7 +26,8 @@ from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
                                       stage_project)
 from trialsupp.data.io import DataError
-from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
+from trialsupp.project import add_code_path, entry_point, install_templates, study_ref
+from trialsupp.study import Study, load_study, resolve_params
 
 FORMATS = ("html", "pdf", "docx")
 
@@ -68,11 +69,21 @@ def preflight(study: Study) -> None:
 def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
     """The folder the notebooks read: generated (simulated study) or the study's data folder."""
     if study.raw["data"].get("source") == "simulate":
-        from trialsupp.simulate.valor import simulate
+        simulate = generator(study)
         target = vdir / "data"
-        simulate(seed=params["seed"], out=target, formats=("parquet",))
+        simulate(seed=params["seed"], out=target, formats=("parquet",), config=study.path)
         return target
     return study.data_dir
+
+
+def generator(study: Study):
+    """The study's data generator (``data: {source: simulate, generator: "module:function"}``),
+    called as ``generator(seed=, out=, formats=, config=<study config path>)``."""
+    spec = study.raw["data"].get("generator")
+    if not spec:
+        raise ValueError(f"{study.label}: data.generator: a simulated study names its generator "
+                         "('module:function' in the project's src/)")
+    return entry_point(spec, study.project_dir, f"{study.label}: data.generator")
 
 
 def hash_inputs(data_dir: Path) -> dict[str, str]:
@@ -91,8 +102,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
     """Execute (or restore from the cache) every notebook; each writes its files into
     its own work folder, merged into the output afterwards."""
     project = study.project_dir
-    bundled = study.path.parent.resolve() == STUDIES_DIR.resolve()
-    system = {"study": study.name if bundled else str(study.path), "data_dir": str(data_dir)}
+    system = {"study": study_ref(study.path, project, study.name), "data_dir": str(data_dir)}
     values = {k: ("" if v is None else v) for k, v in {**system, **params}.items()}
 
     def run_one(nb: Path) -> Path:
@@ -164,18 +174,20 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None
     store.atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def render(study: str = "valor", out: str | Path | None = None, formats: Sequence[str] = FORMATS,
+def render(study: str | Path | None = None, out: str | Path | None = None, formats: Sequence[str] = FORMATS,
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
-           force: bool = False, strict: bool = False, reproducible: bool = False) -> RenderResult:
+           force: bool = False, strict: bool = False, project: str | Path | None = None,
+           reproducible: bool = False) -> RenderResult:
     from trialsupp.pipeline.reproducible import document_time, epoch_of
-    from trialsupp.publish import number_elements, publish
 
     started = time.monotonic()
     reporter = reporter or Reporter(quiet=True)
     formats = _check_formats(formats)
-    project = find_project_dir()
     st = load_study(study, project)
+    project = st.project_dir
+    install_templates(project)      # the Quarto extension and base _quarto.yml, when missing or outdated
+    add_code_path(project)          # <project>/src: notebooks and generators import the project's own code
     overrides = dict(params or {})
     if seed is not None:
         if "seed" not in st.params:
@@ -313,8 +325,8 @@ def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
 def run_metadata(st: Study, values: dict[str, Any], inputs: dict[str, str], project: Path,
                  out: Path) -> dict[str, Any]:
     env = environment()
-    bundled = st.path.parent.resolve() == STUDIES_DIR.resolve()
-    return {"study": st.name, "study_config": st.name if bundled else str(st.path), "params": values, "inputs": inputs, "git": git_state(project),
+    return {"study": st.name, "study_config": str(st.path.resolve()), "project": str(project.resolve()),
+            "params": values, "inputs": inputs, "git": git_state(project),
             "python": env["python"], "packages": env["packages"],
             "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "out_dir": str(out)}

@@ -48,8 +48,9 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
-    study_ref = run.get("study_config") or run["study"]
-    study = load_study(study_ref)
+    # run.json records the resolved study config and project: verify works from any folder
+    study = load_study(run.get("study_config") or run["study"], run.get("project"))
+    study_ref = str(study.path)
     data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
     report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -71,7 +72,7 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
         # same inputs and code) would only restore the executed notebooks being verified
-        again = _rerender(render, study_ref, Path(tmp) / "out", formats, run, params, engine, fixed)
+        again = _rerender(render, study_ref, study.project_dir, Path(tmp) / "out", formats, run, params, engine, fixed)
         report["documents"] = compare_documents(out_dir, again.out, formats) if fixed else {
             "compared": False, "reason": "the render was dated by the clock; render with --reproducible "
                                          "or SOURCE_DATE_EPOCH to compare documents by hash"}
@@ -110,15 +111,15 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     return report
 
 
-def _rerender(render, study_ref, out, formats, run, params, engine, fixed):
+def _rerender(render, study_ref, project, out, formats, run, params, engine, fixed):
     import os
     from trialsupp.pipeline.reproducible import epoch_of
     before = os.environ.get("SOURCE_DATE_EPOCH")
     if fixed:
         os.environ["SOURCE_DATE_EPOCH"] = epoch_of(dt.datetime.fromisoformat(fixed["document_time"]))
     try:
-        return render(study=study_ref, out=out, formats=formats, seed=run["params"].get("seed"),
-                      params=params, engine=engine, force=True)
+        return render(study=study_ref, project=project, out=out, formats=formats,
+                      seed=run["params"].get("seed"), params=params, engine=engine, force=True)
     finally:
         if before is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -4,7 +4,7 @@ THE DATA ARE SIMULATED; the published figures (``../shared/valor-published-figur
 are the calibration targets. Each registered :class:`Figure` names the published
 value (and 95% CI where one is given), its source text, the data cut it belongs
 to, and the key of the simulated value computed from the cut datasets with the
-*same* analysis functions the notebooks use (``trialsupp.analyses.valor``).
+*same* analysis functions the notebooks use (``studies.valor``).
 
 Tolerance (``within_tolerance``):
 
@@ -165,9 +165,9 @@ def _est_ci(ard: pd.DataFrame, stat: str = "estimate", **where) -> tuple:
 def values_12month(data: Mapping[str, pd.DataFrame], n_imputations: int = 20, seed: int | None = None
                    ) -> dict[str, tuple]:
     """Simulated values of the figures of the 12-month cut: name -> (estimate, low, high)."""
-    from trialsupp.analyses.valor import biomarkers as bm
-    from trialsupp.analyses.valor import efficacy as ef
-    from trialsupp.analyses.valor.common import DELAYED, EARLY, PBO, SHORT_VISITS, TOF, population
+    from studies.valor import biomarkers as bm
+    from studies.valor import efficacy as ef
+    from studies.valor.common import DELAYED, EARLY, PBO, SHORT_VISITS, TOF, population
 
     out = {}
     w28 = ef.ard_week28_mmrm(data, codes=("ALSFRST",))
@@ -201,8 +201,8 @@ def values_12month(data: Mapping[str, pd.DataFrame], n_imputations: int = 20, se
 def alsaq_relative_difference(data: Mapping[str, pd.DataFrame], week: int) -> tuple:
     """100 x (1 - GMR early / GMR delayed) of the ALSAQ-40 ratio to baseline at ``week`` with its
     95% CI: the biomarkers' log-scale ANCOVA applied to ALSAQ-40 (positive favours early start)."""
-    from trialsupp.analyses.valor import biomarkers as bm
-    from trialsupp.analyses.valor.common import DELAYED, EARLY, GROUP, population
+    from studies.valor import biomarkers as bm
+    from studies.valor.common import DELAYED, EARLY, GROUP, population
 
     adqs = data["adqs"].copy()
     rows = (adqs["PARAMCD"] == "ALSAQ40") & (adqs["BASE"] > 0)
@@ -217,9 +217,9 @@ def alsaq_relative_difference(data: Mapping[str, pd.DataFrame], week: int) -> tu
 
 def values_final(data: Mapping[str, pd.DataFrame], stabilise: Mapping | None = None) -> dict[str, tuple]:
     """Simulated values of the figures of the final cut: name -> (estimate, low, high)."""
-    from trialsupp.analyses.valor import biomarkers as bm
-    from trialsupp.analyses.valor import efficacy as ef
-    from trialsupp.analyses.valor.common import DELAYED, EARLY, GROUP, LONG_VISITS, population
+    from studies.valor import biomarkers as bm
+    from studies.valor import efficacy as ef
+    from studies.valor.common import DELAYED, EARLY, GROUP, LONG_VISITS, population
     from trialsupp.stats.descriptive import ard_summary, ard_tabulate
 
     stabilise = stabilise or _config()["stabilise_or_improve"]
@@ -253,7 +253,7 @@ def values_final(data: Mapping[str, pd.DataFrame], stabilise: Mapping | None = N
 
 
 def _config() -> dict:
-    from trialsupp.simulate.config import load_study
+    from studies.valor.simulate.config import load_study
     return load_study(None)["simulation"]
 
 
@@ -289,7 +289,7 @@ def evaluate(values: Mapping[str, tuple]) -> pd.DataFrame:
 
 def _one_seed(args) -> dict[str, float | None]:
     seed, n_imputations = args
-    from trialsupp.simulate.valor import simulate
+    from studies.valor.simulate.valor import simulate
     data = simulate(seed=seed)
     vals = simulated_values(data, n_imputations, seed)
     return {k: v[0] for k, v in vals.items()}
@@ -317,7 +317,7 @@ def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imp
     """Calibration table for ``seed`` (default ``simulation.seed``); with ``replicates`` > 0 also
     the median over seeds ``seed+1 .. seed+replicates`` (``median``) and the share of those seeds
     within tolerance (``share_within``), computed in a process pool of ``jobs`` workers."""
-    from trialsupp.simulate.valor import simulate
+    from studies.valor.simulate.valor import simulate
     seed = _config()["seed"] if seed is None else seed
     df = evaluate(simulated_values(simulate(seed=seed), n_imputations, seed))
     df.attrs.update(seed=seed, replicates=replicates)
@@ -344,10 +344,10 @@ def _headline_one(seed: int) -> dict[str, float]:
     """Headline analyses of one replicate at the 12-month cut: simulate, build ADaM ADSL/ADQS/ADTTE
     from the model, cut, then the week-52 ALSFRS-R difference (ANCOVA on the observed week-52
     change: start group, baseline, progression subgroup) and the two Cox HRs."""
-    from trialsupp.analyses.valor.common import DELAYED, EARLY, GROUP, PROGGR
+    from studies.valor.common import DELAYED, EARLY, GROUP, PROGGR
     from trialsupp.stats.ancova import ANCOVAFitter
     from trialsupp.stats.cox import CoxPH
-    from trialsupp.simulate.model import simulate_study
+    from studies.valor.simulate.model import simulate_study
 
     sim = _SIM
     st = simulate_study(sim, seed)
@@ -494,3 +494,18 @@ def calibration_ard(df: pd.DataFrame) -> pd.DataFrame:
                               method=f"Simulated vs published; tolerance rule: {f.rule}", code=code, fmt=fmt,
                               labels={"estimate": "Simulated value", "published": "Published value"}))
     return bind_ard(*parts)
+
+
+def main(seed: int | None = None, replicates: int = 0, jobs: int = 2, config=None) -> int:
+    """``trialsupp calibrate`` for this study (its ``calibration.command``): print the table;
+    exit status 1 when a figure is outside tolerance. ``config`` is the study config path
+    (the table always uses this study's own ``simulation`` section)."""
+    table = calibrate(seed=seed, replicates=replicates, jobs=jobs)
+    print(format_table(table))
+    bad = ~table["within"].astype(bool)
+    if "median_within" in table:
+        bad |= ~table["median_within"].astype(bool)
+    if bad.any():
+        print(f"{int(bad.sum())} figure(s) outside tolerance: {', '.join(table.loc[bad, 'name'])}")
+        return 1
+    return 0

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import yaml
 
-DEFAULT_STUDY = Path(__file__).resolve().parent.parent / "studies" / "valor.yaml"
+DEFAULT_STUDY = Path(__file__).resolve().parent.parent / "study.yml"
 
 
 class SimulationConfigError(ValueError):

@@ -75,8 +75,8 @@ def simulate(seed: int | None = None, out: str | Path | None = None, formats: It
 def write_study(data: Mapping[str, pd.DataFrame], out: str | Path, formats: Iterable[str], study: Mapping,
                 seed: int) -> Path:
     """Write the datasets and ``define.json`` into ``out``."""
-    from ..data.datasetjson import write_datasetjson
-    from ..data.write import define_metadata, write_json, write_parquet, write_xpt
+    from trialsupp.data.datasetjson import write_datasetjson
+    from trialsupp.data.write import define_metadata, write_json, write_parquet, write_xpt
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
