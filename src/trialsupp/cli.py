@@ -42,7 +42,8 @@ def cmd_render(args) -> int:
         return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
-                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict)
+                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
+                    reproducible=args.reproducible)
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
     print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
@@ -166,6 +167,16 @@ def cmd_diff(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from trialsupp.export.ars import write_ars
+    out = _out_dir(args)
+    if not (out / "ard.json").exists():
+        raise FileNotFoundError(f"no results store at {out / 'ard.json'} (render first)")
+    target = write_ars(out, args.to)
+    print(f"written {target} (CDISC ARS 1.0 ReportingEvent)")
+    return 0
+
+
 def cmd_cache(args) -> int:
     from trialsupp.pipeline.cache import NotebookCache, cache_dir
     from trialsupp.study import find_project_dir
@@ -189,7 +200,7 @@ def cmd_new(args) -> int:
 
 
 COMMANDS: dict[str, Callable] = {"new": cmd_new, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
-                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
+                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff, "export": cmd_export}
 
 
 STUDY_HELP = ("a study of this project's trialsupp.yml by NAME, or a PATH (study.yml, its folder, "
@@ -203,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="execute the notebooks and publish HTML + PDF")
     r.add_argument("--study", help=STUDY_HELP)
     r.add_argument("--out", help="output folder (default: _output/<study>)")
-    r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf")
+    r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf,docx")
     r.add_argument("--seed", type=int, help="simulation seed (simulated studies)")
     r.add_argument("--jobs", type=int, help="notebooks executed in parallel (default: cores)")
     r.add_argument("--param", "-P", action="append", metavar="KEY=VALUE", help="study parameter")
@@ -213,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
     r.add_argument("--strict", action="store_true", help="fail when the audit finds numbers not bound to ARD rows")
+    r.add_argument("--reproducible", action="store_true",
+                   help="byte-identical HTML/PDF: date the documents by the data cut (or SOURCE_DATE_EPOCH)")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
 
     n = sub.add_parser("new", help="a project (or one more study in it) from an ADaM folder")
@@ -230,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--study", help=STUDY_HELP)
     sim.add_argument("--seed", type=int, help="seed (default: simulation.seed of the config)")
     sim.add_argument("--out", help="folder (default: the study's data.dir)")
-    sim.add_argument("--format", default="parquet", help="parquet,xpt")
+    sim.add_argument("--format", default="parquet", help="comma-separated: parquet,xpt,dataset-json")
 
     cal = sub.add_parser("calibrate", help="simulated vs published headline figures (a simulated study's calibration.command)")
     cal.add_argument("--study", help=STUDY_HELP)
@@ -255,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--out")
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
+
+    ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
+    ex.add_argument("format", choices=("ars",))
+    ex.add_argument("--study", help=STUDY_HELP)
+    ex.add_argument("--out", help="rendered output folder (default: _output/<study>)")
+    ex.add_argument("--to", help="file to write (default: <out>/ars.json)")
 
     d = sub.add_parser("diff", help="every statistic that differs between two renders")
     d.add_argument("a", metavar="OUT_A", help="an output folder, or its name under the project's _output/")
