@@ -3,9 +3,12 @@ from pathlib import Path
 
 import pytest
 
+from trialsupp.project import add_code_path
+
 PROJECT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TRIALSUPP_PROJECT", str(PROJECT))
 os.environ.setdefault("MPLBACKEND", "Agg")
+add_code_path(PROJECT)      # the project's own code (src/studies/), as the pipeline does for notebooks
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +60,15 @@ def study_render(tmp_path_factory):
                     os.environ["TRIALSUPP_CACHE"] = old
         return done[study, engine]
     return get
+
+
+@pytest.fixture(scope="session")
+def valor_render(study_render):
+    """The default study rendered once per test session (built-in publisher)."""
+    return study_render("valor")
+
+
+@pytest.fixture(scope="session")
+def cdisc_render(study_render):
+    """CDISCPILOT01 rendered once per test session (built-in publisher, PDF + RTF)."""
+    return study_render("cdiscpilot01")

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def valor(study_render):
-    result = study_render("valor")
+def valor(valor_render):
+    result = valor_render
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 
