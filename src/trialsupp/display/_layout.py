@@ -176,6 +176,11 @@ def _marked_columns(d: TableData) -> set[int]:
     return out
 
 
+def text_mass(d: TableData, size: float, measure: Measure) -> list[float]:
+    """Total width of the body text per column (stub first): how much each column has to say."""
+    return [sum(measure(line, size, False) for line in body) for _, body in _column_texts(d)]
+
+
 def measure_columns(d: TableData, size: float, measure: Measure, pad: float, decimal: bool = False
                     ) -> tuple[list[float], list[float], list[bool]]:
     """(minimum, natural) width per column (stub first), including ``pad`` on each side.
@@ -207,8 +212,8 @@ def measure_columns(d: TableData, size: float, measure: Measure, pad: float, dec
     return mins, nats, numeric
 
 
-def _distribute(mins: list[float], nats: list[float], avail: float, fixed: dict[int, float]
-                ) -> list[float]:
+def _distribute(mins: list[float], nats: list[float], avail: float, fixed: dict[int, float],
+                mass: Optional[list[float]] = None) -> list[float]:
     widths = [fixed.get(j, m) for j, m in enumerate(mins)]
     free = [j for j in range(len(mins)) if j not in fixed]
     rest = avail - sum(widths)
@@ -216,9 +221,26 @@ def _distribute(mins: list[float], nats: list[float], avail: float, fixed: dict[
         return widths
     need = {j: max(nats[j] - widths[j], 0.0) for j in free}
     total_need = sum(need.values())
-    if total_need >= rest:                          # some columns wrap: share by need
-        for j in free:
-            widths[j] += rest * need[j] / total_need if total_need else 0.0
+    if total_need >= rest:
+        # some columns wrap: widths in proportion to how much text each has (as LaTeX's
+        # tabulary does), so that rows are about equally tall in every wrapping column;
+        # a column never gets less than its minimum or more than its natural width
+        wrap = [j for j in free if need[j] > 0]
+        weight = {j: (mass[j] if mass else need[j]) or 1e-9 for j in wrap}
+        open_ = list(wrap)
+        while open_:
+            room = avail - sum(w for j, w in enumerate(widths) if j not in open_)
+            total = sum(weight[j] for j in open_)
+            target = {j: room * weight[j] / total for j in open_}
+            over = [j for j in open_ if target[j] >= nats[j]]       # fits on one line: natural
+            under = [j for j in open_ if target[j] <= mins[j]]      # keeps its minimum
+            if not over and not under:
+                for j in open_:
+                    widths[j] = target[j]
+                break
+            for j in over:
+                widths[j] = nats[j]
+            open_ = [j for j in open_ if j not in over and j not in under]
         return widths
     for j in free:                                  # everything fits on one line
         widths[j] += need[j]
@@ -254,7 +276,7 @@ def layout(d: TableData, *, avail: float, avail_landscape: Optional[float] = Non
                 continue
             # the stub's share is a preference: it gives way to the minimum widths
             fixed = {0: min(max(mins[0], share * width), width - sum(mins[1:]))} if share else {}
-            w = _distribute(mins, nats, width, fixed)
+            w = _distribute(mins, nats, width, fixed, text_mass(d, s, measure))
             return Layout(tuple(w), s, land, tuple(numeric[1:]), tuple(mins))
     # does not fit even in the smallest type: the minimum widths scaled to the page
     # (statistics may wrap, and the layout check of the test suite fails)
