@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 from ._table_data import TableData
 
-__all__ = ["is_numeric", "tokens", "decimal_parts", "Layout", "layout", "text_width",
+__all__ = ["is_numeric", "tokens", "protect", "decimal_parts", "Layout", "layout", "text_width",
            "mono_width", "NBSP"]
 
 NBSP = "\u00a0"
@@ -52,6 +52,21 @@ def is_numeric(text: str) -> bool:
 _EST_INTERVAL = re.compile(r"^(\S+) (\(.*(?:\d[-–]\d|\d[-–][−\-]|\sto\s|\d[,;]\s?[−\-]?\d).*\))$")
 
 
+_N = r"[−\-+<>≤≥]?\d[\d,]*(?:\.\d+)?%?"
+# statistics inside text that must stay on one line: "(95% CI 0.4 to 6.7)", "−3.2 to 5.5",
+# "48.1 (12.6)", "P = .004", "60 (tofersen" is not one (a word follows the parenthesis)
+_STAT_SPANS = re.compile(
+    r"\((?:95|90|99)% CI,? [^()]*\)"                                   # (95% CI 0.4 to 6.7)
+    rf"|{_N}\s+to\s+{_N}"                                            # −3.2 to 5.5
+    rf"|{_N} \({_N}(?:[-–]{_N}|, {_N}| to {_N})?\)"                   # 48.1 (12.6), 3.5 (0.4-6.7)
+    rf"|\bP [=<>] ?\.?\d+")                                          # P = .004
+
+
+def protect(text: str) -> str:
+    """Spaces inside statistics that appear in text become non-breaking spaces."""
+    return _STAT_SPANS.sub(lambda m: m.group(0).replace(" ", NBSP), text)
+
+
 def tokens(line: str) -> list[str]:
     """Unbreakable pieces of one cell line. A statistic is one piece ("65 (75.6%)", "49.0 (8.0)",
     "−7.13 to −4.74"), except that an estimate may go above its interval when the column is
@@ -61,7 +76,7 @@ def tokens(line: str) -> list[str]:
     if is_numeric(t):
         m = _EST_INTERVAL.match(t)
         return [m.group(1), m.group(2)] if m else [t]
-    return [w for w in t.split() if w]
+    return [w.replace(NBSP, " ") for w in protect(t).split(" ") if w.strip()]
 
 
 def decimal_parts(text: str) -> Optional[tuple[str, str]]:
