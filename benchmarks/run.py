@@ -109,6 +109,8 @@ def run_scenario(name: str, workdir: Path) -> dict:
     setup, timed = SCENARIOS[name]
     env = dict(os.environ, TRIALSUPP_CACHE=str(workdir / "cache"), TRIALSUPP_PROJECT=str(workdir / "project"),
                MPLBACKEND="Agg")
+    # the project's own code (studies.valor: simulator, calibration), as the pipeline's kernels see it
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir / "project" / "src"), env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-c", WRAPPER, str(workdir / "out"), str(workdir / "cache"),
                            str(workdir / "project"), setup, timed], env=env, capture_output=True, text=True)
     if proc.returncode != 0:

@@ -17,7 +17,7 @@ TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", 
             "supplement_sentence", "footer", "format_rules", "data", "parameters",
             "notebooks", "report", "simulation", "calibration", "protocol", "layout",
             "cuts", "populations", "audit_exempt"}
-DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "generator"}
+DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "generator", "cut_flags"}
 PARAM_KEYS = {"type", "default", "description", "choices"}
 PARAM_TYPES = {"int", "float", "str", "bool", "date", "cut", "choice"}
 _SAFE_STR = re.compile(r"^[\w .,:;=+\-/()%<>]*$")
@@ -175,6 +175,10 @@ def check_config_types(where: str, raw: dict) -> None:
         raise ConfigError(f"{where}: citation: must be a mapping (authors, title, journal, year, doi)")
     if not isinstance(raw["data"].get("dir", ""), str):
         raise ConfigError(f"{where}: data.dir: must be a path, got {raw['data']['dir']!r}")
+    flags = raw["data"].get("cut_flags")
+    if flags is not None and not (isinstance(flags, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in flags.items())):
+        raise ConfigError(f"{where}: data.cut_flags: must map ADSL flags to the date variables that set them")
     if raw.get("audit_exempt") is not None and not (
             isinstance(raw["audit_exempt"], list) and all(isinstance(p, str) for p in raw["audit_exempt"])):
         raise ConfigError(f"{where}: audit_exempt: must be a list of regular expressions")

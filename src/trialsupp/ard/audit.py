@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-NUMBER = re.compile(r"(?<![\w.\-\u2212/])[\u2212-]?\d+(?:[.,]\d+)*%?(?![\w])")
+# no match starting inside a number: after "-" (range "0.51-0.80") or "," (the "400.0" of "1,550.0-4,400.0")
+NUMBER = re.compile(r"(?<![\w.,\-\u2212/])[\u2212-]?\d+(?:[.,]\d+)*%?(?![\w])")
 EXEMPT = [
     r"\be(?:Table|Figure|Methods|Results|References)\s*\d+",
     r"\b(?:Table|Figure|Listing)\s+\d+(?:-\d+(?:\.\d+)*)?",
