@@ -14,7 +14,7 @@ from trialsupp.display.markdown import raw_block
 from .common import ARM_SHORT, ARMS, TOTAL
 
 __all__ = ["rtf_options", "csr_output_meta", "arm_columns", "t_populations", "t_end_of_study", "t_sites",
-           "t_demographics", "t_exposure", "t_ae", "t_lab_summary", "t_vs_summary", "t_hylaw"]
+           "t_demographics", "t_exposure", "t_ae", "t_vs_summary", "t_hylaw"]
 
 
 def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", program: str = "",
@@ -223,32 +223,6 @@ def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
                       "P-values are based on Fisher's Exact test for the comparison of placebo versus each "
                       "active treatment group. Events are counted once per subject for n(%) and every "
                       "occurrence for [AEs].")
-
-
-def t_lab_summary(placed: pd.DataFrame, param_labels: dict) -> Table:
-    t = Table("Summary Statistics for Continuous Laboratory Values", stub_header="Visit", landscape=True,
-              rules=CSR)
-    for arm in ARMS:
-        t = (t.add_column(f"{arm}|N", "N").add_column(f"{arm}|v", "Mean (SD)")
-              .add_column(f"{arm}|c", "Change\nfrom Bsln\nMean (SD)"))
-        t = t.spanner(ARM_SHORT[arm], [f"{arm}|N", f"{arm}|v", f"{arm}|c"])
-    t = t.add_group("CHEMISTRY")
-    for pc, label in param_labels.items():
-        p = select(placed, analysis_id=f"chem-{pc.lower()}")
-        t = t.add_heading(label)
-        visits = [v for v in dict.fromkeys(select(p, variable="AVAL")["group2_level"])]
-        for vis in visits:
-            cells = {}
-            for arm in ARMS:
-                a = select(p, variable="AVAL", group1_level=arm, group2_level=vis)
-                c = select(p, variable="CHG", group1_level=arm, group2_level=vis)
-                if not len(a) or select(a, stat_name="N")["stat"].iloc[0] == 0:
-                    continue
-                cells[f"{arm}|N"] = cell(a, "{N}", rules=CSR)
-                cells[f"{arm}|v"] = cell(a, "{mean} ({sd})", rules=CSR)
-                cells[f"{arm}|c"] = cell(c, "{mean} ({sd})", rules=CSR) if len(c) else ""
-            t = t.add_row(str(vis), cells, indent=1, ard=select(p, group2_level=vis))
-    return t.footnote("[1] End of treatment is the last on-treatment value (AENTMTFL = Y).")
 
 
 def t_vs_summary(placed: pd.DataFrame, title: str, var: str, measures: dict) -> Table:
