@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trialsupp.ard.fmt import CSR
+from trialsupp.ard.fmt import CSR, FormatRules
 from trialsupp.display import Table, cell, select
 from trialsupp.display.table import header_cell
 from trialsupp.display.markdown import raw_block
@@ -71,9 +71,13 @@ def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1,
     return t.add_row(label, cells, indent=indent, ard=select(ard, **where))
 
 
-def _p_cell(ard: pd.DataFrame, **where):
+def _p_cell(ard: pd.DataFrame, rules: FormatRules = CSR, flag: float | None = None, **where):
+    """P value cell in the output's format; ``flag``: append "*" below that P (AE shells: 0.15)."""
     sub = select(ard, stat_name="p.value", **where)
-    return cell(sub, "{p.value}", rules=CSR) if len(sub) == 1 else ""
+    if len(sub) != 1:
+        return ""
+    star = "*" if flag is not None and sub["stat"].iloc[0] is not None and sub["stat"].iloc[0] < flag else ""
+    return cell(sub, "{p.value}" + star, rules=rules)
 
 
 def t_populations(placed: pd.DataFrame, rows) -> Table:
@@ -85,22 +89,22 @@ def t_populations(placed: pd.DataFrame, rows) -> Table:
                       "(i.e., signed informed consent). Percentages are based on N.")
 
 
-def t_end_of_study(placed: pd.DataFrame, reasons: dict) -> Table:
+def t_end_of_study(placed: pd.DataFrame, reasons: dict, rules: FormatRules = CSR) -> Table:
     t = arm_columns(Table("Summary of End of Study Data", landscape=True, rules=CSR),
                     placed, "TRT01P", total=True, variable="COMPSTAT")
     t = t.add_column("p", "p-value [1]")
     cols = ARMS + [TOTAL]
     t = t.add_heading("Completion Status:")
     for i, lv in enumerate(["Completed Week 24", "Early Termination (prior to Week 24)"]):
-        extra = {"p": _p_cell(placed, variable="COMPSTAT")} if i == 0 else None
+        extra = {"p": _p_cell(placed, rules, variable="COMPSTAT")} if i == 0 else None
         t = _count_row(t, lv, placed, "TRT01P", cols, extra=extra, variable="COMPSTAT", variable_level=lv)
     t = t.add_heading("Reason for Early Termination (prior to Week 24):")
     for key, label in reasons.items():
         extra = None
         if key == "Adverse Event":
-            extra = {"p": _p_cell(placed, variable="AEFL")}
+            extra = {"p": _p_cell(placed, rules, variable="AEFL")}
         if key == "Lack of Efficacy":
-            extra = {"p": _p_cell(placed, variable="LOEFL")}
+            extra = {"p": _p_cell(placed, rules, variable="LOEFL")}
         t = _count_row(t, label, placed, "TRT01P", cols, extra=extra, variable="DCSREAS", variable_level=key)
     return (t.footnote("[1] Fisher's exact test.")
              .footnote("[2] Based on either patient/caregiver perception or physician perception."))
@@ -131,7 +135,8 @@ def t_sites(placed: pd.DataFrame) -> Table:
                       "at Week 24.")
 
 
-def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None) -> Table:
+def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None,
+                   rules: FormatRules = CSR) -> Table:
     t = arm_columns(Table("Summary of Demographic and Baseline Characteristics", landscape=True, rules=CSR),
                     placed, "TRT01P", total=True, variable="AGE")
     t = t.add_column("p", "p-value\n[1]")
@@ -147,18 +152,18 @@ def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_la
         if var in categorical and var not in labels:
             sub = select(placed, variable=var, variable_level=categorical[var][0], stat_name="N")
             t = t.add_row("n", {lv: cell(select(sub, group1_level=lv), "{N}", rules=CSR) for lv in cols}
-                          | {"p": _p_cell(placed, variable=var)}, indent=1, ard=sub)
+                          | {"p": _p_cell(placed, rules, variable=var)}, indent=1, ard=sub)
             for lv in categorical[var]:
                 t = _count_row(t, lv, placed, "TRT01P", cols, variable=var, variable_level=lv)
             continue
         for i, (lab, tpl) in enumerate(stats):
-            extra = {"p": _p_cell(placed, variable=var)} if i == 0 else {}
+            extra = {"p": _p_cell(placed, rules, variable=var)} if i == 0 else {}
             cells = {lv: cell(select(placed, variable=var, group1_level=lv, context="summary"), tpl, rules=CSR)
                      for lv in cols}
             t = t.add_row(lab, cells | extra, indent=1, ard=select(placed, variable=var))
         for cvar in cat_after.get(var, []):
             for j, lv in enumerate(categorical[cvar]):
-                extra = {"p": _p_cell(placed, variable=cvar)} if j == 0 else None
+                extra = {"p": _p_cell(placed, rules, variable=cvar)} if j == 0 else None
                 t = _count_row(t, (level_labels or {}).get(lv, lv), placed, "TRT01P", cols, extra=extra, variable=cvar, variable_level=lv)
     return (t.footnote("[1] P-values are results of ANOVA treatment group comparison for continuous "
                        "variables and Pearson's chi-square test for categorical variables.")
@@ -189,7 +194,7 @@ def t_exposure(placed: pd.DataFrame) -> Table:
              .footnote("[2] End of Study refers to Week 26/Early Termination."))
 
 
-def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
+def t_ae(placed: pd.DataFrame, title: str, any_label: str, rules: FormatRules = CSR) -> Table:
     t = Table(title, stub_header="System Organ Class/\nPreferred Term", landscape=True, rules=CSR)
     for arm in ARMS:
         n = select(placed, variable="ANYAE", group1_level=arm, stat_name="N")
@@ -205,8 +210,8 @@ def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
             cells[f"{arm}|n"] = cell(sub, _n_pct(sub), rules=CSR)
             zero = select(sub, stat_name="n")["stat"].iloc[0] == 0
             cells[f"{arm}|e"] = "" if zero else cell(sub, "[{n_event}]", rules=CSR)
-        cells["p_low"] = _p_cell(placed, group1_level=ARMS[1], **where)
-        cells["p_high"] = _p_cell(placed, group1_level=ARMS[2], **where)
+        cells["p_low"] = _p_cell(placed, rules, 0.15, group1_level=ARMS[1], **where)
+        cells["p_high"] = _p_cell(placed, rules, 0.15, group1_level=ARMS[2], **where)
         return t.add_row(label, cells, indent=indent, ard=select(placed, **where))
 
     t = row(t, any_label, 0, variable="ANYAE", variable_level="ANY BODY SYSTEM")
@@ -221,8 +226,8 @@ def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
                       "the start of treatment. Adverse events are coded using MedDRA. Percentages are "
                       "based on the number of subjects in the safety population within each treatment group. "
                       "P-values are based on Fisher's Exact test for the comparison of placebo versus each "
-                      "active treatment group. Events are counted once per subject for n(%) and every "
-                      "occurrence for [AEs].")
+                      "active treatment group; * P < 0.15. Events are counted once per subject for n(%) "
+                      "and every occurrence for [AEs].")
 
 
 def t_vs_summary(placed: pd.DataFrame, title: str, var: str, measures: dict) -> Table:
