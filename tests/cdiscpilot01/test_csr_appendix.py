@@ -43,6 +43,15 @@ def test_14_5_01_published_digits(ae_table):
         assert got == want, label     # every printed string, the "*" flag and ">.99" included
 
 
+def test_14_5_01_comparisons_name_both_groups(ae_table):
+    placed = ae_table[0]
+    tests = placed[placed["stat_name"] == "p.value"]
+    assert len(tests) > 100
+    assert set(tests["group1_level"]) == {ARMS[1], ARMS[2]}
+    assert (tests["context"] == "pairwise test vs Placebo").all()
+    assert all(m.endswith(f"{a} vs Placebo") for m, a in zip(tests["method"], tests["group1_level"]))
+
+
 def test_14_5_01_header_n_bound(ae_table):
     _, t, _, _ = ae_table
     for col, arm in zip([c for c in t.data.columns if c.key.endswith("|n")], ARMS):

@@ -77,3 +77,21 @@ def test_14_7_04_published(data):
     assert order == pub["order"]
     assert [c.header.text for c in t.data.columns] == [
         "Placebo\n(N=86)", "Xanomeline Low Dose\n(N=84)", "Xanomeline High Dose\n(N=84)"]
+
+
+def test_14_7_01_published(data):
+    from trialsupp.analyses.cdiscpilot01.vitals import t14_7_01, VS_PARAMS
+    adv = read_study(ROOT / "data" / "cdiscpilot01", ["advs"])["advs"]
+    pub = PUB["14-7.01"]
+    placed = place(t14_7_01(adv), output="14-7.01", analysis_id="vs", population="Safety", rules=CSR)
+    hdr = place(L.header_n(data["adsl"]), output="14-7.01", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    var, level = pub["block"]
+    t = LT.t_vs_stats(placed, "t", [(var, level, "SBP, lying")], hdr)
+    keys = [c.key for c in t.data.columns]
+    got = [[r.label] + [r.cell(k).text for k in keys] for r in t.data.rows if r.kind == "data"]
+    compared = 0
+    for g, w in zip(got, pub["rows"]):
+        assert [squash(x) for x in g] == [squash(x) for x in w], (g, w)
+        compared += sum(1 for x in w if x)
+    assert compared == 55   # 7 rows; labels and times included

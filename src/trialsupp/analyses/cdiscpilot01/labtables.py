@@ -186,3 +186,41 @@ def t_conmeds(placed: pd.DataFrame, rules: FormatRules = CSR) -> Table:
     return t.footnote("Note: A subject is counted once per therapeutic class and once per medication. "
                       "Percentages are of the subjects of each treatment group (N). All CM records count, "
                       "prior and concomitant.")
+
+
+VS_COUNT_RULE = ("n counts the records with a value (a visit record without a value is not counted); "
+                 "N is the number of subjects of the treatment group.")
+
+
+def t_vs_stats(placed: pd.DataFrame, title: str, blocks: Sequence[tuple[str, str, str]], hdr: pd.DataFrame,
+               rules: FormatRules = CSR) -> Table:
+    """14-7.01 to 14-7.03 as the shells: one column per statistic, treatment groups in rows with their N.
+
+    ``blocks``: (variable AVAL/CHG, variable_level or "" for all rows of the variable, heading label).
+    Rows: per block and arm, one row per planned relative time; the arm and its N are printed on the
+    arm's first row (the shell's layout).
+    """
+    t = Table(title, stub_header="Measure / Position /\nTreatment", landscape=True, rules=rules)
+    t = t.add_column("armN", "N").add_column("time", "Planned\nRelative Time", align="left")
+    stats = (("N", "n", "{N}"), ("mean", "Mean", "{mean}"), ("sd", "SD", "{sd}"), ("median", "Median", "{median}"),
+             ("min", "Min.", "{min}"), ("max", "Max.", "{max}"))
+    for key, head, _ in stats:
+        t = t.add_column(key, head)
+    group = None
+    for var, level, label in blocks:
+        g, _, pos = label.partition(", ")
+        if g != group:
+            t, group = t.add_group(g), g
+        if pos:
+            t = t.add_heading(pos)
+        where = dict(variable=var) | ({"variable_level": level} if level else {})
+        times = list(dict.fromkeys(select(placed, **where)["group2_level"]))
+        for arm in ARMS:
+            for i, time in enumerate(times):
+                sub = select(placed, group1_level=arm, group2_level=time, **where)
+                cells = {k: cell(sub, tpl, rules=rules) for k, _, tpl in stats}
+                cells["time"] = str(time)
+                if i == 0:
+                    cells["armN"] = cell(select(hdr, group1_level=arm, stat_name="N"), "{N}", rules=rules)
+                t = t.add_row(ARM_SHORT[arm] if i == 0 else "", cells, indent=1 if pos else 0, ard=sub)
+    return t.footnote("NOTE: " + VS_COUNT_RULE)
