@@ -95,3 +95,32 @@ def test_14_7_01_published(data):
         assert [squash(x) for x in g] == [squash(x) for x in w], (g, w)
         compared += sum(1 for x in w if x)
     assert compared == 55   # 7 rows; labels and times included
+
+
+def test_14_1_02_published(data):
+    from trialsupp.analyses.cdiscpilot01 import tables as T
+    from trialsupp.analyses.cdiscpilot01.populations import TERM_REASONS, t14_1_02
+    from trialsupp.study import load_study
+    pub = PUB["14-1.02"]
+    rules = load_study("cdiscpilot01", ROOT).format_rules_for("14-1.02")
+    placed = place(t14_1_02(data["adsl"]), output="14-1.02", analysis_id="disposition", population="ITT",
+                   rules=rules)
+    t = T.t_end_of_study(placed, TERM_REASONS, rules=rules)
+    rows = [r for r in t.data.rows if r.kind == "data"]
+    by = {}
+    for r in rows:   # the first "Missing" row is the completion status one
+        by.setdefault(r.label if r.label != "Missing" or "Missing|COMPSTAT" in by else "Missing|COMPSTAT", r)
+    keys = [c.key for c in t.data.columns]
+    diffs = {k: v for k, v in pub["differences"].items() if not k.startswith("_")}
+    compared = same = 0
+    for label, want in pub["rows"].items():
+        for col, key, w in zip(pub["columns"], keys, want):
+            got = by[label].cell(key).text
+            compared += 1
+            k = f"{label}|{col}"
+            if k in diffs:
+                assert (squash(w), got) == (squash(diffs[k][0]), diffs[k][1]), k
+                continue
+            assert squash(got) == squash(w), (k, got, w)
+            same += 1
+    assert (compared, same) == (55, 47)

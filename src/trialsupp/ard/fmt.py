@@ -34,6 +34,7 @@ class FormatRules:
     thousands: str = ","             # JAMA: "38,083" (numbers of 1000 or more); CSR tables: ""
     pvalue_digits: int = 3           # CSR style: decimals of a P value; below 10^-digits "<.001"/"<.0001"
     pvalue_high: str = ""            # CSR style: text above the top cut, e.g. ">.99"; "" = ">.999" (digits 9s)
+    pct_below_step: bool = False     # a percentage above 0 that rounds to 0 prints "<1" ("<0.1" with 1 decimal)
 
     def __post_init__(self):
         if self.rounding not in ("half_even", "half_away"):
@@ -162,7 +163,11 @@ def format_stat(value: Any, spec: str, rules: FormatRules = JAMA) -> str:
         return fmt_decimals(float(value), 2, rules)
     if spec.startswith("pct"):
         # scale the decimal, not the float: 100 * 0.285 is 28.499999999999996 in binary
-        return fmt_decimals(Decimal(repr(float(value))).scaleb(2), int(spec[3:] or 0), rules)
+        pct, places = Decimal(repr(float(value))).scaleb(2), int(spec[3:] or 0)
+        step = Decimal(1).scaleb(-places)
+        if rules.pct_below_step and 0 < pct < step:
+            return "<" + f"{step:f}"
+        return fmt_decimals(pct, places, rules)
     if spec.startswith("sig"):
         return fmt_sig(float(value), int(spec[3:]), rules)
     if spec.startswith("d") and spec[1:].isdigit():

@@ -55,17 +55,19 @@ def arm_columns(t: Table, ard: pd.DataFrame, by: str, total: bool = False, **whe
     return t.columns_from(ard, by, levels=levels, header="{level}\n(N={n})", **where)
 
 
-def _n_pct(sub: pd.DataFrame) -> str:
-    """CSR: "n (pct%)", plain "0" when the count is zero."""
+def _n_pct(sub: pd.DataFrame, zero_pct: bool = False) -> str:
+    """CSR: "n (pct%)"; a zero count prints plain "0" unless the shell prints "0 (0%)" (``zero_pct``:
+    14-1.01, 14-1.02)."""
     n = select(sub, stat_name="n")
-    return "{n}" if len(n) and n["stat"].iloc[0] == 0 else "{n} ({p}%)"
+    return "{n}" if len(n) and n["stat"].iloc[0] == 0 and not zero_pct else "{n} ({p}%)"
 
 
-def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1, extra=None, **where):
+def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1, extra=None,
+               zero_pct: bool = False, **where):
     cells = {}
     for lv in cols:
         sub = select(ard, group1=by, group1_level=lv, **where)
-        cells[lv] = cell(sub, _n_pct(sub), rules=CSR)
+        cells[lv] = cell(sub, _n_pct(sub, zero_pct), rules=CSR)
     if extra:
         cells.update(extra)
     return t.add_row(label, cells, indent=indent, ard=select(ard, **where))
@@ -84,7 +86,8 @@ def t_populations(placed: pd.DataFrame, rows) -> Table:
     t = arm_columns(Table("Summary of Populations", stub_header="", landscape=True, rules=CSR),
                     placed, "TRT01P", total=True, variable="ITTFL")
     for label, flag in rows:
-        t = _count_row(t, label, placed, "TRT01P", ARMS + [TOTAL], indent=0, variable=flag, variable_level="Y")
+        t = _count_row(t, label, placed, "TRT01P", ARMS + [TOTAL], indent=0, zero_pct=True, variable=flag,
+                       variable_level="Y")
     return t.footnote("NOTE: N in column headers represents number of subjects entered in study "
                       "(i.e., signed informed consent). Percentages are based on N.")
 
@@ -95,17 +98,20 @@ def t_end_of_study(placed: pd.DataFrame, reasons: dict, rules: FormatRules = CSR
     t = t.add_column("p", "p-value [1]")
     cols = ARMS + [TOTAL]
     t = t.add_heading("Completion Status:")
-    for i, lv in enumerate(["Completed Week 24", "Early Termination (prior to Week 24)"]):
+    for i, lv in enumerate(["Completed Week 24", "Early Termination (prior to Week 24)", "Missing"]):
         extra = {"p": _p_cell(placed, rules, variable="COMPSTAT")} if i == 0 else None
-        t = _count_row(t, lv, placed, "TRT01P", cols, extra=extra, variable="COMPSTAT", variable_level=lv)
+        t = _count_row(t, lv, placed, "TRT01P", cols, extra=extra, zero_pct=True, variable="COMPSTAT",
+                       variable_level=lv)
     t = t.add_heading("Reason for Early Termination (prior to Week 24):")
-    for key, label in reasons.items():
+    for key, label in list(reasons.items()) + [("Missing", "Missing")]:
         extra = None
         if key == "Adverse Event":
             extra = {"p": _p_cell(placed, rules, variable="AEFL")}
         if key == "Lack of Efficacy":
             extra = {"p": _p_cell(placed, rules, variable="LOEFL")}
-        t = _count_row(t, label, placed, "TRT01P", cols, extra=extra, variable="DCSREAS", variable_level=key)
+            label += " [2]"
+        t = _count_row(t, label, placed, "TRT01P", cols, extra=extra, zero_pct=True, variable="DCSREAS",
+                       variable_level=key)
     return (t.footnote("[1] Fisher's exact test.")
              .footnote("[2] Based on either patient/caregiver perception or physician perception."))
 
