@@ -384,3 +384,31 @@ def test_rtf_written(tmp_path, ancova_tables):
     path = E.write_rtf(t, tmp_path, "14-3.01", population="Efficacy", source="test")
     text = Path(path).read_text(encoding="ascii")
     assert "Table 14-3.01" in text and "Population: Efficacy" in text and "0.245" in text
+
+
+def test_glucose_is_pilot1_table_14_3_02_named_and_footnoted(glucose, tmp_path):
+    """FDA's review calls the glucose output Table 14-3.02; the title names glucose and the footnote
+    agrees with the baseline N (86/84 with a baseline value, 65/31 at Week 20), unlike Pilot 1's
+    "[a] Table is based on participants who have observable data at Baseline and Week 20"."""
+    _, t = glucose
+    assert "Glucose" in t.data.title
+    g = grid(t)
+    assert g["Placebo"][0] == "86" and g["Placebo"][2] == "65"
+    notes = " ".join(fn.text for fn in t.data.footnotes)
+    assert "baseline glucose value" in notes and "observable data at Baseline and Week 20" not in notes
+    path = E.write_rtf(t, tmp_path, "pilot1-14-3.02", population="Intent-to-Treat", source="test",
+                       number_text=f"{E.PILOT1} Table 14-3.02")
+    text = Path(path).read_text(encoding="ascii")
+    assert "R Submission Pilot 1 Table 14-3.02" in text and "Glucose" in text
+
+
+def test_figure_14_1_rtf(tmp_path, km):
+    import matplotlib
+    from .test_csr_appendix import _rtf_ok
+    matplotlib.use("Agg")
+    fig = E.figure_14_1(km["curve"], km["risk"], CSR)
+    path = E.write_figure_rtf(fig, tmp_path, population="Safety", source="test")
+    text = Path(path).read_text(encoding="ascii")
+    _rtf_ok(text)
+    assert "\\pngblip" in text and "Figure 14-1" in text and "Population: Safety" in text
+    assert not (Path(tmp_path) / "rtf" / "f-14-1.png").exists()
