@@ -28,7 +28,7 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def data():
-    return read_study(ROOT / "data" / "cdiscpilot01", ["adsl", "adlbc", "cm"])
+    return read_study(ROOT / "data" / "cdiscpilot01", ["adsl", "adlbc", "adlbh", "cm"])
 
 
 def _rows(t):
@@ -59,6 +59,23 @@ def test_14_6_02_chemistry_published(data):
             same += 1
     assert (compared, same) == (80, 78)
     assert [s.label.text for s in t.data.spanners] == ["Placebo (N=86)", "Xan. Low (N=84)", "Xan. High (N=84)"]
+
+
+def test_14_6_02_hematology_published(data):
+    import pandas as pd
+    pub = PUB["14-6.02"]
+    pcs = [pc for pc, name in L.LAB_NAMES.items() if name in pub["rows_hematology"]]
+    placed = pd.concat([place(L.t14_6_02(data["adlbh"], pc), output="14-6.02", analysis_id=f"range-{pc.lower()}",
+                              population="Safety", rules=CSR) for pc in pcs], ignore_index=True)
+    hdr = place(L.header_n(data["adsl"]), output="14-6.02", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    rows = _rows(LT.t_lab_range(placed, {"HEMATOLOGY": pcs}, L.LAB_NAMES, hdr, "t", "range"))
+    compared = 0
+    for label, want in pub["rows_hematology"].items():
+        got = [rows[label].cell(k).text for k in pub["columns"]]
+        assert [squash(g) for g in got] == [squash(w) for w in want], label
+        compared += len(want)
+    assert compared == 80
 
 
 def test_14_7_04_published(data):

@@ -250,13 +250,19 @@ def t_vs_summary(placed: pd.DataFrame, title: str, var: str, measures: dict) -> 
     return t.footnote("n, mean (SD), median [min, max].")
 
 
-def t_hylaw(placed: pd.DataFrame) -> Table:
+def t_hylaw(placed: pd.DataFrame, hdr: pd.DataFrame | None = None) -> Table:
+    """14-6.06; ``hdr`` (``labs.header_n``) puts "(N=...)" in the arm headers as the shell."""
     t = Table("Shifts of Hy's Law Values During Treatment", stub_header="Parameter / Shift", landscape=True,
               rules=CSR)
     for arm in ARMS:
         for b in ("Normal", "High"):
             t = t.add_column(f"{arm}|{b}", f"{b} at\nBaseline")
-        t = t.spanner(ARM_SHORT[arm], [f"{arm}|Normal", f"{arm}|High"])
+        keys = [f"{arm}|Normal", f"{arm}|High"]
+        if hdr is not None:
+            from .labtables import arm_spanner
+            t = arm_spanner(t, hdr, arm, keys)
+        else:
+            t = t.spanner(ARM_SHORT[arm], keys)
     t = t.add_column("p", "p-value\n[2]")
     for pc, label in (("TRANSHY", "Transaminase 1.5 x ULN"),
                       ("HYLAW", "Total Bili 1.5 x ULN and Transaminase 1.5 x ULN")):
