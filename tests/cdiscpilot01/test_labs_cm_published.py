@@ -144,3 +144,30 @@ def test_14_1_02_published(data):
             assert squash(got) == squash(w), (k, got, w)
             same += 1
     assert (compared, same) == (55, 47)
+
+
+def test_14_6_03_chemistry_published(data):
+    import pandas as pd
+    pub = PUB["14-6.03"]
+    pv = read_study(ROOT / "data" / "cdiscpilot01", ["adlbcpv"])["adlbcpv"]
+    pcs = [pc for pc, name in L.LAB_NAMES.items() if name in pub["rows"]]
+    placed = pd.concat([place(L.t14_6_02(pv, "_" + pc, indicator="ANRIND"), output="14-6.03",
+                              analysis_id=f"pvrange-{pc.lower()}", population="Safety", rules=CSR)
+                        for pc in pcs], ignore_index=True)
+    hdr = place(L.header_n(data["adsl"]), output="14-6.03", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    rows = _rows(LT.t_lab_range(placed, {"CHEMISTRY": pcs}, L.LAB_NAMES, hdr, "t", "pvrange"))
+    known = {c["cell"]: (c["published"], c["project"]) for c in json.loads(
+        (ROOT / "tests/reference/cdiscpilot01/rounding_half_even.json").read_text())["cells"]
+        if c["output"] == "14-6.03"}
+    compared = same = 0
+    for label, want in pub["rows"].items():
+        for key, w in zip(pub["columns"], want):
+            got, k = rows[label].cell(key).text, f"{label}|{key}"
+            compared += 1
+            if k in known:
+                assert (squash(w), got) == (squash(known[k][0]), known[k][1]), k
+                continue
+            assert squash(got) == squash(w), (k, got, w)
+            same += 1
+    assert (compared, same) == (80, 80 - len(known))
