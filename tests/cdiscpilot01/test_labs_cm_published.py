@@ -171,3 +171,23 @@ def test_14_6_03_chemistry_published(data):
             assert squash(got) == squash(w), (k, got, w)
             same += 1
     assert (compared, same) == (80, 80 - len(known))
+
+
+def test_14_6_04_published(data):
+    import pandas as pd
+    pub = PUB["14-6.04"]
+    pc = pub["test"]
+    visits = ["WEEK 2", "WEEK 4"]
+    placed = pd.concat([place(L.t14_6_04(data["adlbc"], pc, v), output="14-6.04",
+                              analysis_id=f"shiftvis-{pc.lower()}-{v.split()[-1]}", population="Safety",
+                              rules=CSR) for v in visits], ignore_index=True)
+    hdr = place(L.header_n(data["adsl"]), output="14-6.04", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    t = LT.t_lab_shift_visit(placed, {"CHEMISTRY": [pc]}, L.LAB_NAMES, visits, hdr)
+    rows = [r for r in t.data.rows if r.kind == "data"]
+    assert [r.label for r in rows] == [lab for lab, _ in pub["rows"]]
+    compared = 0
+    for r, (_, want) in zip(rows, pub["rows"]):
+        assert [squash(r.cell(k).text) for k in pub["columns"]] == [squash(w) for w in want], r.label
+        compared += len(want)
+    assert compared == 36
