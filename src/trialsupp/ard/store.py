@@ -117,6 +117,16 @@ def collect_notebook(path: str | Path, notebook_name: str) -> list[dict[str, Any
     return rows
 
 
+def copy_without_ard(src: str | Path, dst: str | Path) -> None:
+    """Copy an executed notebook without its ARD outputs (collected into ard.json already): the
+    publishers embed cells, and Quarto prints "Unable to display output" for an unknown MIME type."""
+    nb = json.loads(Path(src).read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if "outputs" in cell:
+            cell["outputs"] = [o for o in cell["outputs"] if ARD_MIME not in o.get("data", {})]
+    Path(dst).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def resolve_output_ids(rows: Iterable[dict[str, Any]], numbering: Mapping[str, str]) -> list[dict]:
     """Replace element labels (``tbl-baseline``) by their numbers (``eTable 1``)."""
     return [{**r, "output_id": numbering.get(r["output_id"], r["output_id"])} for r in rows]

@@ -206,7 +206,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 nb_stage = build / "notebooks" / st.name
                 nb_stage.mkdir(parents=True)
                 for nb in executed:
-                    shutil.copy2(nb, nb_stage / nb.name)
+                    store.copy_without_ard(nb, nb_stage / nb.name)
                 entry = build / st.report.relative_to(project)
                 param_rows = parameter_rows(st, values)
                 (build / "_results").mkdir()
