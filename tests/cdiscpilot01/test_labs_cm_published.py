@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from trialsupp.analyses.cdiscpilot01 import labs as L
-from trialsupp.analyses.cdiscpilot01 import labtables as LT
-from trialsupp.analyses.cdiscpilot01.conmeds import t14_7_04
+from studies.cdiscpilot01 import labs as L
+from studies.cdiscpilot01 import labtables as LT
+from studies.cdiscpilot01.conmeds import t14_7_04
 from trialsupp.ard.fmt import CSR
 from trialsupp.ard.store import place
 from trialsupp.data.io import read_study
@@ -100,7 +100,7 @@ def test_14_7_04_published(data):
 
 
 def test_14_7_01_published(data):
-    from trialsupp.analyses.cdiscpilot01.vitals import t14_7_01, VS_PARAMS
+    from studies.cdiscpilot01.vitals import t14_7_01, VS_PARAMS
     adv = read_study(ROOT / "data" / "cdiscpilot01", ["advs"])["advs"]
     pub = PUB["14-7.01"]
     placed = place(t14_7_01(adv), output="14-7.01", analysis_id="vs", population="Safety", rules=CSR)
@@ -118,8 +118,8 @@ def test_14_7_01_published(data):
 
 
 def test_14_1_02_published(data):
-    from trialsupp.analyses.cdiscpilot01 import tables as T
-    from trialsupp.analyses.cdiscpilot01.populations import TERM_REASONS, t14_1_02
+    from studies.cdiscpilot01 import tables as T
+    from studies.cdiscpilot01.populations import TERM_REASONS, t14_1_02
     from trialsupp.study import load_study
     pub = PUB["14-1.02"]
     rules = load_study("cdiscpilot01", ROOT).format_rules_for("14-1.02")
