@@ -157,7 +157,7 @@ def cmd_cache(args) -> int:
     if args.action == "clear":
         print(f"removed {NotebookCache(root).clear()} cached notebook(s) from {root}")
     else:
-        n = sum(1 for _ in root.glob("*/*")) if root.exists() else 0
+        n = sum(1 for p in root.glob("*/*") if p.parent.name != "index") if root.exists() else 0
         print(f"{root}: {n} cached notebook(s)")
     return 0
 

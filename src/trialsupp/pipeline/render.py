@@ -20,7 +20,9 @@ from trialsupp.ard.audit import audit_output
 from trialsupp.ard.provenance import environment, git_state, sha256_file
 from trialsupp.pipeline import outdir
 from trialsupp.publish.notebook_preview import write_preview
-from trialsupp.pipeline.cache import NotebookCache, cache_dir, notebook_key
+import trialsupp
+from trialsupp.pipeline.cache import NotebookCache, cache_dir, digest, hash_deps, key_parts
+from trialsupp.pipeline.deps import exec_line, read_record
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
@@ -40,6 +42,7 @@ class RenderResult:
     elapsed_s: float = 0.0
     cache_hits: list[str] = field(default_factory=list)
     cache_misses: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)     # notebook -> why it ran or was restored
     unbound: list = field(default_factory=list)
 
 
@@ -97,17 +100,29 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
         rel = nb.relative_to(project).as_posix()
         dest = vdir / "notebooks" / nb.name
         work = vdir / ".work" / nb.stem
-        key = notebook_key(nb, values, inputs)
+        parts = key_parts(nb, _replace_places(values, {str(project): "."}), inputs)
+        key = digest(parts)
         with reporter.task(rel) as note:
-            if cache.restore(key, dest, work):
+            found = cache.find(key, parts, rel)
+            cache.reasons[rel] = found.reason
+            if found.entry is not None:
+                cache.restore(found.entry, dest, work)
                 cache.hits.append(rel)
-                note("cached")
+                note("restored from cache")
             else:
                 cache.misses.append(rel)
+                note(found.reason)
                 work.mkdir(parents=True, exist_ok=True)
-                execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel)
-                normalise_notebook(dest, places={str(work): ".", str(vdir): "."})
-                cache.store(key, dest, work)
+                record = vdir / ".work" / f"{nb.stem}.deps"
+                startup = exec_line(str(record), [str(project), str(data_dir)],
+                                    [str(vdir), str(cache.root), str(Path(trialsupp.__file__).parent)])
+                execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel,
+                                 startup=startup)
+                normalise_notebook(dest, places={str(work): ".", str(vdir): ".", str(project): "."},
+                                   run_places={str(work): ".", str(vdir): "."})
+                deps = hash_deps(read_record(record), project)
+                record.unlink(missing_ok=True)
+                cache.store(key, parts, rel, dest, work, deps)
         return dest
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -135,16 +150,20 @@ def _replace_places(value: Any, places: dict[str, str]) -> Any:
     return value
 
 
-def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None:
+def normalise_notebook(path: Path, places: dict[str, str] | None = None,
+                       run_places: dict[str, str] | None = None) -> None:
     """Drop run-time stamps papermill and nbclient write, so executions compare equal.
 
     Also: papermill gives its injected-parameters cell a random id (fixed here), and
     ``places`` maps run-specific folders (the version folder ``.<out>.<stamp>-<hex>`` and
     the notebook's work folder, which ``out_dir``/``data_dir`` point into) to stable
-    relative paths in that cell and in the papermill parameters (longest first).
+    relative paths in that cell and in the papermill parameters (longest first);
+    ``run_places`` (the temporary folders only) are also replaced in printed outputs, so a
+    cached notebook keeps no absolute path of an earlier render's temporary folder.
     """
     nb = json.loads(path.read_text(encoding="utf-8"))
     places = dict(sorted((places or {}).items(), key=lambda kv: -len(kv[0])))
+    run_places = dict(sorted((run_places or {}).items(), key=lambda kv: -len(kv[0])))
     pm = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
         pm.pop(key, None)
@@ -156,6 +175,14 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None
             if places:
                 cell["source"] = _replace_places(cell.get("source", ""), places)
         cell.get("metadata", {}).pop("execution", None)
+        if run_places:         # printed paths of this run's temporary folders (never the ARD itself)
+            for output in cell.get("outputs", []):
+                for field_ in ("text", "traceback"):
+                    if field_ in output:
+                        output[field_] = _replace_places(output[field_], run_places)
+                for mime, value in list(output.get("data", {}).items()):
+                    if mime.startswith("text/"):
+                        output["data"][mime] = _replace_places(value, run_places)
         pmc = cell.get("metadata", {}).get("papermill", {})
         for key in ("start_time", "end_time", "duration"):
             pmc.pop(key, None)
@@ -183,7 +210,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     out = Path(out) if out else project / "_output" / st.name
     out = out if out.is_absolute() else Path.cwd() / out
     jobs = jobs or os.cpu_count() or 1
-    cache = NotebookCache(cache_dir(project), enabled=not force)
+    cache = NotebookCache(cache_dir(project), enabled=not force, project=project)
     os.environ["TRIALSUPP_PROJECT"] = str(project)      # kernels find the project from any folder
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")                   # notebooks run in parallel; BLAS threads fight
@@ -218,6 +245,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}")
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
+                run["notebooks"] = dict(sorted(cache.reasons.items()))
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
@@ -245,7 +273,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
-                        cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound)
+                        cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons), unbound=unbound)
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
