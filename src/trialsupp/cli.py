@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from typing import Callable
 
@@ -253,8 +254,32 @@ def main(argv: list[str] | None = None) -> int:
     except _expected_errors() as exc:
         if os.environ.get("TRIALSUPP_DEBUG"):
             raise
-        sys.stderr.write(f"trialsupp: error: {exc}\n")
+        text = os_error_line(exc) if isinstance(exc, OSError) and exc.strerror else one_line(exc)
+        sys.stderr.write(f"trialsupp: error: {text}\n")
         return EXIT_FAIL
+    except (OSError, shutil.Error) as exc:         # read-only folder, full disk, permissions
+        if os.environ.get("TRIALSUPP_DEBUG"):
+            raise
+        sys.stderr.write(f"trialsupp: error: {os_error_line(exc)}\n")
+        return EXIT_FAIL
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [s.strip() for s in str(exc).strip().splitlines() if s.strip()]
+    return " ".join(lines) if lines else type(exc).__name__
+
+
+def os_error_line(exc: BaseException) -> str:
+    """``No space left on device: /path (the output folder is unchanged)``."""
+    if isinstance(exc, shutil.Error):           # copytree collects (src, dst, reason) triples
+        first = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) and exc.args[0] else None
+        what = f"{first[2]}: {first[1]}" if first and len(first) == 3 else one_line(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename2 or exc.filename
+        what = exc.strerror + (f": {where}" if where else "")
+    else:
+        what = one_line(exc)
+    return f"{what} (operating system error; nothing already written was changed)"
 
 
 if __name__ == "__main__":
