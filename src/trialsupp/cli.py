@@ -163,7 +163,28 @@ def cmd_cache(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+def cmd_data(args) -> int:
+    from trialsupp.data.manifest import accept, check_folder, load_manifest, tracked_files
+    from trialsupp.study import load_study
+    st = load_study(args.study)
+    if not st.reads_files:
+        raise ValueError(f"study {st.name} simulates its data at each render: it has no data folder to "
+                         f"{args.action}")
+    if args.action == "accept":
+        doc, changes = accept(st.data_dir, args.reason or "", st.manifest)
+        for line in changes:
+            print(line)
+        print(f"recorded {len(doc['files'])} file(s) of {st.data_dir} in {doc['_path']} "
+              f"({len(changes)} change(s); reason: {args.reason.strip()})")
+        return 0
+    manifest = load_manifest(st.data_dir, st.manifest)
+    inputs = check_folder(st.data_dir, manifest)
+    print(f"{st.data_dir}: {len(tracked_files(st.data_dir, st.manifest))} file(s) as recorded in "
+          f"{manifest['_path']} ({len(inputs)} dataset(s))")
+    return 0
+
+
+COMMANDS: dict[str, Callable] = {"data": cmd_data, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
                                  "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
 
 
@@ -185,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
     r.add_argument("--strict", action="store_true", help="fail when the audit finds numbers not bound to ARD rows")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
+
+    da = sub.add_parser("data", help="the input manifest: 'check' the data folder against it, "
+                                      "'accept' (re-)records every file deliberately")
+    da.add_argument("action", choices=("check", "accept"))
+    da.add_argument("--study", default="valor")
+    da.add_argument("--reason", help="why the files are (re-)recorded (required by accept; logged)")
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))

@@ -17,7 +17,7 @@ TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", 
             "supplement_sentence", "footer", "format_rules", "data", "parameters",
             "notebooks", "report", "simulation", "calibration", "protocol", "layout",
             "cuts", "populations", "audit_exempt", "study_period", "requirements"}
-DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution"}
+DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "manifest"}
 PARAM_KEYS = {"type", "default", "description", "choices", "min", "max"}
 PARAM_TYPES = {"int", "float", "str", "bool", "date", "cut", "choice"}
 _SAFE_STR = re.compile(r"^[\w .,:;=+\-/()%<>]*$")
@@ -64,6 +64,17 @@ class Study:
     @property
     def data_dir(self) -> Path:
         return _inside(self.project_dir, self.raw["data"]["dir"], f"{self.path.name}: data.dir")
+
+    @property
+    def reads_files(self) -> bool:
+        """The study analyses files of its data folder (not data it simulates itself)."""
+        return self.raw["data"].get("source") != "simulate"
+
+    @property
+    def manifest(self) -> Path | None:
+        """``data.manifest``, or None for the default ``<data dir>/checksums.yml``."""
+        rel = self.raw["data"].get("manifest")
+        return _inside(self.project_dir, rel, f"{self.path.name}: data.manifest") if rel else None
 
     @property
     def notebooks(self) -> list[Path]:

@@ -23,7 +23,7 @@ from trialsupp.ard.fmt import JAMA, FormatRules, format_stat
 from trialsupp.ard.schema import ARD_COLUMNS, ARDError, check_ard
 
 ARD_MIME = "application/vnd.trialsupp.ard+json"
-VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir")
+VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir", "notebooks")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 

@@ -78,6 +78,16 @@ def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
     return study.data_dir
 
 
+def check_inputs(study: Study, data_dir: Path) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Input datasets -> SHA-256, and the manifest's record for run.json. A study that reads
+    files needs its manifest, and every file of the folder must be listed and unchanged."""
+    if not study.reads_files:
+        return hash_inputs(data_dir), None
+    from trialsupp.data.manifest import check_folder, load_manifest, run_record
+    manifest = load_manifest(data_dir, study.manifest)
+    return check_folder(data_dir, manifest), run_record(manifest)
+
+
 def hash_inputs(data_dir: Path) -> dict[str, str]:
     paths = sorted(p for p in data_dir.iterdir() if p.suffix.lower() in (".xpt", ".parquet"))
     for p in paths:     # was skipped here, then an IsADirectoryError inside the notebook
@@ -181,8 +191,10 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None,
                     if field_ in output:
                         output[field_] = _replace_places(output[field_], run_places)
                 for mime, value in list(output.get("data", {}).items()):
-                    if mime.startswith("text/"):
+                    if mime.startswith("text/") or mime == "image/svg+xml":
                         output["data"][mime] = _replace_places(value, run_places)
+                if output.get("metadata"):          # e.g. the paths of a figure's saved files
+                    output["metadata"] = _replace_places(output["metadata"], run_places)
         pmc = cell.get("metadata", {}).get("papermill", {})
         for key in ("start_time", "end_time", "duration"):
             pmc.pop(key, None)
@@ -192,7 +204,9 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None,
 def render(study: str = "valor", out: str | Path | None = None, formats: Sequence[str] = FORMATS,
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
-           force: bool = False, strict: bool = False) -> RenderResult:
+           force: bool = False, strict: bool = False, run_started: str | None = None) -> RenderResult:
+    """``run_started``: the run's recorded start (ISO time), used by ``verify`` to re-make the
+    same dated documents; default now."""
     from trialsupp.publish import number_elements, publish
 
     started = time.monotonic()
@@ -221,7 +235,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
         try:
             with reporter.stage("data"):
                 data_dir = prepare_data(st, values, vdir)
-                inputs = hash_inputs(data_dir)
+                inputs, manifest_record = check_inputs(st, data_dir)
             with reporter.stage("notebooks"):
                 executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache)
                 for nb in executed:
@@ -244,8 +258,11 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 for nb in executed:
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}")
                 rows = store.resolve_output_ids(rows, numbering)
-                run = run_metadata(st, values, inputs, project, out)
+                run = run_metadata(st, values, inputs, project, out, started=run_started)
+                run["formats"] = list(formats)
                 run["notebooks"] = dict(sorted(cache.reasons.items()))
+                if manifest_record:
+                    run["data_manifest"] = manifest_record
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
@@ -259,18 +276,19 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                     listed = "; ".join(u.line() for u in unbound[:5])
                     raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
                                      + (" ..." if len(unbound) > 5 else ""))
+            elapsed = time.monotonic() - started
+            run_json = vdir / "run.json"
+            meta = json.loads(run_json.read_text())
+            meta["elapsed_s"] = round(elapsed, 2)
+            meta["audit_unbound"] = [u.line() for u in unbound]
+            store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+            write_output_manifest(vdir)
             outdir.swap_in(out, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)
             raise
         finally:
             shutil.rmtree(build, ignore_errors=True)
-    elapsed = time.monotonic() - started
-    run_json = out / "run.json"
-    meta = json.loads(run_json.read_text())
-    meta["elapsed_s"] = round(elapsed, 2)
-    meta["audit_unbound"] = [u.line() for u in unbound]
-    store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
                         cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons), unbound=unbound)
@@ -287,11 +305,18 @@ def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
     return named
 
 
+def write_output_manifest(vdir: Path) -> None:
+    """``manifest.json``: the SHA-256 of every file the render wrote (``verify`` checks them)."""
+    from trialsupp.pipeline.integrity import OUTPUT_MANIFEST, hash_output
+    doc = {"schema": "trialsupp-output-manifest/1", "files": hash_output(vdir)}
+    store.atomic_write_text(vdir / OUTPUT_MANIFEST, json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
 def run_metadata(st: Study, values: dict[str, Any], inputs: dict[str, str], project: Path,
-                 out: Path) -> dict[str, Any]:
+                 out: Path, started: str | None = None) -> dict[str, Any]:
     env = environment()
     bundled = st.path.parent.resolve() == STUDIES_DIR.resolve()
     return {"study": st.name, "study_config": st.name if bundled else str(st.path), "params": values, "inputs": inputs, "git": git_state(project),
             "python": env["python"], "packages": env["packages"],
-            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "started": started or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "out_dir": str(out)}
