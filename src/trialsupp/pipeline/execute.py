@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 SYSTEM_PARAMS = ("study", "data_dir", "out_dir")
+# the kernel's own shutdown chatter (a ZMQ socket closed under load) is not the user's business
+QUIET = "import logging as _l; _l.getLogger('tornado').setLevel(_l.CRITICAL); del _l"
 
 
 class NotebookError(RuntimeError):
@@ -73,7 +75,7 @@ def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Pat
                                    execution_timeout=timeout, request_save_on_cell_execute=False,
                                    # kernel start-up/shutdown chatter would break the progress display
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"]
-                                   + ([f"--IPKernelApp.exec_lines={startup}"] if startup else []))
+                                   + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")])
     except PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count or exc.cell_index}"
         try:

@@ -151,9 +151,22 @@ def _lines(a: list[str], b: list[str], unit: str) -> list[str]:
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "equal":
             continue
-        old, new = " / ".join(a[i1:i2]), " / ".join(b[j1:j2])
+        old, new = _differing(" / ".join(a[i1:i2]), " / ".join(b[j1:j2]))
         out.append(f"{unit} {i1 + 1}: {_short(old)} (recorded) vs {_short(new)} (re-run)")
     return out
+
+
+def _differing(old: str, new: str, context: int = 25) -> tuple[str, str]:
+    """The part of two long texts that differs, with a little context on each side."""
+    if len(old) <= 80 and len(new) <= 80:
+        return old, new
+    start = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    lo = max(0, start - context)
+    cut = lambda t: ("..." if lo else "") + t[lo:len(t) - max(0, end - context)] + ("..." if end > context else "")
+    return cut(old), cut(new)
 
 
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)

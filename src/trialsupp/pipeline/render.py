@@ -88,6 +88,25 @@ def check_inputs(study: Study, data_dir: Path) -> tuple[dict[str, str], dict[str
     return check_folder(data_dir, manifest), run_record(manifest)
 
 
+def check_data_requirements(study: Study, data_dir: Path) -> None:
+    """The datasets, variables and types the study config and each notebook declare they
+    need (``data.requirements``), checked on the data as delivered before any notebook runs."""
+    from trialsupp.data.io import read_study
+    from trialsupp.data.requirements import check, notebook_requirements, parse
+    reqs = parse(study.raw.get("requirements"), f"study config {study.path.name}")
+    for nb in study.notebooks:
+        reqs += notebook_requirements(nb)
+    if not reqs:
+        return
+    names = sorted({r.dataset for r in reqs})
+    present = {p.stem.lower() for p in data_dir.iterdir() if p.suffix.lower() in (".xpt", ".parquet")}
+    for r in reqs:
+        if r.dataset not in present:
+            raise DataError(f"dataset {r.dataset}: no {r.dataset}.xpt or {r.dataset}.parquet in {data_dir} "
+                            f"(required by {r.by})")
+    check(read_study(data_dir, names).datasets, reqs)
+
+
 def hash_inputs(data_dir: Path) -> dict[str, str]:
     paths = sorted(p for p in data_dir.iterdir() if p.suffix.lower() in (".xpt", ".parquet"))
     for p in paths:     # was skipped here, then an IsADirectoryError inside the notebook
@@ -236,6 +255,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
             with reporter.stage("data"):
                 data_dir = prepare_data(st, values, vdir)
                 inputs, manifest_record = check_inputs(st, data_dir)
+                check_data_requirements(st, data_dir)
             with reporter.stage("notebooks"):
                 executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache)
                 for nb in executed:
@@ -270,6 +290,7 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,
                                 params=values, run=run)
                 files = name_outputs(files, vdir)
+                remove_control_characters(vdir)
             with reporter.stage("audit"):
                 unbound = audit_output(vdir)
                 if unbound and strict:
@@ -292,6 +313,18 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
                         cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons), unbound=unbound)
+
+
+def remove_control_characters(vdir: Path) -> None:
+    """No BEL, ESC or other control character from the data reaches a published HTML page
+    (the escaping functions drop them from tables; this also covers text that came
+    through Pandoc or a notebook's own output)."""
+    from trialsupp.display._escape import strip_controls
+    for page in vdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        clean = strip_controls(text)
+        if clean != text:
+            store.atomic_write_text(page, clean)
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
