@@ -45,9 +45,9 @@ SCENARIOS = {
         """), "render('valor', out=OUT)"),
     "cdiscpilot01_cold": (RENDER + "import shutil; shutil.rmtree(CACHE, ignore_errors=True)",
                           "render('cdiscpilot01', out=OUT)"),
-    "simulate_valor": ("from trialsupp.simulate.valor import simulate; simulate(seed=1)",
+    "simulate_valor": ("from studies.valor.simulate.valor import simulate; simulate(seed=1)",
                        "simulate(seed=67, out=OUT, formats=('parquet',))"),       # all datasets + define.json
-    "calibrate_1000_replicates": ("from trialsupp.simulate.calibrate import replicate_headlines",
+    "calibrate_1000_replicates": ("from studies.valor.simulate.calibrate import replicate_headlines",
                                   "replicate_headlines(n_replicates=1000, jobs=2)"),
     "mmrm_un_108x10": (textwrap.dedent("""
         import numpy as np, pandas as pd
@@ -109,6 +109,8 @@ def run_scenario(name: str, workdir: Path) -> dict:
     setup, timed = SCENARIOS[name]
     env = dict(os.environ, TRIALSUPP_CACHE=str(workdir / "cache"), TRIALSUPP_PROJECT=str(workdir / "project"),
                MPLBACKEND="Agg")
+    # the project's own code (studies.valor: simulator, calibration), as the pipeline's kernels see it
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir / "project" / "src"), env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-c", WRAPPER, str(workdir / "out"), str(workdir / "cache"),
                            str(workdir / "project"), setup, timed], env=env, capture_output=True, text=True)
     if proc.returncode != 0:

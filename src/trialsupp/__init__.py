@@ -2,6 +2,6 @@
 
 Import stays cheap (no pandas/matplotlib at import time); use the subpackages:
 ``trialsupp.data``, ``trialsupp.stats``, ``trialsupp.ard``, ``trialsupp.display``,
-``trialsupp.publish``, ``trialsupp.pipeline``, ``trialsupp.simulate``.
+``trialsupp.publish``, ``trialsupp.pipeline``, ``trialsupp.project``.
 """
 __version__ = "0.1.0"

@@ -43,7 +43,8 @@ def cmd_render(args) -> int:
         return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
-                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict)
+                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
+                    reproducible=args.reproducible)
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
     print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
@@ -53,14 +54,14 @@ def cmd_render(args) -> int:
 
 def cmd_simulate(args) -> int:
     from pathlib import Path
-    from trialsupp.simulate.config import SimulationConfigError
-    from trialsupp.simulate.valor import simulate
-    from trialsupp.study import find_project_dir
-    out = Path(args.out) if args.out else find_project_dir() / "data" / "valor"
-    try:
-        data = simulate(seed=args.seed, out=out, formats=_formats(args.format), config=args.config)
-    except SimulationConfigError as exc:
-        raise ValueError(str(exc)) from None
+    from trialsupp.pipeline.render import generator
+    from trialsupp.study import load_study
+    st = load_study(args.study)
+    if st.raw["data"].get("source") != "simulate":
+        raise ValueError(f"study {st.name} is not simulated (data.source: {st.raw['data'].get('source')})")
+    out = Path(args.out) if args.out else st.data_dir
+    simulate = generator(st)
+    data = simulate(seed=args.seed, out=out, formats=_formats(args.format), config=st.path)
     rows = sum(len(df) for df in data.values())
     print(f"simulated {len(data)} datasets ({rows} records) into {out}: "
           + ", ".join(sorted(p.name for p in out.iterdir() if p.is_file())))
@@ -70,16 +71,14 @@ def cmd_simulate(args) -> int:
 def cmd_calibrate(args) -> int:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")      # before numpy loads: the replicate workers use every core
-    from trialsupp.simulate.calibrate import calibrate, format_table
-    table = calibrate(seed=args.seed, replicates=args.replicates, jobs=args.jobs)
-    print(format_table(table))
-    bad = ~table["within"].astype(bool)
-    if "median_within" in table:
-        bad |= ~table["median_within"].astype(bool)
-    if bad.any():
-        print(f"{int(bad.sum())} figure(s) outside tolerance: {', '.join(table.loc[bad, 'name'])}")
-        return EXIT_FAIL
-    return 0
+    from trialsupp.project import entry_point
+    from trialsupp.study import load_study
+    st = load_study(args.study)
+    spec = (st.raw.get("calibration") or {}).get("command")
+    if not spec:
+        raise ValueError(f"study {st.name} has no calibration (calibration.command in {st.label})")
+    run = entry_point(spec, st.project_dir, f"{st.label}: calibration.command")
+    return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path) or 0)
 
 
 def cmd_params(args) -> int:
@@ -95,9 +94,26 @@ def cmd_params(args) -> int:
 
 
 def _out_dir(args):
+    """``--out``, else ``<project>/_output/<study>`` of ``--study`` (default: the project's)."""
     from pathlib import Path
-    from trialsupp.study import find_project_dir
-    return Path(args.out) if args.out else find_project_dir() / "_output" / args.study
+    from trialsupp.study import load_study
+    if args.out:
+        return Path(args.out).resolve()
+    st = load_study(args.study)
+    return st.project_dir / "_output" / st.name
+
+
+def _render_dir(args, ref: str):
+    """A rendered output: a folder, else a name under the study's project ``_output/``
+    (``valor``, ``valor-matrix/final``)."""
+    from pathlib import Path
+    from trialsupp.study import load_study
+    path = Path(ref)
+    if path.is_dir() or path.is_absolute():
+        return path.resolve()
+    st = load_study(args.study)
+    candidate = st.project_dir / "_output" / ref
+    return candidate if candidate.is_dir() else path.resolve()
 
 
 def cmd_trace(args) -> int:
@@ -136,6 +152,7 @@ def cmd_diff(args) -> int:
     from pathlib import Path
     from trialsupp.ard.compare import compare_ard, diff_html
     from trialsupp.ard.store import atomic_write_text, read_store
+    args.a, args.b = str(_render_dir(args, args.a)), str(_render_dir(args, args.b))
     a, b = read_store(Path(args.a)), read_store(Path(args.b))
     result = compare_ard(a, b, rtol=args.rtol)
     for d in result.differences:
@@ -148,6 +165,16 @@ def cmd_diff(args) -> int:
     atomic_write_text(html_path, diff_html(result, args.a, args.b))
     print(f"{len(result.differences)} difference(s), {len(result.only_a)} only in A, "
           f"{len(result.only_b)} only in B, {result.matched} identical; written {html_path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from trialsupp.export.ars import write_ars
+    out = _out_dir(args)
+    if not (out / "ard.json").exists():
+        raise FileNotFoundError(f"no results store at {out / 'ard.json'} (render first)")
+    target = write_ars(out, args.to)
+    print(f"written {target} (CDISC ARS 1.0 ReportingEvent)")
     return 0
 
 
@@ -184,8 +211,22 @@ def cmd_data(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"data": cmd_data, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
-                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff}
+def cmd_new(args) -> int:
+    from pathlib import Path
+    from trialsupp.scaffold import new_project
+    res = new_project(Path(args.path), Path(args.adam), layout=args.layout, title=args.title, study=args.study)
+    where = Path(args.path)
+    print(f"wrote study {res['study']} into {where.resolve()}: {len(res['files'])} file(s)/folder(s)")
+    print(f"next: cd {where} && trialsupp render --study {res['study']}")
+    return 0
+
+
+COMMANDS: dict[str, Callable] = {"new": cmd_new, "data": cmd_data, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+                                 "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff, "export": cmd_export}
+
+
+STUDY_HELP = ("a study of this project's trialsupp.yml by NAME, or a PATH (study.yml, its folder, "
+              "a project folder); default: the project's default study")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,9 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("render", help="execute the notebooks and publish HTML + PDF")
-    r.add_argument("--study", default="valor", help="study name or path to a study YAML (default: valor)")
+    r.add_argument("--study", help=STUDY_HELP)
     r.add_argument("--out", help="output folder (default: _output/<study>)")
-    r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf")
+    r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf,docx")
     r.add_argument("--seed", type=int, help="simulation seed (simulated studies)")
     r.add_argument("--jobs", type=int, help="notebooks executed in parallel (default: cores)")
     r.add_argument("--param", "-P", action="append", metavar="KEY=VALUE", help="study parameter")
@@ -205,49 +246,67 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     r.add_argument("--force", action="store_true", help="re-execute every notebook (ignore the cache)")
     r.add_argument("--strict", action="store_true", help="fail when the audit finds numbers not bound to ARD rows")
+    r.add_argument("--reproducible", action="store_true",
+                   help="byte-identical HTML/PDF: date the documents by the data cut (or SOURCE_DATE_EPOCH)")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
+
+    n = sub.add_parser("new", help="a project (or one more study in it) from an ADaM folder")
+    n.add_argument("path", metavar="PATH", help="project folder (created, or an existing project)")
+    n.add_argument("--adam", required=True, metavar="DIR", help="folder with the ADaM .xpt/.parquet files")
+    n.add_argument("--layout", choices=("jama", "csr"), default="jama",
+                   help="jama: journal supplement (HTML + PDF); csr: regulatory appendix (+ RTF)")
+    n.add_argument("--title", help="report title (default from STUDYID)")
+    n.add_argument("--study", help="study name (default: STUDYID, lower case)")
 
     da = sub.add_parser("data", help="the input manifest: 'check' the data folder against it, "
                                       "'accept' (re-)records every file deliberately")
     da.add_argument("action", choices=("check", "accept"))
-    da.add_argument("--study", default="valor")
+    da.add_argument("--study", help=STUDY_HELP)
     da.add_argument("--reason", help="why the files are (re-)recorded (required by accept; logged)")
 
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))
 
-    sim = sub.add_parser("simulate", help="generate the simulated VALOR/OLE ADaM datasets")
+    sim = sub.add_parser("simulate", help="write a simulated study's ADaM datasets (its data.generator)")
+    sim.add_argument("--study", help=STUDY_HELP)
     sim.add_argument("--seed", type=int, help="seed (default: simulation.seed of the config)")
-    sim.add_argument("--out", help="folder (default: data/valor)")
-    sim.add_argument("--format", default="parquet", help="parquet,xpt")
-    sim.add_argument("--config", help="a study YAML with a simulation: section (default: valor)")
+    sim.add_argument("--out", help="folder (default: the study's data.dir)")
+    sim.add_argument("--format", default="parquet", help="comma-separated: parquet,xpt,dataset-json")
 
-    cal = sub.add_parser("calibrate", help="simulated vs published headline figures (valor)")
+    cal = sub.add_parser("calibrate", help="simulated vs published headline figures (a simulated study's calibration.command)")
+    cal.add_argument("--study", help=STUDY_HELP)
     cal.add_argument("--seed", type=int, help="seed (default: simulation.seed)")
     cal.add_argument("--replicates", type=int, default=0, help="also run R seeds: median and share within tolerance")
     cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the replicates")
 
     pa = sub.add_parser("params", help="list a study's parameters")
-    pa.add_argument("--study", default="valor")
+    pa.add_argument("--study", help=STUDY_HELP)
 
     t = sub.add_parser("trace", help="the chain behind an ARD id, an element or a displayed value")
     t.add_argument("query", metavar="ID|OUTPUT|VALUE")
-    t.add_argument("--study", default="valor")
+    t.add_argument("--study", help=STUDY_HELP)
     t.add_argument("--out", help="rendered output folder (default: _output/<study>)")
 
     au = sub.add_parser("audit", help="list numbers in the HTML/PDF not bound to an ARD row")
-    au.add_argument("--study", default="valor")
+    au.add_argument("--study", help=STUDY_HELP)
     au.add_argument("--out")
 
     v = sub.add_parser("verify", help="re-run from the recorded inputs and certify the numbers")
-    v.add_argument("--study", default="valor")
+    v.add_argument("--study", help=STUDY_HELP)
     v.add_argument("--out")
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
 
+    ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
+    ex.add_argument("format", choices=("ars",))
+    ex.add_argument("--study", help=STUDY_HELP)
+    ex.add_argument("--out", help="rendered output folder (default: _output/<study>)")
+    ex.add_argument("--to", help="file to write (default: <out>/ars.json)")
+
     d = sub.add_parser("diff", help="every statistic that differs between two renders")
-    d.add_argument("a", metavar="OUT_A")
+    d.add_argument("a", metavar="OUT_A", help="an output folder, or its name under the project's _output/")
     d.add_argument("b", metavar="OUT_B")
+    d.add_argument("--study", help=STUDY_HELP + " (whose project's _output/ holds OUT_A, OUT_B)")
     d.add_argument("--rtol", type=float, default=0.0)
     d.add_argument("--html", help="where to write the HTML view (default: OUT_B/diff.html)")
     return p

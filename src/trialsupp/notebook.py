@@ -77,5 +77,5 @@ def open_session(study: str, data_dir: str, out_dir: str, params: dict[str, Any]
     cut = cut_date(st, values.get("data_cut"))
     if cut:
         from trialsupp.data.cut import apply_cut
-        data.datasets = apply_cut(data.datasets, cut)
+        data.datasets = apply_cut(data.datasets, cut, st.raw["data"].get("cut_flags"))
     return Session(study=st, data=data, params=values, out_dir=Path(out_dir), cut=cut, uncut=uncut)

@@ -1,4 +1,5 @@
-"""Study configs (``studies/<name>.yaml``) and typed, validated parameters."""
+"""Study configs (``study.yml`` of a project's study, named in ``trialsupp.yml``) and
+typed, validated parameters. Paths inside a study config are relative to the project."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,12 +13,11 @@ import yaml
 
 from trialsupp.ard.fmt import FormatRules
 
-STUDIES_DIR = Path(__file__).parent / "studies"
 TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", "citation",
             "supplement_sentence", "footer", "format_rules", "data", "parameters",
             "notebooks", "report", "simulation", "calibration", "protocol", "layout",
             "cuts", "populations", "audit_exempt", "study_period", "requirements"}
-DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "manifest"}
+DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "generator", "cut_flags", "manifest"}
 PARAM_KEYS = {"type", "default", "description", "choices", "min", "max"}
 PARAM_TYPES = {"int", "float", "str", "bool", "date", "cut", "choice"}
 _SAFE_STR = re.compile(r"^[\w .,:;=+\-/()%<>]*$")
@@ -59,11 +59,11 @@ class Study:
         try:
             return FormatRules(**self.raw.get("format_rules", {}))
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.path.name}: format_rules: {exc}") from None
+            raise ConfigError(f"{self.label}: format_rules: {exc}") from None
 
     @property
     def data_dir(self) -> Path:
-        return _inside(self.project_dir, self.raw["data"]["dir"], f"{self.path.name}: data.dir")
+        return _inside(self.project_dir, self.raw["data"]["dir"], f"{self.label}: data.dir")
 
     @property
     def reads_files(self) -> bool:
@@ -74,15 +74,15 @@ class Study:
     def manifest(self) -> Path | None:
         """``data.manifest``, or None for the default ``<data dir>/checksums.yml``."""
         rel = self.raw["data"].get("manifest")
-        return _inside(self.project_dir, rel, f"{self.path.name}: data.manifest") if rel else None
+        return _inside(self.project_dir, rel, f"{self.label}: data.manifest") if rel else None
 
     @property
     def notebooks(self) -> list[Path]:
-        return [_inside(self.project_dir, nb, f"{self.path.name}: notebooks") for nb in self.raw["notebooks"]]
+        return [_inside(self.project_dir, nb, f"{self.label}: notebooks") for nb in self.raw["notebooks"]]
 
     @property
     def report(self) -> Path:
-        return _inside(self.project_dir, self.raw["report"], f"{self.path.name}: report")
+        return _inside(self.project_dir, self.raw["report"], f"{self.label}: report")
 
     @property
     def cuts(self) -> dict[str, str]:
@@ -93,8 +93,20 @@ class Study:
             cuts.setdefault(name, spec["date"] if isinstance(spec, dict) else spec)
         return {k: str(v) for k, v in cuts.items()}
 
+    @property
+    def label(self) -> str:
+        """The config's path as shown in messages (relative to the project)."""
+        return _label(self.path, self.project_dir)
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params.values()}
+
+
+def _label(path: Path, project: Path) -> str:
+    try:
+        return path.resolve().relative_to(project.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _inside(root: Path, rel: str, key: str) -> Path:
@@ -105,24 +117,14 @@ def _inside(root: Path, rel: str, key: str) -> Path:
 
 
 def find_project_dir(start: Path | None = None) -> Path:
-    """The project folder: $TRIALSUPP_PROJECT, else the nearest folder up from cwd with
-    _quarto.yml and report/, else the source checkout this package was installed from."""
-    env = os.environ.get("TRIALSUPP_PROJECT")
-    if env:
-        return Path(env).resolve()
-    here = (start or Path.cwd()).resolve()
-    for cand in (here, *here.parents):
-        if (cand / "_quarto.yml").exists() and (cand / "report").is_dir():
-            return cand
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "_quarto.yml").exists():
-        return checkout
-    raise ConfigError("cannot find the trialsupp project folder (no _quarto.yml with report/ "
-                      "here or above; set TRIALSUPP_PROJECT)")
+    """The project folder (see :func:`trialsupp.project.find_project_dir`)."""
+    from trialsupp.project import find_project_dir as find
+    return find(start)
 
 
-def available_studies() -> list[str]:
-    return sorted(p.stem for p in STUDIES_DIR.glob("*.yaml"))
+def available_studies(project: Path | None = None) -> list[str]:
+    from trialsupp.project import read_project
+    return sorted(read_project(project or find_project_dir())["studies"])
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -135,33 +137,32 @@ def read_yaml(path: Path, what: str) -> Any:
         raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
 
 
-def load_study(name_or_path: str, project_dir: Path | None = None) -> Study:
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = STUDIES_DIR / f"{name_or_path}.yaml"
-        if not path.exists():
-            raise ConfigError(f"unknown study {name_or_path!r} (available: {', '.join(available_studies())})")
+def load_study(name_or_path: str | Path | None = None, project_dir: Path | None = None) -> Study:
+    """A study by NAME (of the project's ``trialsupp.yml``) or PATH (a study config, a
+    folder holding ``study.yml``, or a project folder); None: the project's default."""
+    from trialsupp.project import study_config
+    path, project = study_config(name_or_path, Path(project_dir).resolve() if project_dir else None)
+    label = _label(path, project)
     raw = read_yaml(path, "study config")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path.name}: must be a mapping of keys")
+        raise ConfigError(f"{label}: must be a mapping of keys")
     unknown = sorted(set(raw) - TOP_KEYS)
     if unknown:
-        raise ConfigError(f"{path.name}: unknown key(s) {', '.join(unknown)}")
+        raise ConfigError(f"{label}: unknown key(s) {', '.join(unknown)}")
     for key in ("name", "data", "notebooks", "report"):
         if key not in raw:
-            raise ConfigError(f"{path.name}: missing required key {key!r}")
+            raise ConfigError(f"{label}: missing required key {key!r}")
     if not isinstance(raw["data"], dict):
-        raise ConfigError(f"{path.name}: data: must be a mapping")
+        raise ConfigError(f"{label}: data: must be a mapping")
     bad = sorted(set(raw["data"]) - DATA_KEYS)
     if bad:
-        raise ConfigError(f"{path.name}: data: unknown key(s) {', '.join(bad)}")
+        raise ConfigError(f"{label}: data: unknown key(s) {', '.join(bad)}")
     if not isinstance(raw["notebooks"], list) or not all(isinstance(n, str) for n in raw["notebooks"]):
-        raise ConfigError(f"{path.name}: notebooks: must be a list of paths")
-    check_config_types(path.name, raw)
-    study = Study(name=raw["name"], path=path, raw=raw,
-                  project_dir=(project_dir or find_project_dir()).resolve())
-    study.params = _parse_params(path.name, raw.get("parameters") or {})
-    _apply_study_period(path.name, raw, study.params)
+        raise ConfigError(f"{label}: notebooks: must be a list of paths")
+    check_config_types(label, raw)
+    study = Study(name=raw["name"], path=path, raw=raw, project_dir=project.resolve())
+    study.params = _parse_params(label, raw.get("parameters") or {})
+    _apply_study_period(label, raw, study.params)
     sim_seed = (raw.get("simulation") or {}).get("seed")
     if "seed" in study.params and study.params["seed"].default is None and sim_seed is not None:
         p = study.params["seed"]
@@ -209,6 +210,10 @@ def check_config_types(where: str, raw: dict) -> None:
         raise ConfigError(f"{where}: citation: must be a mapping (authors, title, journal, year, doi)")
     if not isinstance(raw["data"].get("dir", ""), str):
         raise ConfigError(f"{where}: data.dir: must be a path, got {raw['data']['dir']!r}")
+    flags = raw["data"].get("cut_flags")
+    if flags is not None and not (isinstance(flags, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in flags.items())):
+        raise ConfigError(f"{where}: data.cut_flags: must map ADSL flags to the date variables that set them")
     if raw.get("audit_exempt") is not None and not (
             isinstance(raw["audit_exempt"], list) and all(isinstance(p, str) for p in raw["audit_exempt"])):
         raise ConfigError(f"{where}: audit_exempt: must be a list of regular expressions")

@@ -24,7 +24,7 @@ import pytest
 
 from trialsupp.ard import store
 from trialsupp.ard.fmt import CSR
-from trialsupp.analyses.cdiscpilot01 import efficacy as E
+from studies.cdiscpilot01 import efficacy as E
 from trialsupp.data.io import read_study
 
 ROOT = Path(__file__).resolve().parents[2]

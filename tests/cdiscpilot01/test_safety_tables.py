@@ -35,7 +35,7 @@ def adae():
 
 @pytest.fixture(scope="module")
 def demog(adsl):
-    from trialsupp.analyses.cdiscpilot01.demographics import t14_2_01
+    from studies.cdiscpilot01.demographics import t14_2_01
     return place(t14_2_01(adsl), output="14-2.01", analysis_id="demog", population="ITT", rules=CSR)
 
 
@@ -102,7 +102,7 @@ def _rtables(text):
 
 
 def test_pilot1_tlf_demographic_published(adsl):
-    from trialsupp.analyses.cdiscpilot01.demographics import pilot1_demographic
+    from studies.cdiscpilot01.demographics import pilot1_demographic
     ard = place(pilot1_demographic(adsl), output="pilot1-demographic", analysis_id="demog",
                 population="ITT", rules=CSR)
     pub = PUB["pilot1-tlf-demographic"]
@@ -132,7 +132,7 @@ def test_14_2_01_vs_r(demog):
 
 
 def test_14_1_02_fisher_vs_r(adsl):
-    from trialsupp.analyses.cdiscpilot01.populations import t14_1_02
+    from studies.cdiscpilot01.populations import t14_1_02
     ard = t14_1_02(adsl)
     for var, key in (("COMPSTAT", "fisher_COMP24FL"), ("AEFL", "fisher_AE"), ("LOEFL", "fisher_LOE")):
         got = select(ard, variable=var, stat_name="p.value")["stat"].iloc[0]
@@ -140,7 +140,7 @@ def test_14_1_02_fisher_vs_r(adsl):
 
 
 def test_14_1_01_counts(adsl):
-    from trialsupp.analyses.cdiscpilot01.populations import t14_1_01
+    from studies.cdiscpilot01.populations import t14_1_01
     ard = t14_1_01(adsl)
     got = {(r.variable, r.group1_level): r.stat for r in select(ard, variable_level="Y", stat_name="n").itertuples()}
     assert got[("ITTFL", "Total")] == 254 and got[("SAFFL", "Total")] == 254
@@ -148,7 +148,7 @@ def test_14_1_01_counts(adsl):
 
 
 def test_14_4_01_vs_r(adsl):
-    from trialsupp.analyses.cdiscpilot01.safety import t14_4_01
+    from studies.cdiscpilot01.safety import t14_4_01
     ard = t14_4_01(adsl)
     for arm in ARMS:
         for var, key in (("AVGDD", "avgdd"), ("CUMDOSE", "cumdose")):
@@ -159,7 +159,7 @@ def test_14_4_01_vs_r(adsl):
 
 @pytest.mark.slow
 def test_14_5_01_vs_r(adae, adsl):
-    from trialsupp.analyses.cdiscpilot01.safety import t14_5_01
+    from studies.cdiscpilot01.safety import t14_5_01
     ard = t14_5_01(adae, adsl)
     for term in ("ANY", "APPLICATION SITE PRURITUS", "DIZZINESS", "ERYTHEMA"):
         where = dict(variable="ANYAE") if term == "ANY" else dict(variable="AETERM", variable_level=term)

@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 import pytest
 
-from trialsupp.analyses.cdiscpilot01 import labs as L
-from trialsupp.analyses.cdiscpilot01 import populations as P
-from trialsupp.analyses.cdiscpilot01 import safety as S
-from trialsupp.analyses.cdiscpilot01 import vitals as V
+from studies.cdiscpilot01 import labs as L
+from studies.cdiscpilot01 import populations as P
+from studies.cdiscpilot01 import safety as S
+from studies.cdiscpilot01 import vitals as V
 from trialsupp.data.io import read_dataset
 
 
@@ -140,7 +140,7 @@ def test_14_3_12_npix_ancova_with_statsmodels_formula(project_dir):
     import statsmodels.formula.api as smf
     from statsmodels.stats.anova import anova_lm
 
-    from trialsupp.analyses.cdiscpilot01 import efficacy as E
+    from studies.cdiscpilot01 import efficacy as E
     from trialsupp.data.io import read_study
 
     data = read_study(project_dir / "data" / "cdiscpilot01", ["adsl", "adnpix"])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import nbformat
 
+from trialsupp.project import install_templates
+
 REPO = Path(__file__).resolve().parents[2]
 
 STUDY = """
@@ -69,10 +71,9 @@ Baseline characteristics are in @tbl-baseline. The mean age in the placebo group
 
 
 def make_project(root: Path, fail: bool = False) -> Path:
-    """Build the project in ``root``; returns the study YAML path."""
-    for name in ("_quarto.yml", "_extensions"):
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
+    """Build the project in ``root`` (laid out as ``trialsupp new`` does: trialsupp.yml,
+    src/studies/mini/study.yml, templates installed by the tool); returns the study config path."""
+    install_templates(root)
     (root / "data" / "mini").mkdir(parents=True)
     shutil.copy2(REPO / "data" / "cdiscpilot01" / "adsl.xpt", root / "data" / "mini" / "adsl.xpt")
     (root / "report" / "mini").mkdir(parents=True)
@@ -80,8 +81,10 @@ def make_project(root: Path, fail: bool = False) -> Path:
     write_notebook(root, fail)
     from trialsupp.data.manifest import accept
     accept(root / "data" / "mini", "test fixture", who="tests")     # the input manifest a render requires
-    study = root / "mini.yaml"
+    study = root / "src" / "studies" / "mini" / "study.yml"
+    study.parent.mkdir(parents=True)
     study.write_text(textwrap.dedent(STUDY))
+    (root / "trialsupp.yml").write_text("default: mini\nstudies:\n  mini: src/studies/mini/study.yml\n")
     return study
 
 

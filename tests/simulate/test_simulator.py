@@ -1,4 +1,4 @@
-"""Tests of the simulated VALOR/OLE study (trialsupp.simulate)."""
+"""Tests of the simulated VALOR/OLE study (studies.valor.simulate)."""
 from __future__ import annotations
 
 import copy
@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from trialsupp.simulate.config import DEFAULT_STUDY, SimulationConfigError, load_config, load_study
-from trialsupp.simulate.valor import simulate
+from studies.valor.simulate.config import DEFAULT_STUDY, SimulationConfigError, load_config, load_study
+from studies.valor.simulate.valor import simulate
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ class TestDeterminism:
         assert not other["ADQS"].AVAL.equals(data["ADQS"].AVAL)
 
     def test_bytes_identical_across_runs_and_hash_seeds(self, tmp_path):
-        script = ("import sys; from trialsupp.simulate.valor import simulate; "
+        script = ("import sys; from studies.valor.simulate.valor import simulate; "
                   "simulate(seed=5, out=sys.argv[1], formats=('parquet', 'xpt'))")
         digests = []
         for i, hashseed in enumerate(("0", "1", "12345")):

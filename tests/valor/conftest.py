@@ -11,7 +11,7 @@ from trialsupp.study import find_project_dir, load_study
 
 @pytest.fixture(scope="session")
 def valor_dir(tmp_path_factory):
-    from trialsupp.simulate.valor import simulate
+    from studies.valor.simulate.valor import simulate
     out = tmp_path_factory.mktemp("valor48")
     simulate(seed=48, out=str(out))
     return out

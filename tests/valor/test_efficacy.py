@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trialsupp.analyses.valor import biomarkers as bm
-from trialsupp.analyses.valor import efficacy as ef
-from trialsupp.analyses.valor.common import DELAYED, EARLY, SHORT_VISITS, population
-from trialsupp.simulate.calibrate import cut_datasets
-from trialsupp.simulate.valor import simulate
+from studies.valor import biomarkers as bm
+from studies.valor import efficacy as ef
+from studies.valor.common import DELAYED, EARLY, SHORT_VISITS, population
+from studies.valor.simulate.calibrate import cut_datasets
+from studies.valor.simulate.valor import simulate
 
 REF = json.loads((Path(__file__).resolve().parents[1] / "reference" / "valor" / "efficacy.json").read_text())
 

@@ -13,12 +13,12 @@ import pytest
 
 from trialsupp.ard.schema import ard_rows
 
-from trialsupp.analyses.valor import displays as D
-from trialsupp.analyses.valor import safety as A
-from trialsupp.analyses.valor import survival as S
-from trialsupp.analyses.valor.baseline import baseline_ard
-from trialsupp.analyses.valor.consort import consort_ard
-from trialsupp.analyses.valor.design import config_ard, dictionary_ard
+from studies.valor import displays as D
+from studies.valor import safety as A
+from studies.valor import survival as S
+from studies.valor.baseline import baseline_ard
+from studies.valor.consort import consort_ard
+from studies.valor.design import config_ard, dictionary_ard
 from trialsupp.display import select
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "valor" / "frame_reference.json"

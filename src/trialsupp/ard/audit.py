@@ -5,11 +5,12 @@ whose ids exist in the store and whose text equals their formatted values.
 PDF: the text of each page is tokenised; a number is bound when it equals the
 ``stat_fmt`` of some ARD row (or a token of one, e.g. a CI limit).
 Exempt everywhere: element numbers ("eTable 3", "Table 14-3.01"), page numbers,
-dates and times, visit names ("Week 52"), digits inside words (SOD1, ALSAQ-40),
+dates and times, visit names ("Week 52"), digits inside words (e.g. a gene name, "ALSAQ-40"),
 and the study's own ``audit.exempt`` patterns.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-NUMBER = re.compile(r"(?<![\w.\-\u2212/])[\u2212-]?\d+(?:[.,]\d+)*%?(?![\w])")
+# no match starting inside a number: after "-" (range "0.51-0.80") or "," (the "400.0" of "1,550.0-4,400.0")
+NUMBER = re.compile(r"(?<![\w.,\-\u2212/])[\u2212-]?\d+(?:[.,]\d+)*%?(?![\w])")
 EXEMPT = [
     r"\be(?:Table|Figure|Methods|Results|References)\s*\d+",
     r"\b(?:Table|Figure|Listing)\s+\d+(?:-\d+(?:\.\d+)*)?",
@@ -206,9 +208,13 @@ def audit_output(out_dir: Path, extra: list[str] | None = None,
     ``extra`` (default: the study's ``audit_exempt`` patterns) and ``exempt_texts`` (default:
     the study's citation and footer) are config text, not statistics."""
     from trialsupp.ard.store import read_store
+    out_dir = Path(out_dir)
     ard = read_store(out_dir)
     run = ard.attrs.get("run", {})
-    study_texts, study_patterns = _study_exemptions(run.get("study_config") or run.get("study"))
+    run_json = out_dir / "run.json"     # the resolved study config and project: works from any folder
+    if run_json.is_file():
+        run = {**run, **json.loads(run_json.read_text(encoding="utf-8"))}
+    study_texts, study_patterns = _study_exemptions(run.get("study_config") or run.get("study"), run.get("project"))
     extra = study_patterns if extra is None else extra
     exempt_texts = study_texts if exempt_texts is None else exempt_texts
     problems = []
@@ -221,14 +227,14 @@ def audit_output(out_dir: Path, extra: list[str] | None = None,
     return problems
 
 
-def _study_exemptions(study: str | None) -> tuple[list[str], list[str]]:
+def _study_exemptions(study: str | None, project: str | None = None) -> tuple[list[str], list[str]]:
     """(config texts, regex patterns) the study exempts from the audit."""
     if not study:
         return [], []
     from trialsupp.pipeline.stage import study_metadata
     from trialsupp.study import ConfigError, load_study
     try:
-        st = load_study(study)
+        st = load_study(study, project)
     except ConfigError:   # a study given by a path that moved: audit without exemptions
         return [], []
     meta = study_metadata(st)

@@ -24,7 +24,10 @@ from trialsupp.ard.fmt import JAMA, FormatRules, format_stat
 from trialsupp.ard.schema import ARD_COLUMNS, ARDError, check_ard
 
 ARD_MIME = "application/vnd.trialsupp.ard+json"
-VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir", "notebooks")
+# time, and where this copy of the project lives (run.json only: ard.json stays byte-identical
+# for a project copied elsewhere)
+VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir", "study_config", "project",
+                     "notebooks")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 

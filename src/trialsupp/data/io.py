@@ -1,4 +1,4 @@
-"""Read ADaM datasets (SAS XPT or Parquet), recording the SHA-256 of every file read."""
+"""Read ADaM datasets (SAS XPT, Parquet or CDISC Dataset-JSON 1.1), recording the SHA-256 of every file read."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,8 @@ import pandas as pd
 
 from trialsupp.ard.provenance import sha256_file
 
-FORMATS = {".xpt": "xpt", ".parquet": "parquet"}
+FORMATS = {".xpt": "xpt", ".parquet": "parquet", ".json": "dataset-json"}
+NOT_DATASETS = {"define"}      # define.json is metadata, not a dataset
 
 
 class DataError(ValueError):
@@ -41,7 +42,7 @@ def find_dataset(root: Path, name: str) -> Path:
         path = root / f"{name}{ext}"
         if path.exists():
             return path
-    raise DataError(f"dataset {name!r}: no {name}.xpt or {name}.parquet in {root}")
+    raise DataError(f"dataset {name!r}: no {name}.xpt, {name}.parquet or {name}.json in {root}")
 
 
 def read_dataset(path: str | Path) -> pd.DataFrame:
@@ -49,7 +50,7 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{path.name}: not a dataset file (expected .xpt or .parquet)")
+        raise DataError(f"{path.name}: not a dataset file (expected .xpt, .parquet or .json)")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected a {kind} file")
     if not path.exists():
@@ -57,6 +58,9 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
+        if kind == "dataset-json":
+            from trialsupp.data.datasetjson import read_datasetjson
+            return read_datasetjson(path)
         return _read_xpt(path)
     except DataError:
         raise
@@ -120,7 +124,8 @@ def read_study(root: str | Path, names: list[str] | None = None,
     if not root.is_dir():
         raise DataError(f"data directory {root} does not exist")
     if names is None:
-        names = sorted({p.stem.lower() for p in root.iterdir() if p.suffix.lower() in FORMATS})
+        names = sorted({p.stem.lower() for p in root.iterdir()
+                        if p.suffix.lower() in FORMATS and p.stem.lower() not in NOT_DATASETS})
     data = StudyData(root=root)
     for name in names:
         path = find_dataset(root, name)

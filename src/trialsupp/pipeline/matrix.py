@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from trialsupp.study import ConfigError, find_project_dir, load_study, read_yaml, resolve_params
+from trialsupp.study import ConfigError, load_study, read_yaml, resolve_params
 
 MATRIX_KEYS = {"study", "renders", "formats", "out"}
 RENDER_KEYS = {"name", "params", "seed"}
@@ -35,7 +35,7 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(doc) - MATRIX_KEYS)
     if unknown:
         raise ConfigError(f"{path.name}: unknown key(s) {', '.join(unknown)}")
-    study = load_study(doc.get("study", "valor"))
+    study = load_study(doc.get("study"))
     names = set()
     for i, entry in enumerate(doc["renders"]):
         where = f"{path.name}: renders[{i}]"
@@ -61,8 +61,9 @@ def render_matrix(path: str | Path, out: str | Path | None = None, jobs: int | N
                   engine: str = "auto", formats=("html", "pdf"), reporter=None, force: bool = False):
     from trialsupp.pipeline.render import render
     doc = load_matrix(path)
-    study = doc.get("study", "valor")
-    root = Path(out or doc.get("out") or find_project_dir() / "_output" / f"{load_study(study).name}-matrix")
+    st = load_study(doc.get("study"))
+    study = str(st.path)
+    root = Path(out or doc.get("out") or st.project_dir / "_output" / f"{st.name}-matrix")
     cores = jobs or os.cpu_count() or 1
     entries = doc["renders"]
     parallel = max(1, min(len(entries), cores))

@@ -28,9 +28,10 @@ from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
                                       stage_project)
 from trialsupp.data.io import DataError
-from trialsupp.study import STUDIES_DIR, Study, find_project_dir, load_study, resolve_params
+from trialsupp.project import add_code_path, entry_point, install_templates, study_ref
+from trialsupp.study import Study, load_study, resolve_params
 
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
 
 
 @dataclass
@@ -53,7 +54,7 @@ class AuditError(RuntimeError):
 def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise ValueError(f"--to: unknown format(s) {', '.join(bad) or '(none)'}; choose from html, pdf")
+        raise ValueError(f"--to: unknown format(s) {', '.join(bad) or '(none)'}; choose from html, pdf, docx")
     return tuple(f for f in FORMATS if f in formats)
 
 
@@ -71,9 +72,9 @@ def preflight(study: Study) -> None:
 def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
     """The folder the notebooks read: generated (simulated study) or the study's data folder."""
     if study.raw["data"].get("source") == "simulate":
-        from trialsupp.simulate.valor import simulate
+        simulate = generator(study)
         target = vdir / "data"
-        simulate(seed=params["seed"], out=target, formats=("parquet",))
+        simulate(seed=params["seed"], out=target, formats=("parquet",), config=study.path)
         return target
     return study.data_dir
 
@@ -93,7 +94,7 @@ def check_data_requirements(study: Study, data_dir: Path) -> None:
     need (``data.requirements``), checked on the data as delivered before any notebook runs."""
     from trialsupp.data.io import read_study
     from trialsupp.data.requirements import check, notebook_requirements, parse
-    reqs = parse(study.raw.get("requirements"), f"study config {study.path.name}")
+    reqs = parse(study.raw.get("requirements"), f"study config {study.label}")
     for nb in study.notebooks:
         reqs += notebook_requirements(nb)
     if not reqs:
@@ -107,8 +108,20 @@ def check_data_requirements(study: Study, data_dir: Path) -> None:
     check(read_study(data_dir, names).datasets, reqs)
 
 
+def generator(study: Study):
+    """The study's data generator (``data: {source: simulate, generator: "module:function"}``),
+    called as ``generator(seed=, out=, formats=, config=<study config path>)``."""
+    spec = study.raw["data"].get("generator")
+    if not spec:
+        raise ValueError(f"{study.label}: data.generator: a simulated study names its generator "
+                         "('module:function' in the project's src/)")
+    return entry_point(spec, study.project_dir, f"{study.label}: data.generator")
+
+
 def hash_inputs(data_dir: Path) -> dict[str, str]:
-    paths = sorted(p for p in data_dir.iterdir() if p.suffix.lower() in (".xpt", ".parquet"))
+    from trialsupp.data.io import FORMATS, NOT_DATASETS
+    paths = sorted(p for p in data_dir.iterdir()
+                   if p.suffix.lower() in FORMATS and p.stem.lower() not in NOT_DATASETS)
     for p in paths:     # was skipped here, then an IsADirectoryError inside the notebook
         if not p.is_file():
             raise DataError(f"{p}: is {'a directory' if p.is_dir() else 'not a regular file'}, "
@@ -121,8 +134,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
     """Execute (or restore from the cache) every notebook; each writes its files into
     its own work folder, merged into the output afterwards."""
     project = study.project_dir
-    bundled = study.path.parent.resolve() == STUDIES_DIR.resolve()
-    system = {"study": study.name if bundled else str(study.path), "data_dir": str(data_dir)}
+    system = {"study": study_ref(study.path, project, study.name), "data_dir": str(data_dir)}
     values = {k: ("" if v is None else v) for k, v in {**system, **params}.items()}
 
     def run_one(nb: Path) -> Path:
@@ -220,19 +232,20 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None,
     store.atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
-def render(study: str = "valor", out: str | Path | None = None, formats: Sequence[str] = FORMATS,
+def render(study: str | Path | None = None, out: str | Path | None = None, formats: Sequence[str] = FORMATS,
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
-           force: bool = False, strict: bool = False, run_started: str | None = None) -> RenderResult:
-    """``run_started``: the run's recorded start (ISO time), used by ``verify`` to re-make the
-    same dated documents; default now."""
-    from trialsupp.publish import number_elements, publish
+           force: bool = False, strict: bool = False, project: str | Path | None = None,
+           reproducible: bool = False) -> RenderResult:
+    from trialsupp.pipeline.reproducible import document_time, epoch_of
 
     started = time.monotonic()
     reporter = reporter or Reporter(quiet=True)
     formats = _check_formats(formats)
-    project = find_project_dir()
     st = load_study(study, project)
+    project = st.project_dir
+    install_templates(project)      # the Quarto extension and base _quarto.yml, when missing or outdated
+    add_code_path(project)          # <project>/src: notebooks and generators import the project's own code
     overrides = dict(params or {})
     if seed is not None:
         if "seed" not in st.params:
@@ -240,6 +253,23 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
         overrides["seed"] = seed
     values = resolve_params(st, overrides)
     preflight(st)
+    fixed = document_time(st, values, reproducible)
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed:       # kernels (matplotlib metadata) and Quarto read it too
+        os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0])
+    try:
+        return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
+                       fixed, started)
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
+            reporter, force, strict, fixed, started) -> RenderResult:
+    from trialsupp.publish import number_elements, publish
     out = Path(out) if out else project / "_output" / st.name
     out = out if out.is_absolute() else Path.cwd() / out
     jobs = jobs or os.cpu_count() or 1
@@ -278,19 +308,25 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
                 for nb in executed:
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}")
                 rows = store.resolve_output_ids(rows, numbering)
-                run = run_metadata(st, values, inputs, project, out, started=run_started)
-                run["formats"] = list(formats)
-                run["notebooks"] = dict(sorted(cache.reasons.items()))
-                if manifest_record:
-                    run["data_manifest"] = manifest_record
+                run = run_metadata(st, values, inputs, project, out)
+                clock_started = run["started"]
+                if fixed:
+                    run["started"] = fixed[0].isoformat(timespec="seconds")
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
             with reporter.stage("publish " + "+".join(formats)):
-                files = publish(build, entry, vdir, formats=formats, engine=engine, study=st,
+                # Word is made from the published HTML (same text, same numbers)
+                web = tuple(f for f in formats if f != "docx") or ("html",)
+                if "docx" in formats and "html" not in web:
+                    web = ("html",) + web
+                files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
                                 params=values, run=run)
                 files = name_outputs(files, vdir)
                 remove_control_characters(vdir)
+                if "docx" in formats:
+                    files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
+                                              keep_html="html" in formats))
             with reporter.stage("audit"):
                 unbound = audit_output(vdir)
                 if unbound and strict:
@@ -301,6 +337,10 @@ def render(study: str = "valor", out: str | Path | None = None, formats: Sequenc
             run_json = vdir / "run.json"
             meta = json.loads(run_json.read_text())
             meta["elapsed_s"] = round(elapsed, 2)
+            if fixed:
+                meta["reproducible"] = {"document_time": run["started"], "source": fixed[1],
+                                        "clock_started": clock_started}
+            meta["engine"] = engine_used(engine)
             meta["audit_unbound"] = [u.line() for u in unbound]
             store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
             write_output_manifest(vdir)
@@ -327,6 +367,23 @@ def remove_control_characters(vdir: Path) -> None:
             store.atomic_write_text(page, clean)
 
 
+def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
+    """``supplement.docx`` and, for the CSR layout, ``docx/<element>.docx`` per output table."""
+    from trialsupp.publish.docx import output_docx, supplement_docx
+    html = vdir / "supplement.html"
+    written = {"docx": supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
+    if csr:
+        output_docx(html, vdir / "docx")
+    if not keep_html:
+        html.unlink()
+    return written
+
+
+def engine_used(engine: str) -> str:
+    from trialsupp.publish import quarto_available
+    return "quarto" if engine == "quarto" or (engine == "auto" and quarto_available()) else "builtin"
+
+
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
     """Published files are called ``supplement.<ext>`` whatever the report's file name."""
     named = {}
@@ -346,10 +403,10 @@ def write_output_manifest(vdir: Path) -> None:
 
 
 def run_metadata(st: Study, values: dict[str, Any], inputs: dict[str, str], project: Path,
-                 out: Path, started: str | None = None) -> dict[str, Any]:
+                 out: Path) -> dict[str, Any]:
     env = environment()
-    bundled = st.path.parent.resolve() == STUDIES_DIR.resolve()
-    return {"study": st.name, "study_config": st.name if bundled else str(st.path), "params": values, "inputs": inputs, "git": git_state(project),
+    return {"study": st.name, "study_config": str(st.path.resolve()), "project": str(project.resolve()),
+            "params": values, "inputs": inputs, "git": git_state(project),
             "python": env["python"], "packages": env["packages"],
-            "started": started or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "out_dir": str(out)}

@@ -52,8 +52,9 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
-    study_ref = run.get("study_config") or run["study"]
-    study = load_study(study_ref)
+    # run.json records the resolved study config and project: verify works from any folder
+    study = load_study(run.get("study_config") or run["study"], run.get("project"))
+    study_ref = str(study.path)
     data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
     report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -69,15 +70,23 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
                                if "ARD" in u.context]
 
     files: list[dict[str, Any]] = []
+    # the documents carry the run's date: the re-run is dated the same (SOURCE_DATE_EPOCH), so
+    # every file of a faithful output is byte-identical to the re-run's
+    fixed = run.get("reproducible") or {"document_time": run.get("started")}
     with tempfile.TemporaryDirectory(prefix="trialsupp-verify-") as tmp:
-        formats = run.get("formats") or [f for f in ("html", "pdf") if (out_dir / f"supplement.{f}").exists()]
+        formats = run.get("formats") or [f for f in ("html", "pdf", "docx")
+                                          if (out_dir / f"supplement.{f}").exists()] or ["html"]
+        engine = run.get("engine", engine)
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
-        # same inputs and code) would only restore the executed notebooks being verified.
-        # run_started: the documents carry the run's date, so the re-run gets the recorded one.
-        again = render(study=study_ref, out=Path(tmp) / "out", formats=formats,
-                       seed=run["params"].get("seed"), params=params, engine=engine, force=True,
-                       run_started=run.get("started"))
+        # same inputs and code) would only restore the executed notebooks being verified
+        again = _rerender(render, study_ref, study.project_dir, Path(tmp) / "out", formats, run, params, engine,
+                          fixed if fixed.get("document_time") else None)
+        report["problems"] += compare_files(out_dir, again.out, render_status, files)
+        report["documents"] = compare_documents(out_dir, again.out, formats)
+        report["problems"] += [f"document {name}: SHA-256 {d['recorded'][:12]}... (recorded) vs "
+                               f"{d['rerun'][:12]}... (re-run)"
+                               for name, d in report["documents"]["files"].items() if not d["match"]]
         fresh = read_store(again.out)
         if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
             report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
@@ -137,6 +146,34 @@ def compare_files(out_dir: Path, rerun: Path, render_status: dict[str, str],
     return problems
 
 
+def _rerender(render, study_ref, project, out, formats, run, params, engine, fixed):
+    import os
+    from trialsupp.pipeline.reproducible import epoch_of
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed:
+        os.environ["SOURCE_DATE_EPOCH"] = epoch_of(dt.datetime.fromisoformat(fixed["document_time"]))
+    try:
+        return render(study=study_ref, project=project, out=out, formats=formats,
+                      seed=run["params"].get("seed"), params=params, engine=engine, force=True)
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
+def compare_documents(recorded: Path, rerun: Path, formats) -> dict[str, Any]:
+    """SHA-256 of each published document, recorded vs re-run (reproducible renders only)."""
+    files = {}
+    for fmt in formats:
+        name = f"supplement.{fmt}"
+        a, b = recorded / name, rerun / name
+        files[name] = {"recorded": sha256_file(a) if a.exists() else "missing",
+                       "rerun": sha256_file(b) if b.exists() else "missing"}
+        files[name]["match"] = files[name]["recorded"] == files[name]["rerun"]
+    return {"compared": True, "files": files}
+
+
 def certificate_html(r: dict[str, Any]) -> str:
     e = html.escape
     rows = "".join(f"<li>{e(p)}</li>" for p in r["problems"]) or "<li>none</li>"
@@ -154,6 +191,7 @@ def certificate_html(r: dict[str, Any]) -> str:
 <tr><th>Parameters</th><td>{e(json.dumps(r['params'], sort_keys=True))}</td></tr>
 <tr><th>ARD rows</th><td>{a['recorded_rows']} recorded, {a['rerun_rows']} re-run, {a['matched']} matched
 (relative tolerance {r['rtol']:g}; counts exact)</td></tr>
+<tr><th>Documents</th><td>{e(_documents_line(r.get('documents') or {}))}</td></tr>
 <tr><th>Displayed values</th><td>{r.get('displayed', {}).get('compared', 0)} compared,
 {r.get('displayed', {}).get('mismatched', 0)} mismatched</td></tr></table>
 <h2>Problems</h2><ul>{rows}</ul>
@@ -161,3 +199,10 @@ def certificate_html(r: dict[str, Any]) -> str:
 {files}</table>
 <h2>Environment differences</h2><ul>{envd}</ul></body></html>
 """
+
+
+def _documents_line(d: dict[str, Any]) -> str:
+    if not d.get("compared"):
+        return "not compared: " + d.get("reason", "")
+    return "; ".join(f"{n}: {'identical bytes' if f['match'] else 'DIFFERENT bytes'} (SHA-256 {f['recorded'][:16]})"
+                     for n, f in d["files"].items())

@@ -2,9 +2,9 @@
 python tests/reference/valor/export_data.py  -> tests/reference/valor/*.csv (seed 48, 12-month cut)."""
 from pathlib import Path
 
-from trialsupp.analyses.valor.common import FASTER, SHORT_VISITS, endpoint_records, population
-from trialsupp.simulate.calibrate import cut_datasets
-from trialsupp.simulate.valor import simulate
+from studies.valor.common import FASTER, SHORT_VISITS, endpoint_records, population
+from studies.valor.simulate.calibrate import cut_datasets
+from studies.valor.simulate.valor import simulate
 
 HERE = Path(__file__).resolve().parent
 d = cut_datasets(simulate(seed=48), "12-month")

@@ -5,7 +5,7 @@ then ``Rscript tests/reference/valor/frame.R`` (writes frame_reference.json).
 """
 from pathlib import Path
 
-from trialsupp.simulate.valor import simulate
+from studies.valor.simulate.valor import simulate
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,1 +1,0 @@
-"""trialsupp.simulate"""

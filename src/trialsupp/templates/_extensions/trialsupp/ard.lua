@@ -1,0 +1,78 @@
+-- trialsupp: {{< ard ID >}} shortcode.
+--
+-- Reads the results store <project>/_results/ard.json
+--   {"run": {...}, "rows": [{"id": ..., "stat_fmt": ..., ...}, ...]}
+-- and returns the row's formatted value: in HTML a focusable span that the
+-- provenance popup (provenance.js) reads, in every other format plain text.
+-- An unknown id (or a row without a formatted value) raises an error, so a
+-- missing number fails the render instead of printing a blank.
+
+local index = nil
+
+local function project_dir()
+  if quarto.project ~= nil and quarto.project.directory ~= nil then
+    return quarto.project.directory
+  end
+  -- single-file render: fall back to the directory of the input file
+  return pandoc.path.directory(quarto.doc.input_file)
+end
+
+local function load_store()
+  if index ~= nil then
+    return index
+  end
+  local path = pandoc.path.join({ project_dir(), "_results", "ard.json" })
+  local handle = io.open(path, "r")
+  if handle == nil then
+    error("trialsupp ard shortcode: cannot read the results store " .. path)
+  end
+  local text = handle:read("a")
+  handle:close()
+  local store = quarto.json.decode(text)
+  if type(store) ~= "table" or type(store.rows) ~= "table" then
+    error("trialsupp ard shortcode: " .. path .. " has no 'rows' list")
+  end
+  index = {}
+  for _, row in ipairs(store.rows) do
+    if row.id ~= nil then
+      index[row.id] = row
+    end
+  end
+  return index
+end
+
+local function html_escape(s)
+  return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub('"', "&quot;"))
+end
+
+local function ard(args, kwargs, meta, raw_args, context)
+  if #args ~= 1 then
+    error("trialsupp ard shortcode: expected exactly one ARD id, got " .. tostring(#args))
+  end
+  local id = pandoc.utils.stringify(args[1])
+  local row = load_store()[id]
+  if row == nil then
+    error("trialsupp ard shortcode: unknown ARD id '" .. id .. "' (not in _results/ard.json)")
+  end
+  if type(row.stat_fmt) ~= "string" then
+    error("trialsupp ard shortcode: ARD row '" .. id .. "' has no formatted value (stat_fmt)")
+  end
+  local text = row.stat_fmt
+  local is_html = quarto.doc.is_format("html")
+  if is_html then
+    local span = '<span class="ts-stat" data-ard="' .. html_escape(id) .. '" tabindex="0">'
+      .. html_escape(text) .. '</span>'
+    if context == "text" then
+      return span
+    end
+    return pandoc.RawInline("html", span)
+  end
+  if context == "text" then
+    return text
+  end
+  return pandoc.Str(text)
+end
+
+return {
+  ["ard"] = ard,
+}
