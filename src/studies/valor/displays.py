@@ -23,7 +23,7 @@ __all__ = ["baseline_table", "tte_table", "safety_overview_table", "ae_table", "
 
 ABBREV = {
     "ALS": "amyotrophic lateral sclerosis",
-    "ALSFRS-R": "ALS Functional Rating Scale-Revised",
+    "ALSFRS-R": "ALS Functional Rating Scale–Revised",
     "CSF": "cerebrospinal fluid", "HHD": "handheld dynamometry", "IQR": "interquartile range",
     "NfL": "neurofilament light chain", "SOD1": "superoxide dismutase 1", "SVC": "slow vital capacity",
 }
@@ -126,6 +126,7 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
               .add_column(f"{g}|median", "Median (95% CI), wk")
               .spanner(labels.get(g, g), [f"{g}|events", f"{g}|median"]))
     t = t.add_column("hr", "HR (95% CI)")
+    t = t.add_column("hrp", "P value")
     t = t.add_column("rmst", header_cell(tau_rows, "RMST difference to week {tau}\n(95% CI), wk"))
     current = None
     for aid, pop, ep, _ in analyses:
@@ -139,6 +140,7 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
             cells[f"{g}|median"] = _reword(cell(a, "{median} ({ci})", context="km", group1_level=g,
                                                 variable_level="median"), NOT_REACHED)
         cells["hr"] = cell(a, "{estimate} ({ci})", context="cox", group1="STARTGR")
+        cells["hrp"] = cell(a, "{p.value}", context="cox", group1="STARTGR")
         cells["rmst"] = cell(a, "{estimate} ({ci})", context="rmst", variable_level="difference")
         t = t.add_row(ep, cells, indent=1, ard=a)
     t = (t.footnote(GROUP_NOTE)
@@ -148,6 +150,8 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
                     at_column(f"{delayed}|median"))
           .footnote("Cox proportional hazards model with start group as the only covariate (Efron ties); "
                     "HR below 1 favors early start.", at_column("hr"))
+          .footnote("Wald test of the HR in the same row (nominal, not adjusted for multiplicity).",
+                    at_column("hrp"))
           .footnote("Restricted mean survival time (area under the Kaplan-Meier curve) of early start minus "
                     "placebo / delayed start, up to the shortest of the groups' longest follow-up: the mean "
                     "event-free time gained by starting tofersen earlier.", at_column("rmst"))

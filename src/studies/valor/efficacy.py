@@ -73,6 +73,22 @@ def _ne_rows(outcome: str, group: str, levels: Sequence[str], visit: str, refere
     return bind_ard(*parts)
 
 
+# decimals of means, differences and CIs by measurement (JAMA: at most one more digit than the
+# raw measurement): ALSFRS-R is an integer 0-48 score, SVC an integer % predicted, ALSAQ-40 a
+# 0-100 score, the HHD megascore a z score recorded to 2 decimals
+DECIMALS = {"ALSFRST": 1, "SVCPP": 1, "ALSAQ40": 1, "HHDMS": 2}
+
+
+def by_measurement(ard: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Set the decimals of the estimate, SE and CI rows from the outcome's resolution."""
+    if outcome not in DECIMALS or ard.empty:
+        return ard
+    out = ard.copy()
+    m = out["stat_name"].isin(["estimate", "std.error", "conf.low", "conf.high"])
+    out.loc[m, "fmt"] = f"d{DECIMALS[outcome]}"
+    return out
+
+
 def mmrm_ard(fit: MMRMFitter | None, outcome: str, group: str, levels: Sequence[str],
              report_weeks: Sequence[int], reason: str | None = None) -> pd.DataFrame:
     """ARD rows of an MMRM at ``report_weeks``; NE rows for weeks the model does not contain."""
@@ -88,7 +104,7 @@ def mmrm_ard(fit: MMRMFitter | None, outcome: str, group: str, levels: Sequence[
             why = reason or (f"fewer than the required participants per group with an observed value at {v} "
                              "in this data cut")
             parts.append(_ne_rows(outcome, group, levels, v, reference, why))
-    return bind_ard(*parts)
+    return by_measurement(bind_ard(*parts), outcome)
 
 
 def ard_group_sizes(pop: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -177,7 +193,7 @@ def ard_change_over_time(fit: MMRMFitter, subgroup: str | None = None) -> pd.Dat
     The rows are the model's LS-mean rows relabelled for plotting: ``variable_level``
     is the study week; ``group2`` carries the progression subgroup when given.
     """
-    ard = fit.to_ard()
+    ard = by_measurement(fit.to_ard(), fit.spec_.outcome)
     ard = ard[ard["context"] == "mmrm_lsmeans"].copy()
     ard["variable_level"] = [int(str(v).split()[-1]) for v in ard["group2_level"]]
     ard["group2"] = PROGGR if subgroup else None
