@@ -120,7 +120,7 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
              f"     notebooks/{name}/ (ARD rows); cite numbers in prose with the ard shortcode and an ARD id",
              "     (`trialsupp trace` lists the ids of a rendered output). -->", "",
              "# Standard Outputs", "",
-             f"Standard analysis data model outputs of study {name.upper()}: {cites}."
+             f"Standard outputs of study {inv.studyid or name.upper()} from its analysis data (ADaM): {cites}."
              if labels else "No standard output could be made from these data.", ""]
     if inv.missing:
         lines += ["Outputs not produced, for missing analysis variables: "
