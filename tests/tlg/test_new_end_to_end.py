@@ -52,8 +52,11 @@ def valor(tmp_path_factory):
     return _project(tmp, tmp / "adam", "jama")
 
 
-def _rows(rows, **where):
-    return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
+def _rows(rows, output=None, **where):
+    """Rows of the output labelled ``output`` (ids start with the label stem; the store's
+    output_id is the element number, "eTable 1") matching ``where``."""
+    stem = output.split("-", 1)[1] + "." if output else ""
+    return [r for r in rows if r["id"].startswith(stem) and all(r.get(k) == v for k, v in where.items())]
 
 
 @pytest.mark.parametrize("which", ["pilot", "valor"])
@@ -65,9 +68,9 @@ def test_renders_with_the_standard_outputs(which, request):
     need += ["tbl-adlbc-by-visit", "fig-km-ttde"] if which == "pilot" else ["tbl-adlb-by-visit", "fig-km-dthpv"]
     for label in need:
         assert f'id="{label}"' in html, label
-        assert _rows(p["rows"], output_id=label), label
+        assert _rows(p["rows"], label), label
     km = "fig-km-ttde" if which == "pilot" else "fig-km-dthpv"
-    assert len(_rows(p["rows"], output_id=km, stat_name="n_risk")) >= 8        # numbers at risk drawn
+    assert len(_rows(p["rows"], km, stat_name="n_risk")) >= 8        # numbers at risk drawn
     if which == "pilot":
         rtf = sorted(f.stem for f in (p["out"] / "rtf").glob("*.rtf"))
         assert {"tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt", "tbl-adlbc-by-visit"} <= set(rtf)
@@ -90,11 +93,11 @@ def test_pilot_numbers_equal_independent_computations(pilot):
     itt = adsl[adsl["ITTFL"] == "Y"]
     rows = pilot["rows"]
     for arm, g in itt.groupby("TRT01P"):
-        mean = _rows(rows, output_id="tbl-demographics", variable="AGE", group1_level=arm, stat_name="mean")
+        mean = _rows(rows, output="tbl-demographics", variable="AGE", group1_level=arm, stat_name="mean")
         assert len(mean) == 1 and mean[0]["stat"] == pytest.approx(g["AGE"].mean(), rel=1e-12)
         assert mean[0]["stat_fmt"] == f"{round(g['AGE'].mean() + 1e-12, 1):.1f}"
     for arm in ARMS:
-        anyae = _rows(rows, output_id="tbl-ae-soc-pt", variable="ANYAE", group1_level=arm, stat_name="n")
+        anyae = _rows(rows, output="tbl-ae-soc-pt", variable="ANYAE", group1_level=arm, stat_name="n")
         assert anyae[0]["stat"] == REF["ae"]["any"][arm]
     html = (pilot["out"] / "supplement.html").read_text(encoding="utf-8")
     assert f'data-ard="{mean[0]["id"]}"' in html
@@ -109,8 +112,8 @@ def test_valor_numbers_equal_independent_computations(valor):
     arm = te.merge(saf[["USUBJID", "TRT01A"]], on="USUBJID")
     for a, g in saf.groupby("TRT01A"):
         n = arm[arm["TRT01A"] == a]["USUBJID"].nunique()
-        got = _rows(valor["rows"], output_id="tbl-ae-overview", variable="AECAT",
+        got = _rows(valor["rows"], output="tbl-ae-overview", variable="AECAT",
                     variable_level="Any adverse event", group1_level=a, stat_name="n")
         assert got[0]["stat"] == n
-        N = _rows(valor["rows"], output_id="tbl-ae-overview", variable="TRT01A", variable_level=a, stat_name="n")
+        N = _rows(valor["rows"], output="tbl-ae-overview", variable="TRT01A", variable_level=a, stat_name="n")
         assert N[0]["stat"] == len(g)
