@@ -2,7 +2,6 @@
 for the CSR layout, write the table's RTF (``<out_dir>/rtf/<label>.rtf``)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -37,13 +36,10 @@ def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optiona
         rtf = Path(session.out_dir) / "rtf"
         rtf.mkdir(parents=True, exist_ok=True)
         protocol = session.study.raw.get("protocol") or session.study.name
-        # the footer's run date is the render's fixed document date (render --reproducible or
-        # SOURCE_DATE_EPOCH); a clock-dated render leaves it out, so that verify's re-run writes
-        # the same bytes
-        from trialsupp.display._render_rtf import run_stamp
-        stamp = run_stamp() if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else ""
+        # no run date in the footer: the render's run.json dates the output, and verify's re-run
+        # must write the same bytes
         shown.to_rtf(rtf / f"{label}.rtf", number=None, titles=[f"Population: {out.population}"],
                      header_left=f"Protocol: {protocol}", header_right="Page {page} of {pages}",
                      footer_left=f"Source: {label}", footer_right=f"Data cut: {session.cut or 'none'}",
-                     run=stamp)
+                     run="")
     return placed
