@@ -38,7 +38,7 @@ from .common import (ARM, DELAYED, EARLY, ENDPOINTS, FASTER, GROUP, LONG_VISITS,
                      visit_name)
 
 __all__ = ["fit_mmrm", "mmrm_ard", "ard_group_sizes", "ard_week28_mmrm", "ard_jointrank_week28",
-           "fit_long", "ard_early_delayed", "ard_change_over_time", "ard_subgroups", "ard_stabilised",
+           "fit_long", "ard_early_delayed", "ard_visit_n", "ard_change_over_time", "ard_subgroups", "ard_stabilised",
            "trajectories", "subgroup_frame", "SUBGROUPS"]
 
 
@@ -172,6 +172,24 @@ def ard_early_delayed(fits: Mapping[str, MMRMFitter | Exception], report_weeks: 
             parts.append(mmrm_ard(None, code, GROUP, [DELAYED, EARLY], report_weeks, reason=str(fit)))
         else:
             parts.append(mmrm_ard(fit, code, GROUP, [DELAYED, EARLY], report_weeks))
+    return bind_ard(*parts)
+
+
+def ard_visit_n(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = tuple(ENDPOINTS),
+                weeks: Sequence[int] = (52, 148), pop_name: str = "ITT") -> pd.DataFrame:
+    """Participants with an observed change from baseline per start group, end point and week
+    (the per-visit n behind the MMRM estimates; context ``visit_n``)."""
+    pop = population(data["adsl"], pop_name)
+    parts = []
+    for code in codes:
+        df = endpoint_records(data, code, pop, weeks)
+        for w in weeks:
+            at = df[(df["AVISITN"] == w) & df[code].notna()]
+            for lv in (DELAYED, EARLY):
+                parts.append(ard_rows({"n": int((at[GROUP] == lv).sum())}, variable=code, group1=GROUP,
+                                      group1_level=lv, group2="AVISIT", group2_level=f"Week {w}",
+                                      context="visit_n", method="Participants with an observed value",
+                                      fmt={"n": "int"}))
     return bind_ard(*parts)
 
 

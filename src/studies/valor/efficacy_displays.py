@@ -91,6 +91,7 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
     """eTable: early vs delayed start at weeks 52 and 148 (MMRM LS means and differences)."""
     t = (Table("Early vs Delayed Start of Tofersen: Change From Baseline to Weeks 52 and 148",
                label="tbl-early-delayed", stub_header="Outcome, LS mean change (95% CI)", rules=rules)
+         .add_column("nobs", "Assessed, No.\n(delayed / early)")
          .columns_from(placed, by=GROUP, levels=[DELAYED, EARLY], labels=GROUP_LABELS, header="{level}\n(n = {n})")
          .add_column("diff", "Difference\n(95% CI)")
          .add_column("p", "P value"))
@@ -100,10 +101,14 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
         t = t.add_group(f"Week {w}")
         for code in ENDPOINTS:
             m = select(placed, variable=code, group2_level=f"Week {w}")
+            nv = select(placed, variable=code, group2_level=f"Week {w}", context="visit_n")
             cells = {DELAYED: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=DELAYED),
                      EARLY: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=EARLY),
                      "diff": cell(m, EST_CI, rules=rules, context="mmrm_diff"),
                      "p": cell(m, "{p.value}", rules=rules, context="mmrm_diff")}
+            if not nv.empty:
+                cells["nobs"] = Cell((fill(select(nv, group1_level=DELAYED), "{n}", rules=rules), " / ",
+                                      fill(select(nv, group1_level=EARLY), "{n}", rules=rules)))
             t = t.add_row(STUB[code], cells, indent=1, ard=m)
     t = (t.footnote("Mixed model for repeated measures of the change from baseline (start group, visit, start "
                     "group by visit interaction, baseline value and progression subgroup; unstructured "
@@ -111,6 +116,8 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
                     "observed visit (missing at random). Difference: early start minus placebo / delayed start.",
                     locate="stub")
          .footnote("Nominal P values, not adjusted for multiplicity.", locate={"column": "p"})
+         .footnote("Participants with an observed value at the visit; the column headers give the randomized "
+                   "numbers.", locate={"column": "nobs"})
          .footnote("Early start: randomized to tofersen; placebo / delayed start: randomized to placebo, "
                    "switched to tofersen at the start of the open-label extension.")
          .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
