@@ -132,7 +132,7 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
     rows = select(placed, context="calibration")
     summ = select(rows, variable="summary")
     t = (Table("Calibration of the Simulated Study Against the Published Figures", label="tbl-calibration",
-               stub_header="Figure", rules=rules)
+               stub_header="Figure", rules=rules, font_size=7.5, stub_width="27%")
          .add_column("src", "Published record")
          .add_column("cut", "Data cut")
          .add_column("sim", "Simulated value\n(95% CI)")
@@ -158,7 +158,8 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
     t = (t.footnote("Rules: 95% CI, the simulated estimate lies inside the published 95% CI, the simulated CI "
                     "lies on the same side of the null value (0; 1 for hazard ratios) as the published CI, and "
                     f"its width is {lo} to {hi} times the published width (log scale for hazard ratios); "
-                    "\u00b115%, within 15% of the published point estimate; P side, a P value on the same side "
+                    "\u00b115%/CI, within 15% of the published point estimate or, for a simulated value "
+                    "with a 95% CI, the published value inside it; P side, a P value on the same side "
                     "of .05 as the published one; equal, counts fixed by design.", locate={"column": "rule"})
          .footnote("Simulated width divided by published width of the 95% CI.", locate={"column": "ok"})
          .footnote("Simulated values come from the same analyses as the efficacy tables: MMRM LS means and "
