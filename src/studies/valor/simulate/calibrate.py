@@ -309,7 +309,15 @@ def values_final(data: Mapping[str, pd.DataFrame], stabilise: Mapping | None = N
         out[f"w148_{key}_early"] = _est_ci(e, group1_level=EARLY)
         out[f"w148_{key}_delayed"] = _est_ci(e, group1_level=DELAYED)
     st = ef.ard_stabilised(data, stabilise["visit_week"], stabilise["min_change"])
-    out["stabilised_share"] = (_stat(st, group1_level=EARLY, variable_level="Y", stat_name="p"), None, None)
+    k = _stat(st, group1_level=EARLY, variable_level="Y", stat_name="n")
+    n_assessed = _stat(st, group1_level=EARLY, variable_level="Y", stat_name="N")
+    share = _stat(st, group1_level=EARLY, variable_level="Y", stat_name="p")
+    if k is not None and n_assessed:
+        from scipy.stats import binomtest
+        ci = binomtest(int(k), int(n_assessed)).proportion_ci(0.95, method="exact")    # Clopper-Pearson
+        out["stabilised_share"] = (share, float(ci.low), float(ci.high))
+    else:
+        out["stabilised_share"] = (share, None, None)
     n = bm.ard_gmr(data, "NFL", 148, itt, GROUP, [DELAYED, EARLY])
     out["w148_nfl_early"] = _est_ci(n, stat="geomean", context="ancova.geomean", group1_level=EARLY)
     out["w148_nfl_delayed"] = _est_ci(n, stat="geomean", context="ancova.geomean", group1_level=DELAYED)
