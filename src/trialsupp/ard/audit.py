@@ -111,6 +111,13 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
         shown = [fmt_by_id[i] for i in ids.split()]
         if not all(s in text for s in shown):
             problems.append(Unbound("HTML", text, f"differs from the ARD value(s) {shown} of {ids}"))
+            continue
+        rest = text                  # a span holds its values and nothing else that is a number
+        for s in sorted(shown, key=len, reverse=True):
+            rest = rest.replace(s, " ", 1)
+        for number, _context in numbers_in(rest, extra):
+            problems.append(Unbound("HTML", number, f"inside the span of {ids} ({text!r}) but not one of "
+                                                    f"its ARD values {shown}"))
     reasons = _error_texts(ard)
     for chunk in " ".join(walker.free).split("\n"):
         for reason in reasons:           # "Not estimable (NE): SD needs at least 2 values."

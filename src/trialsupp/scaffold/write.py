@@ -180,6 +180,8 @@ def new_project(path: Path, adam: Path, *, layout: str = "jama", title: Optional
             if sha256_file(src) != sha256_file(dst):
                 raise NewError(f"{src.name}: the copy differs from the original (disk full?)")
         (data / "SOURCE.md").write_text(_source_md(inv, copies, name), encoding="utf-8")
+        from trialsupp.data.manifest import accept     # the input manifest a render requires
+        accept(data, f"trialsupp new: copied from {adam}")
         nb_dir = stage / "notebooks" / name
         nb_dir.mkdir(parents=True)
         notebooks = []
