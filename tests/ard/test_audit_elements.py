@@ -43,3 +43,13 @@ def test_a_number_of_no_element_is_unbound(monkeypatch):
 def test_a_section_heading_ends_the_element(monkeypatch):
     body = "eTable 1. Age\nMean age 75.2\neMethods\nP = .33\n"
     assert _audit(monkeypatch, body) == []
+
+
+def test_numbers_drawn_in_embedded_figures_are_traced_to_existing_rows():
+    import base64
+    svg = '<svg><g id="ard:a.age.mean"><path d="M 0 0"/></g><g id="ard:b.hr.p+gone.row"><path/></g></svg>'
+    html = f'<p><img src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}"></p>'
+    assert audit.figure_bindings(html) == [["a.age.mean"], ["b.hr.p", "gone.row"]]
+    problems = audit.audit_html(html, ARD)
+    assert [(p.where, p.number) for p in problems] == [("HTML figure", "b.hr.p+gone.row")]
+    assert "unknown ARD id(s) gone.row" in problems[0].context

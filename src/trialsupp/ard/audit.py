@@ -25,7 +25,7 @@ NUMBER = re.compile(r"(?<![\w.,\-\u2212/])[\u2212-]?(?:\d+(?:[.,]\d+)*|\.\d+)%?(
 EXEMPT = [
     r"\be(?:Table|Figure|Methods|Results|References)\s*\d+",
     r"\b(?:Table|Figure|Listing)\s+\d+(?:-\d+(?:\.\d+)*)?",
-    r"\bPage\s+\d+\s+of\s+\d+", r"\bpage\s+\d+",
+    r"\bPage\s+\d+\s+of\s+\d+", r"\(document page \d+ of \d+\)", r"\bpage\s+\d+",
     r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2}| UTC)?)?",
     r"\b\d{1,2}:\d{2}(?::\d{2})?\b",
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+(?:\d{1,2},\s+)?\d{4}\b",
@@ -130,6 +130,7 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
         for number, _context in numbers_in(rest, extra):
             problems.append(Unbound("HTML", number, f"inside the span of {ids} ({text!r}) but not one of "
                                                     f"its ARD values {shown}"))
+    problems += audit_figures(html, set(fmt_by_id))
     reasons = _error_texts(ard)
     for chunk in " ".join(walker.free).split("\n"):
         for reason in reasons:           # "Not estimable (NE): SD needs at least 2 values."
@@ -137,6 +138,24 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
         for number, context in numbers_in(chunk, extra):
             problems.append(Unbound("HTML", number, context))
     return problems
+
+
+_SVG_IMG = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
+_BOUND_GROUP = re.compile(r'<g id="ard:([^"]+)"')
+
+
+def figure_bindings(html: str) -> list[list[str]]:
+    """ARD ids of each number drawn in the figures of the HTML (inline or embedded SVG)."""
+    import base64
+    svgs = [html] + [base64.b64decode(m.group(1)).decode("utf-8", "replace") for m in _SVG_IMG.finditer(html)]
+    return [ids.split("+") for svg in svgs for ids in _BOUND_GROUP.findall(svg)]
+
+
+def audit_figures(html: str, known: set[str]) -> list[Unbound]:
+    """Every number drawn in a figure is bound to ARD ids that exist in the store."""
+    return [Unbound("HTML figure", "+".join(ids), f"drawn number bound to unknown ARD id(s) "
+                                                 f"{', '.join(i for i in ids if i not in known)}")
+            for ids in figure_bindings(html) if any(i not in known for i in ids)]
 
 
 LABEL_COLUMNS = ("group1_level", "group2_level", "variable_level")
@@ -214,7 +233,9 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts:
     tokens = _stat_tokens(ard)
     by_element = _element_tokens(ard)
     names = sorted((e for e in by_element if re.search(r"\d", e)), key=len, reverse=True)
-    starts = re.compile(r"^(" + "|".join(re.escape(n) for n in names) + r")(?:[.:]|\s)") if names else None
+    # a caption line: "eTable 3. ...", "Table 14-3.01 ...", "Figure 14-1 ..." (the id, then no more digits)
+    starts = re.compile(r"^(?:(?:e?Table|e?Figure|Listing)\s+)?(" + "|".join(re.escape(n) for n in names)
+                        + r")(?![\d.\-]*\d)") if names else None
     pages = pdf_pages_text(pdf)
     refs = _references_start(pages)
     if refs:
