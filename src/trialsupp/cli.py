@@ -47,7 +47,10 @@ def cmd_render(args) -> int:
                     reproducible=args.reproducible)
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
-    print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
+    if args.engine == "auto" and result.engine == "builtin":
+        print("Quarto is not on PATH: published with the built-in Pandoc + Typst publisher")
+    print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s, "
+          f"{'Quarto' if result.engine == 'quarto' else 'built-in publisher'}): "
           + ", ".join(sorted(p.name for p in result.files.values())))
     return 0
 
@@ -295,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--study", help=STUDY_HELP)
     v.add_argument("--out")
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
-    v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
+    v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
+                   help="publisher of the re-run (default: the one recorded in run.json)")
 
     ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
     ex.add_argument("format", choices=("ars",))

@@ -38,10 +38,14 @@ class Session:
     def rules(self) -> FormatRules:
         return self.study.format_rules
 
+    def rules_for(self, output: str) -> FormatRules:
+        """Format rules of one output (the study's rules with that output's overrides)."""
+        return self.study.format_rules_for(output)
+
     def place(self, ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
               inputs: Iterable[str] = ()) -> pd.DataFrame:
         placed = store.place(ard, output=output, analysis_id=analysis_id, population=population,
-                             rules=self.rules, params=self.params,
+                             rules=self.rules_for(output), params=self.params,
                              inputs=self.data.inputs(*inputs) if inputs else self.data.inputs())
         self.placed.append(placed)
         return placed

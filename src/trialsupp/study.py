@@ -56,10 +56,21 @@ class Study:
 
     @property
     def format_rules(self) -> FormatRules:
+        return self.format_rules_for(None)
+
+    def format_rules_for(self, output: str | None) -> FormatRules:
+        """The study's format rules, with the overrides of ``format_rules.outputs[output]`` (e.g. a
+        CSR shell printing 4-decimal P values: ``outputs: {"14-2.01": {pvalue_digits: 4}}``)."""
+        raw = dict(self.raw.get("format_rules", {}) or {})
+        per = raw.pop("outputs", None) or {}
+        where = "format_rules"
+        if output is not None and output in per:
+            raw.update(per[output] or {})
+            where = f"format_rules.outputs[{output!r}]"
         try:
-            return FormatRules(**self.raw.get("format_rules", {}))
+            return FormatRules(**raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.label}: format_rules: {exc}") from None
+            raise ConfigError(f"{self.label}: {where}: {exc}") from None
 
     @property
     def data_dir(self) -> Path:
@@ -168,6 +179,8 @@ def load_study(name_or_path: str | Path | None = None, project_dir: Path | None 
         p = study.params["seed"]
         study.params["seed"] = Param(p.name, p.type, coerce(p, sim_seed), p.description, p.choices, p.min, p.max)
     study.format_rules  # validate now
+    for out in (study.raw.get("format_rules") or {}).get("outputs") or {}:
+        study.format_rules_for(out)
     return study
 
 

@@ -135,6 +135,8 @@ def log_ticks(lo: float, hi: float) -> list[float]:
         ticks = sorted(set(ticks) | {t for t in (0.2, 0.4, 0.75, 1.5, 3, 6, 8, 15, 30) if inside(t)})
     if len(ticks) < 3:
         ticks = sorted(set(ticks) | {t for t in (0.3, 0.6, 0.7, 0.8, 0.9, 1.25, 1.75) if inside(t)})
+    if len(ticks) > 7:                       # a wide range: powers of ten (and 1)
+        ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 100, 1000) if inside(t)]
     return ticks
 
 
@@ -451,14 +453,23 @@ def _n_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, n_stat: str) ->
     top = _below(ax) - 2
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     left = blended_transform_factory(ax.transAxes, ax.transAxes)
-    ax.text(0.0, 0.0, "No. of participants", fontsize=fs, fontweight="bold", ha="right", va="top",
-            transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
+    # row labels left of the axes only in the first column of a grid (they would run into the
+    # panel on the left); the numbers are in the group's colour, as in the legend
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    first_col = spec is None or spec.colspan.start == 0
+    if first_col:
+        ax.text(0.0, 0.0, "No. of participants", fontsize=fs, fontweight="bold", ha="right", va="top",
+                transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
+    else:
+        ax.text(0.0, 0.0, "No.", fontsize=fs, fontweight="bold", ha="right", va="top",
+                transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
     xlo, xhi = ax.get_xlim()
     for i, g in enumerate(grps):
         st = group_style(i)
         off = ScaledTranslation(0, -(top + line * (i + 1)) / 72, fig.dpi_scale_trans)
-        ax.text(-0.04, 0.0, labels.get(g, str(g)), transform=left + off, ha="right", va="top",
-                fontsize=fs, color=st.text)
+        if first_col:
+            ax.text(-0.04, 0.0, labels.get(g, str(g)), transform=left + off, ha="right", va="top",
+                    fontsize=fs, color=st.text)
         rows = select(_grp(ard, g), stat_name=n_stat)
         for r in rows.itertuples():
             try:
@@ -467,7 +478,7 @@ def _n_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, n_stat: str) ->
                 continue
             if xlo <= x <= xhi:
                 _bound_text(ax, x, 0.0, str(r.stat_fmt), [r.id], transform=trans + off, ha="center", va="top",
-                            fontsize=fs)
+                            fontsize=fs, color=st.text)
         _track(ax, rows)
     return top + line * (len(grps) + 1)
 

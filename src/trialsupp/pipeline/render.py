@@ -26,7 +26,7 @@ from trialsupp.pipeline.deps import exec_line, read_record
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
-                                      stage_project)
+                                      stage_notebooks, stage_project)
 from trialsupp.data.io import DataError
 from trialsupp.project import add_code_path, entry_point, install_templates, study_ref
 from trialsupp.study import Study, load_study, resolve_params
@@ -45,6 +45,7 @@ class RenderResult:
     cache_misses: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)     # notebook -> why it ran or was restored
     unbound: list = field(default_factory=list)
+    engine: str = ""
 
 
 class AuditError(RuntimeError):
@@ -238,6 +239,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
            force: bool = False, strict: bool = False, project: str | Path | None = None,
            reproducible: bool = False) -> RenderResult:
     from trialsupp.pipeline.reproducible import document_time, epoch_of
+    from trialsupp.publish import resolve_engine
 
     started = time.monotonic()
     reporter = reporter or Reporter(quiet=True)
@@ -253,6 +255,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
         overrides["seed"] = seed
     values = resolve_params(st, overrides)
     preflight(st)
+    engine = resolve_engine(engine)     # "quarto" or "builtin" (fails early for a missing Quarto)
     fixed = document_time(st, values, reproducible)
     before = os.environ.get("SOURCE_DATE_EPOCH")
     if fixed:       # kernels (matplotlib metadata) and Quarto read it too
@@ -269,9 +272,9 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
             reporter, force, strict, fixed, started) -> RenderResult:
-    from trialsupp.publish import number_elements, publish
+    from trialsupp.publish import engine_versions, number_elements, publish
     out = Path(out) if out else project / "_output" / st.name
-    out = out if out.is_absolute() else Path.cwd() / out
+    out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
     jobs = jobs or os.cpu_count() or 1
     cache = NotebookCache(cache_dir(project), enabled=not force, project=project)
     os.environ["TRIALSUPP_PROJECT"] = str(project)      # kernels find the project from any folder
@@ -294,13 +297,10 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 build.mkdir()
                 stage_project(project, build)
                 stage_metadata(build, st)
-                nb_stage = build / "notebooks" / st.name
-                nb_stage.mkdir(parents=True)
-                for nb in executed:
-                    shutil.copy2(nb, nb_stage / nb.name)
+                (build / "_results").mkdir()
+                stage_notebooks(executed, build / "notebooks" / st.name, build / "_results")
                 entry = build / st.report.relative_to(project)
                 param_rows = parameter_rows(st, values)
-                (build / "_results").mkdir()
                 (build / "_results" / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
                 (build / "_results" / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
                 numbering = number_elements(entry)
@@ -319,6 +319,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
+                shutil.copy2(vdir / "run.json", build / "_results" / "run.json")
             with reporter.stage("publish " + "+".join(formats)):
                 # Word is made from the published HTML (same text, same numbers)
                 web = tuple(f for f in formats if f != "docx") or ("html",)
@@ -344,7 +345,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
             if fixed:
                 meta["reproducible"] = {"document_time": run["started"], "source": fixed[1],
                                         "clock_started": clock_started}
-            meta["engine"] = engine_used(engine)
+            meta["engine"] = engine_versions(engine)     # {"name": "quarto", "quarto": "1.10.18"} or builtin's
             meta["audit_unbound"] = [u.line() for u in unbound]
             store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
             write_output_manifest(vdir)
@@ -356,7 +357,9 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
             shutil.rmtree(build, ignore_errors=True)
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
-                        cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons), unbound=unbound)
+                        cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons),
+                        unbound=unbound,
+                        engine=engine)
 
 
 def remove_control_characters(vdir: Path) -> None:
@@ -381,11 +384,6 @@ def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
     if not keep_html:
         html.unlink()
     return written
-
-
-def engine_used(engine: str) -> str:
-    from trialsupp.publish import quarto_available
-    return "quarto" if engine == "quarto" or (engine == "auto" and quarto_available()) else "builtin"
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:

@@ -45,18 +45,41 @@ def check_inputs(run: dict[str, Any], data_dir: Path) -> list[str]:
     return problems
 
 
-def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str, Any]:
+def recorded_engine(run: dict[str, Any], engine: str | None) -> str:
+    """The publisher the re-run uses: the one named (``quarto``/``builtin``), or for
+    ``auto``/None the one recorded in run.json, which must then be available."""
+    from trialsupp.publish import PublishError, resolve_engine
+    if engine not in (None, "auto"):
+        return resolve_engine(engine)
+    made_by = run.get("engine")
+    made_by = made_by.get("name") if isinstance(made_by, dict) else made_by
+    if made_by is None:                  # output from before run.json recorded the engine
+        return resolve_engine("auto")
+    if made_by == "quarto":
+        try:
+            return resolve_engine("quarto")
+        except PublishError:
+            version = run["engine"].get("quarto", "") if isinstance(run["engine"], dict) else ""
+            raise PublishError(f"verify: this output was published with Quarto {version}, which is not "
+                               "on PATH; install Quarto, or pass --engine builtin to re-publish with "
+                               "the built-in publisher") from None
+    return "builtin"
+
+
+def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None) -> dict[str, Any]:
     from trialsupp.pipeline.render import render
     from trialsupp.study import load_study
 
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
     run = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    engine = recorded_engine(run, engine)
     # run.json records the resolved study config and project: verify works from any folder
     study = load_study(run.get("study_config") or run["study"], run.get("project"))
     study_ref = str(study.path)
     data_dir = out_dir / "data" if study.raw["data"].get("source") == "simulate" else study.data_dir
     report: dict[str, Any] = {"out_dir": str(out_dir), "study": run["study"], "params": run["params"],
+                              "engine": engine,
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                               "rtol": rtol, "problems": []}
     report["problems"] += check_inputs(run, data_dir)
@@ -76,7 +99,6 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
     with tempfile.TemporaryDirectory(prefix="trialsupp-verify-") as tmp:
         formats = run.get("formats") or [f for f in ("html", "pdf", "docx")
                                           if (out_dir / f"supplement.{f}").exists()] or ["html"]
-        engine = run.get("engine", engine)
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
         # same inputs and code) would only restore the executed notebooks being verified
@@ -92,7 +114,6 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str = "auto") -> dict[str,
             report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
         comparison = compare_ard(recorded, fresh, rtol=rtol)
         new_html = (again.out / "supplement.html").read_text(encoding="utf-8") if "html" in formats else ""
-        report["problems"] += compare_files(out_dir, again.out, render_status, files)
         fresh_env = environment()
 
     report["files"] = files

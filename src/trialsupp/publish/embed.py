@@ -176,3 +176,71 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
                     cell_id=cell_id, media=media, ard_ids=list(dict.fromkeys(ard_ids)))
 
 
+
+
+# Outputs a report never shows: Quarto prints "Unable to display output for mime type(s)"
+# for each (and turns a figure cell with two outputs into sub-figures), and any
+# text/html or application/javascript output makes it load RequireJS and jQuery from a CDN
+# (its Jupyter-widget support); the display form of our tables is text/markdown.
+_REDUNDANT_WITH_MARKDOWN = ("text/html", "text/plain", "application/javascript")
+# In Typst output Quarto parses every raw HTML table into a Pandoc table, first running
+# `quarto run juice.ts` (a Deno process per table, whose import needs the network);
+# this comment (Quarto's documented opt-out) leaves the raw block alone.
+NO_TABLE_PROCESSING = "<!--| quarto-html-table-processing: none -->"
+_RAW_HTML_FENCE = re.compile(r"^(`{3,})\{=html\}\n", re.M)
+
+
+def _no_table_processing(markdown: str) -> str:
+    if NO_TABLE_PROCESSING in markdown:
+        return markdown
+    return _RAW_HTML_FENCE.sub(lambda m: m.group(0) + NO_TABLE_PROCESSING + "\n", markdown)
+
+
+def display_outputs(outputs: list) -> list:
+    """The outputs of one cell as a report shows them: no ARD payload, no widget
+    views, and only the ``text/markdown`` form where one exists."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") not in ("display_data", "execute_result"):
+            kept.append(out)
+            continue
+        data = {k: v for k, v in (out.get("data") or {}).items() if k not in IGNORED_MIMES}
+        if "text/markdown" in data:
+            data = {k: v for k, v in data.items() if k not in _REDUNDANT_WITH_MARKDOWN}
+            data["text/markdown"] = _no_table_processing(_text(data["text/markdown"]))
+        data.pop("application/javascript", None)
+        if data:
+            kept.append({**out, "data": data})
+    return kept
+
+
+def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, list[str]]:
+    """Write the copy of an executed notebook that the report embeds from (see
+    ``display_outputs``; notebook-level widget state dropped too). The ids of the ARD
+    rows a cell recorded move to its first remaining output's ``trialsupp.ard_ids``
+    metadata, where ``embed_cell`` reads them. Returns ``{label: ARD ids}`` for the
+    labelled ``fig-`` cells: the rows each figure shows."""
+    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    nb.get("metadata", {}).pop("widgets", None)
+    shown: dict[str, list[str]] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        ids = []
+        for out in cell.get("outputs", []):
+            ids += (out.get("metadata", {}).get("trialsupp") or {}).get("ard_ids", [])
+            payload = (out.get("data") or {}).get(ARD_MIME)
+            if payload is not None:
+                payload = json.loads(payload) if isinstance(payload, str) else payload
+                ids += [r["id"] for r in payload.get("rows", [])]
+        ids = list(dict.fromkeys(ids))
+        cell["outputs"] = display_outputs(cell.get("outputs", []))
+        shown_in = [o for o in cell["outputs"] if o.get("output_type") in ("display_data", "execute_result")]
+        if ids and shown_in:
+            meta = shown_in[0].setdefault("metadata", {})
+            meta["trialsupp"] = {**(meta.get("trialsupp") or {}), "ard_ids": ids}
+        label = str(cell_options(_text(cell.get("source", ""))).get("label", ""))
+        if label.startswith("fig-"):
+            shown[label] = ids
+    Path(dest).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return shown
