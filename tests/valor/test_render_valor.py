@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def valor(tmp_path_factory, render_isolated):
-    result = render_isolated("valor", tmp_path_factory.mktemp("valor") / "valor")
+def valor(valor_render):
+    result = valor_render
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 

@@ -1,4 +1,4 @@
-"""Read ADaM datasets (SAS XPT or Parquet), recording the SHA-256 of every file read."""
+"""Read ADaM datasets (SAS XPT, Parquet or CDISC Dataset-JSON 1.1), recording the SHA-256 of every file read."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,8 @@ import pandas as pd
 
 from trialsupp.ard.provenance import sha256_file
 
-FORMATS = {".xpt": "xpt", ".parquet": "parquet"}
+FORMATS = {".xpt": "xpt", ".parquet": "parquet", ".json": "dataset-json"}
+NOT_DATASETS = {"define"}      # define.json is metadata, not a dataset
 
 
 class DataError(ValueError):
@@ -41,7 +42,7 @@ def find_dataset(root: Path, name: str) -> Path:
         path = root / f"{name}{ext}"
         if path.exists():
             return path
-    raise DataError(f"dataset {name!r}: no {name}.xpt or {name}.parquet in {root}")
+    raise DataError(f"dataset {name!r}: no {name}.xpt, {name}.parquet or {name}.json in {root}")
 
 
 def read_dataset(path: str | Path) -> pd.DataFrame:
@@ -49,7 +50,7 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{path.name}: not a dataset file (expected .xpt or .parquet)")
+        raise DataError(f"{path.name}: not a dataset file (expected .xpt, .parquet or .json)")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected a {kind} file")
     if not path.exists():
@@ -57,6 +58,9 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
+        if kind == "dataset-json":
+            from trialsupp.data.datasetjson import read_datasetjson
+            return read_datasetjson(path)
         return _read_xpt(path)
     except DataError:
         raise
@@ -65,31 +69,63 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path.name}: cannot be read as {kind} ({first})") from None
 
 
+XPT_LIBRARY = (b"HEADER RECORD*******LIBRARY HEADER RECORD",      # SAS V5 transport
+               b"HEADER RECORD*******LIBV8   HEADER RECORD")      # SAS V8/V9 transport (long names)
+XPT_OBS = (b"HEADER RECORD*******OBS     HEADER RECORD", b"HEADER RECORD*******OBSV8   HEADER RECORD")
+
+
 def _read_xpt(path: Path) -> pd.DataFrame:
     import pyreadstat
     with open(path, "rb") as fh:
         head = fh.read(80)
-    if not head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD"):
+    if not head.startswith(XPT_LIBRARY):
         raise DataError(f"{path.name}: not a SAS transport (XPT) file")
+    size = path.stat().st_size
+    if size % 80:
+        raise DataError(f"{path.name}: SAS transport file does not end on an 80-byte record "
+                        f"({size} bytes): truncated or damaged")
     df, meta = pyreadstat.read_xport(str(path))
+    check_xpt_complete(path, len(df), sum(meta.variable_storage_width.values()))
     df.attrs["labels"] = dict(zip(meta.column_names, meta.column_labels))
     df.attrs["dataset_label"] = meta.file_label
     # character blanks are "" in XPT; ADaM analyses treat them as missing only where asked
     return df
 
 
+def check_xpt_complete(path: Path, rows: int, row_length: int) -> None:
+    """A transport file is 80-byte records (checked before reading); after the last
+    observation only blank padding may follow. A file cut short (or with bytes missing
+    inside) fails one of the two, where the reader would silently return the
+    observations it found."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    starts = [data.find(tag) for tag in XPT_OBS]
+    start = max(starts)
+    if start < 0:
+        raise DataError(f"{path.name}: SAS transport file has no observation header record: truncated or damaged")
+    if data.find(XPT_OBS[0], start + 80) >= 0 or data.find(XPT_OBS[1], start + 80) >= 0:
+        return                      # several members in one file: left to the reader
+    tail = data[start + 80 + rows * row_length:]
+    if row_length and tail.strip(b" "):
+        raise DataError(f"{path.name}: SAS transport file has {len(tail)} bytes after its {rows} complete "
+                        f"observations that are not padding: truncated or damaged")
+
+
 def read_study(root: str | Path, names: list[str] | None = None,
-               expected_sha256: dict[str, str] | None = None) -> StudyData:
+               expected_sha256: dict[str, str] | None = None,
+               manifest: dict | None = None) -> StudyData:
     """Read the named datasets (or every dataset file) under ``root``.
 
     ``expected_sha256`` maps file name -> checksum (as listed in SOURCE.md); a mismatch
-    is an error naming the file.
+    is an error naming the file. ``manifest`` (``data.manifest.load_manifest``) adds the
+    rule that every file read is listed with its SHA-256 and row count.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data directory {root} does not exist")
     if names is None:
-        names = sorted({p.stem.lower() for p in root.iterdir() if p.suffix.lower() in FORMATS})
+        names = sorted({p.stem.lower() for p in root.iterdir()
+                        if p.suffix.lower() in FORMATS and p.stem.lower() not in NOT_DATASETS})
     data = StudyData(root=root)
     for name in names:
         path = find_dataset(root, name)
@@ -101,7 +137,13 @@ def read_study(root: str | Path, names: list[str] | None = None,
         if want and want != digest:
             raise DataError(f"{path.name}: SHA-256 {digest[:12]}... does not match the recorded "
                             f"{want[:12]}... (file changed or corrupted)")
+        if manifest is not None:
+            from trialsupp.data.manifest import check_file
+            check_file(root, path, manifest, digest)
         data.datasets[name.lower()] = read_dataset(path)
+        if manifest is not None:
+            from trialsupp.data.manifest import check_rows
+            check_rows(path, data.datasets[name.lower()], manifest)
         data.hashes[name.lower()] = digest
     return data
 

@@ -335,9 +335,11 @@ def _config() -> dict:
 
 def cut_datasets(datasets: Mapping[str, pd.DataFrame], cut: str) -> dict[str, pd.DataFrame]:
     """The datasets (lower-case keys) at a named cut of the config."""
+    from studies.valor.simulate.config import load_study
     from trialsupp.data.cut import apply_cut
     date = _config()["data_cuts"][cut]["date"]
-    return apply_cut({k.lower(): v for k, v in datasets.items()}, str(date))
+    flags = load_study(None)["data"].get("cut_flags")     # as the notebooks' sessions apply them
+    return apply_cut({k.lower(): v for k, v in datasets.items()}, str(date), flags)
 
 
 def simulated_values(datasets: Mapping[str, pd.DataFrame], n_imputations: int = 20,

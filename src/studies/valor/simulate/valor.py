@@ -13,7 +13,7 @@ from .adam import KEYS, STRUCTURE, VARS, build_adam
 from .config import SimulationConfigError, load_study
 from .model import simulate_study
 
-FORMATS = ("parquet", "xpt")
+FORMATS = ("parquet", "xpt", "dataset-json")
 CODELIST_VARS = ("TRT01P", "TRT02P", "TRTP", "TRTA", "STARTGR", "PROGGR1", "SEX", "RACE", "ETHNIC", "AGEGR1",
                  "COUNTRY", "REGION", "EOSSTT", "DCSREAS", "DCSPER", "PARCAT1", "PARAMCD", "PARAM", "AVISIT",
                  "APERIODC", "EVNTDESC", "CNSDTDSC", "AESEV", "AEREL", "AEACN", "AEOUT", "AEBODSYS",
@@ -75,6 +75,7 @@ def simulate(seed: int | None = None, out: str | Path | None = None, formats: It
 def write_study(data: Mapping[str, pd.DataFrame], out: str | Path, formats: Iterable[str], study: Mapping,
                 seed: int) -> Path:
     """Write the datasets and ``define.json`` into ``out``."""
+    from trialsupp.data.datasetjson import write_datasetjson
     from trialsupp.data.write import define_metadata, write_json, write_parquet, write_xpt
 
     out = Path(out)
@@ -90,6 +91,10 @@ def write_study(data: Mapping[str, pd.DataFrame], out: str | Path, formats: Iter
         if "xpt" in formats:
             write_xpt(df, out / f"{name.lower()}.xpt", name=name, types=types, timestamp=sim["xpt_timestamp"])
             files[name].append(f"{name.lower()}.xpt")
+        if "dataset-json" in formats:
+            write_datasetjson(df, out / f"{name.lower()}.json", name=name, types=types,
+                              created=sim["xpt_timestamp"], study=study.get("name"))
+            files[name].append(f"{name.lower()}.json")
     meta = define_metadata(data, study={**{k: study.get(k) for k in ("name", "title", "simulated")}, "seed": seed},
                            types={n: {c: VARS[c][1] for c in df.columns} for n, df in data.items()},
                            codelist_vars=CODELIST_VARS, files=files)

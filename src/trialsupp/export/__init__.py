@@ -1,0 +1,1 @@
+"""Export a render to standard formats (CDISC ARS)."""

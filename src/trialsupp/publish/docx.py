@@ -1,0 +1,193 @@
+"""Word output: the supplement as one DOCX, and (CSR layout) one DOCX per output table.
+
+Both are made by Pandoc's DOCX writer from the published HTML, so that every number and
+footnote is the very text of the HTML and PDF (both are rendered from the same ARD rows):
+tables keep their header rows, spanning cells and footnotes; figures are the 600-dpi PNG
+twins of the SVGs shown in the HTML (``figures/``); styles come from the reference
+documents shipped in ``trialsupp/templates/docx/`` (``reference.docx`` portrait,
+``reference-landscape.docx`` for CSR outputs, with "Page X of Y" in the footer).
+With ``SOURCE_DATE_EPOCH`` set, Pandoc dates the document and its zip entries by it, so the
+DOCX is byte-reproducible like the HTML and PDF.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+from trialsupp.publish.qmd import PublishError
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "docx"
+_DROP = re.compile(r"<script\b.*?</script>|<style\b.*?</style>", re.S | re.I)
+_SVG_SRC = re.compile(r'src="data:image/svg\+xml;base64,([^"]+)"')
+
+
+def reference_doc(landscape: bool = False) -> Path:
+    path = TEMPLATES / ("reference-landscape.docx" if landscape else "reference.docx")
+    if not path.is_file():
+        raise PublishError(f"missing Word reference document {path}")
+    return path
+
+
+def _png_for_svgs(html: str, figures: Path | None) -> str:
+    """Replace each inline SVG figure by its PNG twin in ``figures/`` (same stem), matched by
+    the SVG's bytes; Word needs a raster fallback Pandoc cannot make without rsvg."""
+    if not figures or not figures.is_dir():
+        return html
+    by_hash = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in figures.glob("*.svg")}
+
+    def swap(m: re.Match) -> str:
+        svg = by_hash.get(hashlib.sha256(base64.b64decode(m.group(1))).hexdigest())
+        png = svg.with_suffix(".png") if svg else None
+        return f'src="{png.as_posix()}"' if png and png.is_file() else m.group(0)
+    return _SVG_SRC.sub(swap, html)
+
+
+def _clean(html: str) -> str:
+    """Drop what Word cannot use (scripts, styles, provenance popups); keep the front matter
+    (heading, citation, simulated-data statement, contents with links), which Pandoc's
+    HTML reader would skip inside ``<header>``/``<nav>`` or take as the title; give each
+    table's stub column a third of the width (Pandoc reads ``<col>`` widths)."""
+    html = _DROP.sub("", html)
+    html = re.sub(r"<(/?)(header|nav|main)\b[^>]*>", r"<\1div>", html)     # Pandoc reads only <main> when present
+    html = re.sub(r'<h1 class="title">(.*?)</h1>', r'<p><strong>\1</strong></p>', html, flags=re.S)
+    html = re.sub(r'<div[^>]*class="[^"]*ts-popup[^"]*"[^>]*>.*?</div>', "", html, flags=re.S)
+    return re.sub(r"(<table\b[^>]*>)(.*?)(</table>)", _colgroup, html, flags=re.S)
+
+
+def _colgroup(m: re.Match) -> str:
+    head, body, tail = m.groups()
+    if "<colgroup" in body:
+        return m.group(0)
+    first_row = re.search(r"<tr\b.*?</tr>", body, re.S)
+    if not first_row:
+        return m.group(0)
+    spans = [int(x or 1) for x in re.findall(r'<t[hd]\b(?:[^>]*colspan="(\d+)")?[^>]*>', first_row.group(0))]
+    ncol = sum(spans)
+    if ncol < 2:
+        return m.group(0)
+    stub, rest = 32.0, 68.0 / (ncol - 1)
+    cols = f'<col style="width: {stub:g}%">' + "".join(f'<col style="width: {rest:.2f}%">' for _ in range(ncol - 1))
+    return f"{head}<colgroup>{cols}</colgroup>{body}{tail}"
+
+
+def html_to_docx(html: str, target: Path, *, figures: Path | None = None, landscape: bool = False,
+                 title: str | None = None) -> Path:
+    from trialsupp.publish.builtin import _pandoc
+    html = _clean(_png_for_svgs(html, figures))
+    with tempfile.TemporaryDirectory(prefix="trialsupp-docx-") as tmp:
+        src = Path(tmp) / "in.html"
+        src.write_text(html, encoding="utf-8")
+        args = [f"--reference-doc={reference_doc(landscape)}", "--wrap=none"]
+        out = Path(tmp) / "out.docx"
+        _pandoc().convert_file(str(src), "docx", format="html", outputfile=str(out), extra_args=args)
+        if title:
+            _set_core_title(out, title)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        out.replace(target)
+    return target
+
+
+def _set_core_title(path: Path, title: str) -> None:
+    """Document title in the DOCX properties (read aloud by screen readers), without the
+    title paragraph Pandoc would add for ``--metadata title``; entry dates are kept."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+    src = zipfile.ZipFile(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"<dc:title>.*?</dc:title>|<dc:title\s*/>",
+                              b"<dc:title>" + escape(title).encode() + b"</dc:title>", data, count=1)
+            dst.writestr(info, data)
+    src.close()
+    path.write_bytes(buf.getvalue())
+
+
+def supplement_docx(html_path: Path, target: Path, *, landscape: bool = False) -> Path:
+    """The whole supplement as DOCX (Word builds its own contents from the headings)."""
+    html = html_path.read_text(encoding="utf-8")
+    return html_to_docx(html, target, figures=html_path.parent / "figures", landscape=landscape)
+
+
+_ELEMENT_ID = re.compile(r"tbl-|table-|figure-")
+
+
+class _Elements(HTMLParser):
+    """Output elements: JAMA table floats (``id="tbl-..."``) and CSR output sections (level-2
+    sections, ``<section id="table-14-1.01-...">``); their outer HTML spans in the source."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=False)
+        self.text = text
+        self.lines = [0]
+        for line in text.splitlines(keepends=True):
+            self.lines.append(self.lines[-1] + len(line))
+        self.depth = 0
+        self.open: tuple[str, int, int, str] | None = None    # (id, depth, offset, tag)
+        self.spans: list[tuple[str, int, int]] = []
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self.lines[line - 1] + col
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("br", "img", "meta", "link", "input", "hr", "col", "source", "wbr"):
+            return
+        self.depth += 1
+        a = dict(attrs)
+        ident = a.get("id") or ""
+        output = _ELEMENT_ID.match(ident) or (tag == "section" and "level2" in (a.get("class") or "").split())
+        if self.open is None and ident and output and not ident.endswith("-table"):
+            self.open = (ident, self.depth, self._offset(), tag)
+
+    def handle_startendtag(self, tag, attrs):      # <img ... />: opens and closes nothing
+        pass
+
+    def handle_endtag(self, tag):
+        if self.open and self.depth == self.open[1] and tag == self.open[3]:
+            end = self.text.index(">", self._offset()) + 1
+            self.spans.append((self.open[0], self.open[2], end))
+            self.open = None
+        self.depth -= 1
+
+
+def table_elements(html: str) -> list[tuple[str, str]]:
+    """(element id, outer HTML) of every output element of the supplement, in order."""
+    parser = _Elements(html)
+    parser.feed(html)
+    return [(ident, html[a:b]) for ident, a, b in parser.spans]
+
+
+def _unescape(text: str) -> str:
+    from html import unescape
+    return unescape(text)
+
+
+def output_file_stem(ident: str) -> str:
+    """CSR outputs are named like their RTF twins: ``table-14-1.01-summary...`` -> ``t-14-1-01``."""
+    m = re.match(r"(table|figure)-(\d+(?:-\d+)*(?:\.\d+)?)-", ident)
+    if m:
+        return f"{m.group(1)[0]}-{m.group(2).replace('.', '-')}"
+    return ident
+
+
+def output_docx(html_path: Path, out_dir: Path, *, landscape: bool = True) -> list[Path]:
+    """One DOCX per output element (the CSR layout): ``<out_dir>/t-14-1-01.docx`` etc."""
+    html = html_path.read_text(encoding="utf-8")
+    written = []
+    for ident, fragment in table_elements(html):
+        if "<table" not in fragment:
+            continue                       # figures: the PDF and the figure files serve
+        doc = f'<html lang="en"><head><meta charset="utf-8"></head><body>{fragment}</body></html>'
+        head = re.search(r"<(h\d|caption)\b[^>]*>(.*?)</\1>", fragment, re.S)
+        title = " ".join(re.sub(r"<[^>]+>", "", head.group(2)).split()) if head else ident
+        written.append(html_to_docx(doc, out_dir / f"{output_file_stem(ident)}.docx", landscape=landscape,
+                                    title=_unescape(title)))
+    return written
