@@ -90,7 +90,7 @@ FIGURES: tuple[Figure, ...] = (
            "12-month", "relative", "d1"),
     Figure("w52_alsfrs_delayed", "ALSFRS-R change to week 52, delayed start", -9.5, None, "\u22126.0 vs \u22129.5",
            "12-month", "relative", "d1"),
-    Figure("w52_alsfrs_diff", "ALSFRS-R difference at week 52, early - delayed", 3.5, (0.4, 6.7),
+    Figure("w52_alsfrs_diff", "ALSFRS-R difference at week 52, early minus delayed start", 3.5, (0.4, 6.7),
            "Adjusted mean difference, 3.5 (95% CI, 0.4-6.7)", "12-month", "ci", "d1"),
     Figure("w52_alsfrs_p", "ALSFRS-R difference at week 52, nominal P", 0.03, None, "P = .03 (nominal)",
            "12-month", "pvalue", "pvalue"),
