@@ -27,6 +27,7 @@ import yaml
 
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.embed import embed_cell
+from trialsupp.publish.accessible import add_typst_alt, figure_alt
 from trialsupp.publish.provenance import EXTENSION, index_rows, load_store, provenance_html
 from trialsupp.publish.qmd import (ESCAPED_SHORTCODE_RE, SHORTCODE_RE, CalloutOpen, DivClose,
                                    Document, Embed, FloatDiv, Loc, PageBreak, PublishError, Text,
@@ -218,6 +219,15 @@ class _Builder:
         self.embeds: dict[str, object] = {}
         self.captions: dict[str, str] = {}       # label -> caption markdown
         self.used_ids: set[str] = set()
+
+    def figure_alts(self) -> dict[str, str]:
+        """Figure label -> alternative text from its caption and ARD rows (PDF/UA-1)."""
+        alts = {}
+        for emb in self.embeds.values():
+            if emb.kind == "fig":
+                caption = self.numbering.caption(emb.label, self.captions.get(emb.label))
+                alts[emb.label] = figure_alt(caption, [self.rows[i] for i in emb.ard_ids if i in self.rows])
+        return alts
 
     def prepare(self) -> None:
         media = self.build_dir / "media"
@@ -513,6 +523,8 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                 str(md), "typst", format=MD_FORMAT, outputfile=str(typ),
                 extra_args=["--standalone", f"--template={tpl_dir / 'template.typ'}",
                             "--wrap=preserve"])
+            typ.write_text(add_typst_alt(typ.read_text(encoding="utf-8"), builder.figure_alts()),
+                           encoding="utf-8")
             if "typst" in formats or keep_intermediate:
                 shutil.copy2(typ, out / typ.name)
                 written["typst"] = out / typ.name
@@ -555,6 +567,11 @@ def _data_ard_ids(text: str) -> list[str]:
     return ids
 
 
+# PDF/UA-1 (ISO 14289-1): tagged, with title, language and alternative text; Typst checks
+# the rules it can check and refuses to write a PDF that breaks them
+PDF_STANDARDS = ("ua-1",)
+
+
 def _compile_typst(typ: Path, root: Path, target: Path, date: str | None,
                    font_paths: Iterable[str | Path]) -> None:
     import typst
@@ -562,7 +579,7 @@ def _compile_typst(typ: Path, root: Path, target: Path, date: str | None,
     stamp = int(when.replace(tzinfo=_dt.timezone.utc).timestamp())
     try:
         pdf = typst.compile(str(typ), root=str(root), font_paths=[str(p) for p in font_paths],
-                            timestamp=stamp)
+                            timestamp=stamp, pdf_standards=list(PDF_STANDARDS))
     except Exception as exc:  # typst raises TypstError with the diagnostics
         raise PublishError(f"Typst could not compile {typ.name}: {exc}") from exc
     target.write_bytes(pdf)
