@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping
 
-_IMAGE = re.compile(r'image\("media/((?:fig|tbl)-[^"/]*?)-(\d+)\.svg"')
+_IMAGE = re.compile(r'image\("media/([^"/]+?)-(\d+)\.svg"')
 
 
 def figure_alt(caption: str, rows: Iterable[Mapping]) -> str:

@@ -222,11 +222,19 @@ class _Builder:
 
     def figure_alts(self) -> dict[str, str]:
         """Figure label -> alternative text from its caption and ARD rows (PDF/UA-1)."""
-        alts = {}
-        for emb in self.embeds.values():
-            if emb.kind == "fig":
+        alts, heading = {}, ""
+        for item in self.doc.items:
+            if isinstance(item, Text):          # the section heading names an uncaptioned figure (CSR)
+                heads = [ln.lstrip("#").strip() for ln, _loc in item.lines if ln.startswith("#")]
+                heading = heads[-1] if heads else heading
+            emb = self.embeds.get(id(item)) if isinstance(item, Embed) else None
+            if emb is None or not emb.media:
+                continue
+            if emb.kind == "fig" and emb.label in self.numbering.numbers:
                 caption = self.numbering.caption(emb.label, self.captions.get(emb.label))
-                alts[emb.label] = figure_alt(caption, [self.rows[i] for i in emb.ard_ids if i in self.rows])
+            else:
+                caption = emb.options.get("fig-alt") or emb.caption or heading or emb.label
+            alts[emb.label] = figure_alt(str(caption), [self.rows[i] for i in emb.ard_ids if i in self.rows])
         return alts
 
     def prepare(self) -> None:
