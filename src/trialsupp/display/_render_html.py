@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_html
-from ._layout import decimal_parts
+from ._layout import decimal_parts, protect
 from ._render_typst import table_layout
 from ._table_data import Cell, Resolved, Stat, TableData, resolve
 
@@ -100,7 +100,7 @@ def render_html(data: TableData, *, include_caption: bool = False,
             if j in starts:
                 i, s = starts[j]
                 cells.append(f'<th class="ts-spanner" colspan="{len(s.columns)}">'
-                             f"{_plain(s.label)}{_marks(r.mark('spanner', i))}</th>")
+                             f"{_spanner_html(s.label)}{_marks(r.mark('spanner', i))}</th>")
                 j += len(s.columns)
             else:
                 cells.append("<th></th>")
@@ -121,7 +121,8 @@ def render_html(data: TableData, *, include_caption: bool = False,
         for j, c in enumerate(d.columns):
             cls = "ts-num" if lay.numeric[j] else "ts-left" if c.align != "center" else "ts-text"
             cell = row.cell(c.key)
-            body = render_cell(cell)
+            body = render_cell(cell) if lay.numeric[j] else "".join(
+                _plain(protect(p)) if isinstance(p, str) else _stat(p) for p in cell.parts)
             parts = decimal_parts(cell.text) if c.key in dec else None
             if parts:       # CSR decimal alignment: units digits under each other (tabular figures)
                 lw, tw = dec[c.key]
@@ -154,3 +155,8 @@ def _decimal_widths(d: TableData, lay) -> dict[str, tuple[int, int]]:
         if parts:
             out[c.key] = (max(len(a) for a, _ in parts), max(len(b) for _, b in parts))
     return out
+
+
+def _spanner_html(label) -> str:
+    """A spanner label: plain text, or a Cell whose statistics are bound (e.g. "Placebo (N=86)")."""
+    return render_cell(label) if hasattr(label, "ids") else _plain(label)
