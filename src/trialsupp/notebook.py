@@ -71,7 +71,11 @@ def open_session(study: str, data_dir: str, out_dir: str, params: dict[str, Any]
         root = project / root
     checks = st.raw["data"].get("checksums")
     expected = checksums_from_source_md(project / checks) if checks else None
-    data = read_study(root, datasets, expected)
+    manifest = None
+    if st.reads_files:
+        from trialsupp.data.manifest import load_manifest
+        manifest = load_manifest(root, st.manifest)
+    data = read_study(root, datasets, expected, manifest=manifest)
     check_study(data.datasets)            # ADaM checks: flags, unique USUBJID, subjects in ADSL, numeric
     uncut = dict(data.datasets)
     cut = cut_date(st, values.get("data_cut"))

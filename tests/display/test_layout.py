@@ -83,3 +83,15 @@ def test_rtf_decimal_alignment_in_monospace():
     assert len({len(x) for x in body}) == 1, body
     units = {len(x) - len(x.lstrip("~")) + len(decimal_parts(x.strip("~"))[0]) for x in body}
     assert len(units) == 1, body
+
+
+def test_statistics_inside_text_stay_whole():
+    assert tokens("adjusted mean difference 3.5 (95% CI 0.4 to 6.7)")[-1] == "(95% CI 0.4 to 6.7)"
+    assert tokens("age, mean (SD) 48.1 (12.6)")[-1] == "48.1 (12.6)"
+    assert tokens("P = .97 (joint rank test)")[0] == "P = .97"
+    # and the renderers keep them together with non-breaking spaces
+    t = (Table("T", stub_header="Quantity").add_column("src", "Published record", align="left")
+         .add_row("Week 52 difference", {"src": "adjusted mean difference 3.5 (95% CI 0.4 to 6.7)"}))
+    assert "(95%\u00a0CI\u00a0" in t.to_typst() and "0\\.4\u00a0to\u00a06\\.7)" in t.to_typst()
+    assert "0.4\\u160?to\\u160?6.7)" in t.to_rtf(run=None)
+    assert "0.4\u00a0to\u00a06.7)" in t.to_html()

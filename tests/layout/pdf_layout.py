@@ -100,6 +100,8 @@ def broken_numbers(page: Page) -> list[str]:
                 continue
             if re.fullmatch(_NUM, head) and INTERVAL.match(b.text):
                 continue            # an estimate above its whole interval: "12.1" / "(7.6-20.0)"
+            if re.match(r"\(\d+% CI\)", b.text):
+                continue            # a heading: "RMST difference to week 264" / "(95% CI), wk"
             for hp, tp in _HEAD_TAIL:
                 if hp.fullmatch(head) and tp.match(tail):
                     out.append(f"page {page.number}: {a.text!r} / {b.text!r}")

@@ -588,7 +588,7 @@ def figure_14_1(curve: pd.DataFrame, risk: pd.DataFrame, rules, times: Sequence[
         km_plot(pd.concat([curve, risk], ignore_index=True), ax=ax, groups=ARMS, ci=True, censor=True,
                 median_line=True, risk_table=True, times=times, rules=rules,
                 xlabel="Time to First Dermatologic Event (Days)", ylabel="Probability of no event",
-                xmax=max(times) + 10, legend_loc="lower left")
+                xmax=max(times) + 10)
         ax.set_title(OUTPUTS["14-1"][0], fontsize=9, fontweight="bold")
     return fig
 

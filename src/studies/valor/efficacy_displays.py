@@ -188,6 +188,9 @@ def figure_change(placed: pd.DataFrame, panels: Sequence[tuple[str, Mapping]], n
         ax.set_xticks([t for t in ax.get_xticks() if t != 16])
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
+    labels = {(ylabels or {}).get(title) for title, _ in panels}
+    if ylabels and len(labels) == 1:        # the same measure in every panel: one y range
+        F.share_y(list(axes.flat)[:n])
     fig.tight_layout()
     return fig
 

@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 from ._table_data import TableData
 
-__all__ = ["is_numeric", "tokens", "decimal_parts", "Layout", "layout", "text_width",
+__all__ = ["is_numeric", "tokens", "protect", "decimal_parts", "Layout", "layout", "text_width",
            "mono_width", "NBSP"]
 
 NBSP = "\u00a0"
@@ -52,6 +52,21 @@ def is_numeric(text: str) -> bool:
 _EST_INTERVAL = re.compile(r"^(\S+) (\(.*(?:\d[-–]\d|\d[-–][−\-]|\sto\s|\d[,;]\s?[−\-]?\d).*\))$")
 
 
+_N = r"[−\-+<>≤≥]?\d[\d,]*(?:\.\d+)?%?"
+# statistics inside text that must stay on one line: "(95% CI 0.4 to 6.7)", "−3.2 to 5.5",
+# "48.1 (12.6)", "P = .004", "60 (tofersen" is not one (a word follows the parenthesis)
+_STAT_SPANS = re.compile(
+    r"\((?:95|90|99)% CI,? [^()]*\)"                                   # (95% CI 0.4 to 6.7)
+    rf"|{_N}\s+to\s+{_N}"                                            # −3.2 to 5.5
+    rf"|{_N} \({_N}(?:[-–]{_N}|, {_N}| to {_N})?\)"                   # 48.1 (12.6), 3.5 (0.4-6.7)
+    rf"|\bP [=<>] ?\.?\d+")                                          # P = .004
+
+
+def protect(text: str) -> str:
+    """Spaces inside statistics that appear in text become non-breaking spaces."""
+    return _STAT_SPANS.sub(lambda m: m.group(0).replace(" ", NBSP), text)
+
+
 def tokens(line: str) -> list[str]:
     """Unbreakable pieces of one cell line. A statistic is one piece ("65 (75.6%)", "49.0 (8.0)",
     "−7.13 to −4.74"), except that an estimate may go above its interval when the column is
@@ -61,7 +76,7 @@ def tokens(line: str) -> list[str]:
     if is_numeric(t):
         m = _EST_INTERVAL.match(t)
         return [m.group(1), m.group(2)] if m else [t]
-    return [w for w in t.split() if w]
+    return [w.replace(NBSP, " ") for w in protect(t).split(" ") if w.strip()]
 
 
 def decimal_parts(text: str) -> Optional[tuple[str, str]]:
@@ -176,6 +191,11 @@ def _marked_columns(d: TableData) -> set[int]:
     return out
 
 
+def text_mass(d: TableData, size: float, measure: Measure) -> list[float]:
+    """Total width of the body text per column (stub first): how much each column has to say."""
+    return [sum(measure(line, size, False) for line in body) for _, body in _column_texts(d)]
+
+
 def measure_columns(d: TableData, size: float, measure: Measure, pad: float, decimal: bool = False
                     ) -> tuple[list[float], list[float], list[bool]]:
     """(minimum, natural) width per column (stub first), including ``pad`` on each side.
@@ -207,8 +227,8 @@ def measure_columns(d: TableData, size: float, measure: Measure, pad: float, dec
     return mins, nats, numeric
 
 
-def _distribute(mins: list[float], nats: list[float], avail: float, fixed: dict[int, float]
-                ) -> list[float]:
+def _distribute(mins: list[float], nats: list[float], avail: float, fixed: dict[int, float],
+                mass: Optional[list[float]] = None) -> list[float]:
     widths = [fixed.get(j, m) for j, m in enumerate(mins)]
     free = [j for j in range(len(mins)) if j not in fixed]
     rest = avail - sum(widths)
@@ -216,9 +236,26 @@ def _distribute(mins: list[float], nats: list[float], avail: float, fixed: dict[
         return widths
     need = {j: max(nats[j] - widths[j], 0.0) for j in free}
     total_need = sum(need.values())
-    if total_need >= rest:                          # some columns wrap: share by need
-        for j in free:
-            widths[j] += rest * need[j] / total_need if total_need else 0.0
+    if total_need >= rest:
+        # some columns wrap: widths in proportion to how much text each has (as LaTeX's
+        # tabulary does), so that rows are about equally tall in every wrapping column;
+        # a column never gets less than its minimum or more than its natural width
+        wrap = [j for j in free if need[j] > 0]
+        weight = {j: (mass[j] if mass else need[j]) or 1e-9 for j in wrap}
+        open_ = list(wrap)
+        while open_:
+            room = avail - sum(w for j, w in enumerate(widths) if j not in open_)
+            total = sum(weight[j] for j in open_)
+            target = {j: room * weight[j] / total for j in open_}
+            over = [j for j in open_ if target[j] >= nats[j]]       # fits on one line: natural
+            under = [j for j in open_ if target[j] <= mins[j]]      # keeps its minimum
+            if not over and not under:
+                for j in open_:
+                    widths[j] = target[j]
+                break
+            for j in over:
+                widths[j] = nats[j]
+            open_ = [j for j in open_ if j not in over and j not in under]
         return widths
     for j in free:                                  # everything fits on one line
         widths[j] += need[j]
@@ -254,7 +291,7 @@ def layout(d: TableData, *, avail: float, avail_landscape: Optional[float] = Non
                 continue
             # the stub's share is a preference: it gives way to the minimum widths
             fixed = {0: min(max(mins[0], share * width), width - sum(mins[1:]))} if share else {}
-            w = _distribute(mins, nats, width, fixed)
+            w = _distribute(mins, nats, width, fixed, text_mass(d, s, measure))
             return Layout(tuple(w), s, land, tuple(numeric[1:]), tuple(mins))
     # does not fit even in the smallest type: the minimum widths scaled to the page
     # (statistics may wrap, and the layout check of the test suite fails)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_html
-from ._layout import decimal_parts
+from ._layout import decimal_parts, protect
 from ._render_typst import table_layout
 from ._table_data import Cell, Resolved, Stat, TableData, resolve
 
@@ -121,7 +121,8 @@ def render_html(data: TableData, *, include_caption: bool = False,
         for j, c in enumerate(d.columns):
             cls = "ts-num" if lay.numeric[j] else "ts-left" if c.align != "center" else "ts-text"
             cell = row.cell(c.key)
-            body = render_cell(cell)
+            body = render_cell(cell) if lay.numeric[j] else "".join(
+                _plain(protect(p)) if isinstance(p, str) else _stat(p) for p in cell.parts)
             parts = decimal_parts(cell.text) if c.key in dec else None
             if parts:       # CSR decimal alignment: units digits under each other (tabular figures)
                 lw, tw = dec[c.key]

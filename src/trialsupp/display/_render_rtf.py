@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from ._escape import escape_rtf
-from ._layout import NBSP, Layout, decimal_parts, layout, mono_width, tokens
+from ._layout import NBSP, Layout, decimal_parts, layout, mono_width, protect, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 TWIPS_PER_IN = 1440
@@ -132,7 +132,7 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
         if lay.numeric[d.column_keys().index(key)] and "\n" not in text:
             # the unbreakable pieces of a statistic keep their spaces non-breaking
             text = " ".join(t.replace(" ", NBSP) for t in tokens(text))
-        return _t(text)
+        return _t(protect(text))
 
     def row(cells: Sequence[tuple[int, str, str]], *, header: bool = False, top: bool = False,
             bottom: bool = False, bottom_cells: Sequence[bool] = (), keep_next: bool = False) -> str:

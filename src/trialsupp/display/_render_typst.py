@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._layout import NBSP, Layout, decimal_parts, layout, tokens
+from ._layout import NBSP, Layout, decimal_parts, layout, protect, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -143,7 +143,7 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L.append(f"    table.hline(stroke: {THIN}),")
     L.append("  ),")
     for i, row in enumerate(d.rows):
-        lab = f"{_text(row.label)}{_marks(r.mark('row', i))}"
+        lab = f"{_text(protect(row.label))}{_marks(r.mark('row', i))}"
         ind = f"#h({1.0 * row.indent}em)" if row.indent else ""
         if row.kind == "group":
             # a sub-header: never the last line of a page, repeated on continuation pages
@@ -156,7 +156,7 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
             content = (_dec_cell(cell, j) if j in dec_cols else None)
             if content is None:
                 content = (_num(cell) if lay.numeric[j] and cell.text and "\n" not in cell.text
-                           else render_cell(cell))
+                           else _text(protect(cell.text)))
             cells.append(f"[{content}{mark}]")
         if row.kind == "heading" and not any(row.cell(c.key).text for c in d.columns):
             L.append(f"  table.header(level: {3 + row.indent}, " + ", ".join(cells) + "),")

@@ -70,6 +70,17 @@ def _track(ax, rows: pd.DataFrame | Sequence[str]) -> None:
     fig._trialsupp_ard_ids = list(dict.fromkeys(have + [str(i) for i in ids if not _isnull(i)]))
 
 
+def _bound_text(ax, x, y, text: str, ids, **kw):
+    """A number drawn on the figure, bound to its ARD rows: the SVG group that draws it carries
+    ``id="ard:<id>[+<id>...]"`` (matplotlib ``gid``), so it is traceable in SVG and HTML."""
+    ids = [str(i) for i in ids if not _isnull(i)]
+    artist = ax.text(x, y, text, **kw)
+    if ids:
+        artist.set_gid("ard:" + "+".join(ids))
+        _track(ax, ids)
+    return artist
+
+
 def _drew(ax, key: str, text: str) -> None:
     """Record an element drawn on the figure, with its legend phrase (``figure_legend``)."""
     fig = ax.figure
@@ -124,6 +135,8 @@ def log_ticks(lo: float, hi: float) -> list[float]:
         ticks = sorted(set(ticks) | {t for t in (0.2, 0.4, 0.75, 1.5, 3, 6, 8, 15, 30) if inside(t)})
     if len(ticks) < 3:
         ticks = sorted(set(ticks) | {t for t in (0.3, 0.6, 0.7, 0.8, 0.9, 1.25, 1.75) if inside(t)})
+    if len(ticks) > 7:                       # a wide range: powers of ten (and 1)
+        ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 100, 1000) if inside(t)]
     return ticks
 
 
@@ -273,8 +286,7 @@ def km_plot(ard: pd.DataFrame, ax=None, *, groups: Optional[Sequence[Any]] = Non
                                   markersize=5, label="Censored"))
     if hr is not None:
         stat = fill(hr, hr_template, rules=rules)
-        ax.text(*hr_pos, stat.text, transform=ax.transAxes, ha="left", va="bottom")
-        _track(ax, list(stat.ids))
+        _bound_text(ax, *hr_pos, stat.text, stat.ids, transform=ax.transAxes, ha="left", va="bottom")
     n_lines = 0
     if risk_table:
         n_lines = _risk_table(ax, select(ard, context=risk_context), grps, labels, times)
@@ -314,9 +326,8 @@ def _risk_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, times) -> No
             if len(hit) != 1:
                 missing.append(f"{g}@{t:g}")
                 continue
-            ax.text(t, 0.0, str(hit["stat_fmt"].iloc[0]), transform=trans + off, ha="center",
-                    va="top", fontsize=fs)
-            _track(ax, hit)
+            _bound_text(ax, t, 0.0, str(hit["stat_fmt"].iloc[0]), hit["id"], transform=trans + off,
+                        ha="center", va="top", fontsize=fs)
     if missing:
         raise MissingStatError("km_plot: no (or more than one) n_risk ARD row for "
                                + ", ".join(missing))
@@ -383,8 +394,7 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
                 if head not in count_cols:
                     raise
                 continue
-            ax.text(x, y, st.text, transform=lab_tr, ha="left", va="center")
-            _track(ax, list(st.ids))
+            _bound_text(ax, x, y, st.text, st.ids, transform=lab_tr, ha="left", va="center")
         _track(ax, rows[rows["stat_name"].isin(["estimate", "conf.low", "conf.high"])])
     top = n - 0.2
     ax.text(-0.9, top + 0.6, label_header, transform=lab_tr, ha="left", va="bottom", fontweight="bold")
@@ -443,14 +453,23 @@ def _n_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, n_stat: str) ->
     top = _below(ax) - 2
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     left = blended_transform_factory(ax.transAxes, ax.transAxes)
-    ax.text(0.0, 0.0, "No. of participants", fontsize=fs, fontweight="bold", ha="right", va="top",
-            transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
+    # row labels left of the axes only in the first column of a grid (they would run into the
+    # panel on the left); the numbers are in the group's colour, as in the legend
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    first_col = spec is None or spec.colspan.start == 0
+    if first_col:
+        ax.text(0.0, 0.0, "No. of participants", fontsize=fs, fontweight="bold", ha="right", va="top",
+                transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
+    else:
+        ax.text(0.0, 0.0, "No.", fontsize=fs, fontweight="bold", ha="right", va="top",
+                transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
     xlo, xhi = ax.get_xlim()
     for i, g in enumerate(grps):
         st = group_style(i)
         off = ScaledTranslation(0, -(top + line * (i + 1)) / 72, fig.dpi_scale_trans)
-        ax.text(-0.04, 0.0, labels.get(g, str(g)), transform=left + off, ha="right", va="top",
-                fontsize=fs, color=st.text)
+        if first_col:
+            ax.text(-0.04, 0.0, labels.get(g, str(g)), transform=left + off, ha="right", va="top",
+                    fontsize=fs, color=st.text)
         rows = select(_grp(ard, g), stat_name=n_stat)
         for r in rows.itertuples():
             try:
@@ -458,7 +477,8 @@ def _n_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, n_stat: str) ->
             except (TypeError, ValueError):
                 continue
             if xlo <= x <= xhi:
-                ax.text(x, 0.0, str(r.stat_fmt), transform=trans + off, ha="center", va="top", fontsize=fs)
+                _bound_text(ax, x, 0.0, str(r.stat_fmt), [r.id], transform=trans + off, ha="center", va="top",
+                            fontsize=fs, color=st.text)
         _track(ax, rows)
     return top + line * (len(grps) + 1)
 

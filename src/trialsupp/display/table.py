@@ -658,8 +658,8 @@ class Table:
         With ``ard``, ``text`` is a template filled from those ARD rows (filtered by
         ``where``) like a body cell, so numbers in the note are bound to the ARD:
         ``.footnote("Terms in at least {value}% of any group.", ard=placed, variable="threshold")``."""
-        if ard is not None:
-            text = cell(ard, text, rules=self._data.rules, **where)
+        if ard is not None:         # each field its own bound span; the words around them plain
+            text = header_cell(select(ard, **where) if where else ard, text, rules=self._data.rules)
         locs = _as_locations(locate)
         d = self._data
         for loc in locs:

@@ -39,7 +39,7 @@ CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning",
 # project/format options that are not document metadata
 NON_META_KEYS = {"project", "format", "crossref", "execute", "filters", "shortcodes", "jupyter",
                  "engine", "template-partials", "css", "include-after-body", "include-in-header",
-                 "include-before-body", "embed-resources", "self-contained", "minimal",
+                 "include-before-body", "embed-resources", "section-divs", "filters", "self-contained", "minimal",
                  "html-math-method", "toc", "toc-depth", "keep-typ", "keep-md",
                  "fig-cap-location", "tbl-cap-location", "anchor-sections", "output-file",
                  "theme", "notebook-links", "notebook-view"}
