@@ -32,3 +32,9 @@ def test_span_that_disagrees_with_the_store_is_reported():
 
 def test_number_tokens():
     assert [n for n, _ in numbers_in("eFigure 3 shows \u22127.2 to 1.0 at Week 52 (Page 2 of 9)")] == ["\u22127.2", "1.0"]
+
+
+def test_range_with_thousands_separators_is_one_token():
+    # "1,550.0-4,400.0" (JAMA range): the upper limit is not re-read as "400.0" after its comma
+    assert [n for n, _ in numbers_in("Median 3,700.0 (1,550.0-4,400.0), range 0-6,200")] == \
+        ["3,700.0", "1,550.0", "0"]

@@ -1,6 +1,7 @@
 """`trialsupp render --study cdiscpilot01` end to end (built-in publisher): numbers checked
 against values computed here from the XPT files, RTF per output, zero unbound numbers."""
 import json
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import pyreadstat
@@ -14,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cdisc(tmp_path_factory, render_isolated, project_dir):
-    result = render_isolated("cdiscpilot01", tmp_path_factory.mktemp("cdisc") / "cdisc")
+def cdisc(cdisc_render):
+    result = cdisc_render
     rows = json.loads((result.out / "ard.json").read_text())["rows"]
     return result, rows
 
@@ -58,7 +59,9 @@ def test_pdf_pages_carry_output_id_and_page_x_of_y(cdisc):
     reader = PdfReader(str(result.out / "supplement.pdf"))
     text = [" ".join((p.extract_text() or "").split()) for p in reader.pages]
     n = len(reader.pages)
-    assert f"Page 1 of {n}" in text[0] and f"Page {n} of {n}" in text[-1]
+    assert f"Page 1 of {n}" in text[0] and f"page {n} of {n}" in text[-1].lower()
+    # and the page within the output: "Table 14-5.01 (continued) ... Page 2 of 3 (document page 30 of 47)"
+    assert any(re.search(r"\(continued\).*Page 2 of \d+ \(document page \d+ of %d\)" % n, t) for t in text)
     assert any("Table 14-3.01" in t and "CDISCPILOT01" in t for t in text)
 
 

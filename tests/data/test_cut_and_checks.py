@@ -82,3 +82,14 @@ def test_truncated_xpt_and_checksum_mismatch(tmp_path, project_dir):
     (tmp_path / "adsl.xpt").write_bytes(src.read_bytes())
     with pytest.raises(DataError, match="adsl.xpt: SHA-256 .* does not match"):
         read_study(tmp_path, ["adsl"], {"adsl.xpt": "0" * 64})
+
+
+def test_a_study_declares_its_own_flags_that_a_cut_resets():
+    """Only DTHFL is ADaM's own; a study's flags (study config data.cut_flags) are passed in."""
+    data = _study()
+    data["adsl"]["EXTFL"] = ["Y", "Y", "N"]
+    data["adsl"]["EXTSDT"] = pd.to_datetime(["2020-06-01", "2022-01-10", None])
+    plain = apply_cut(data, "2022-01-05")["adsl"].set_index("USUBJID")
+    assert plain.loc["B", "EXTFL"] == "Y" and pd.isna(plain.loc["B", "EXTSDT"])
+    cut = apply_cut(data, "2022-01-05", flags={"EXTFL": "EXTSDT"})["adsl"].set_index("USUBJID")
+    assert cut.loc["B", "EXTFL"] == "N" and cut.loc["A", "EXTFL"] == "Y"

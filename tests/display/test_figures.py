@@ -113,14 +113,129 @@ def test_figures_save_deterministically(tmp_path):
 
 
 def test_show_figure_displays_svg_with_ids(tmp_path, monkeypatch):
-    shown = {}
+    calls = []
     import IPython.display
     monkeypatch.setattr(IPython.display, "display",
-                        lambda data, raw, metadata: shown.update(data=data, metadata=metadata))
+                        lambda data, raw, metadata=None: calls.append(dict(data=data, metadata=metadata)))
     ard, fig, _ = _km()
     show_figure(fig, "km", tmp_path)
+    shown, legend = calls
     assert list(shown["data"]) == ["image/svg+xml"] and shown["data"]["image/svg+xml"].lstrip().startswith("<?xml")
+    # then the legend sentence, generated from what the figure draws, as raw HTML + Typst
+    md = legend["data"]["text/markdown"]
+    assert '<p class="ts-figure-legend">Shaded bands show pointwise 95% CIs' in md and "{=typst}" in md
+    assert shown["metadata"]["trialsupp"]["legend"].startswith("Shaded bands show pointwise 95% CIs")
     assert set(shown["metadata"]["trialsupp"]["ard_ids"]) <= set(ard["id"])
     assert (tmp_path / "figures" / "km.png").exists() and (tmp_path / "figures" / "km.pdf").exists()
     from PIL import Image
     assert round(Image.open(tmp_path / "figures" / "km.png").info["dpi"][0]) == 600
+
+
+def test_contrast_ratio_wcag_formula():
+    from trialsupp.display.theme import contrast_ratio
+    # WCAG 2.x: black on white 21:1, white on white 1:1; #777777 on white is 4.48:1
+    assert contrast_ratio("#000000") == pytest.approx(21.0)
+    assert contrast_ratio("#FFFFFF") == pytest.approx(1.0)
+    assert contrast_ratio("#777777") == pytest.approx(4.48, abs=0.01)
+    # the old early-start orange failed even the 3:1 graphics threshold
+    assert contrast_ratio("#E69F00") == pytest.approx(2.25, abs=0.01)
+
+
+def test_palette_contrast_lines_and_text():
+    from trialsupp.display.theme import GREY, contrast_ratio, group_style, text_color
+    for i in range(len(PALETTE)):
+        st = group_style(i)
+        assert contrast_ratio(st.color) >= 3.0, st.color          # lines and markers
+        assert contrast_ratio(st.text) >= 4.5, st.text            # text in the group colour
+    assert contrast_ratio(GREY) >= 3.0
+    assert text_color("#000000") == "#000000"
+
+
+def test_text_in_figures_meets_contrast():
+    """Every text artist drawn by the figure functions has >= 4.5:1 on white."""
+    from matplotlib.colors import to_hex
+    from trialsupp.display.theme import contrast_ratio
+    _, fig, _ = _km()
+    texts = [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+    texts += [t for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert texts
+    for t in texts:
+        assert contrast_ratio(to_hex(t.get_color())) >= 4.5, (t.get_text(), t.get_color())
+    plt.close(fig)
+
+
+def _change_with_n():
+    import pandas as pd
+    from display_ard import place
+    from trialsupp.ard.schema import ard_rows, bind_ard
+    base = change_ard()
+    parts = []
+    for j, arm in enumerate(("Placebo / delayed start", "Early start")):
+        for k, wk in enumerate((0, 12, 28, 52, 104, 148)):
+            parts.append(ard_rows({"n": 40 - 2 * k - j}, variable="CHG", variable_level=wk, context="mmrm",
+                                  group1="TRT01P", group1_level=arm))
+    n = place(bind_ard(*parts), "fig-change")
+    n["id"] = n["id"] + ".n"
+    return pd.concat([base, n], ignore_index=True)
+
+
+def test_numbers_per_visit_under_the_time_axis_and_legend_outside():
+    with house_theme("single"):
+        fig, ax = plt.subplots()
+        F.mean_change_plot(_change_with_n(), ax=ax, bands=[(0, 28, "VALOR"), (28, None, "OLE")])
+        fig.canvas.draw()
+    t = _texts(ax)
+    assert "No. of participants" in t and "40" in t and "29" in t      # 40 - 2*5 - 1
+    legend = ax.get_legend().get_window_extent()
+    box = ax.get_window_extent()
+    assert legend.y1 < box.y0                  # the legend is below the axes, not on the data
+    below = [x.get_window_extent() for x in ax.texts if x.get_text() in ("40", "29")]
+    assert all(b.y1 < box.y0 for b in below) and all(legend.y1 <= b.y0 + 1 for b in below)
+    sentence = F.figure_legend(fig)
+    assert sentence.startswith("Error bars show 95% CIs") and "study periods (VALOR, OLE)" in sentence
+    assert "participants with a value at each visit" in sentence and sentence.endswith(".")
+    plt.close(fig)
+
+
+def test_km_legend_sentence_and_legend_below_risk_table():
+    _, fig, ax = _km()
+    fig.canvas.draw()
+    s = F.figure_legend(fig)
+    assert "pointwise 95% CIs" in s and "censored observations" in s and "participants at risk" in s
+    risk = [x.get_window_extent() for x in ax.texts if x.get_text() == "No. at risk"][0]
+    assert ax.get_legend().get_window_extent().y1 < risk.y0
+    plt.close(fig)
+
+
+def test_forest_log_ticks_readable_and_counts():
+    import pandas as pd
+    ard = forest_ard()
+    extra = ard[ard["stat_name"] == "estimate"].copy()
+    extra["stat_name"], extra["stat"], extra["stat_fmt"] = "N", 50, "50"
+    extra["id"] = extra["id"] + ".N"
+    fig, ax = plt.subplots()
+    F.forest_plot(pd.concat([ard, extra], ignore_index=True), ax=ax, xlim=(0.05, 4))
+    fig.canvas.draw()
+    ticks = [float(t.get_text()) for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks == [0.05, 0.1, 0.25, 0.5, 1, 2, 4]
+    assert "No." in _texts(ax) and "50" in _texts(ax)
+    assert "logarithmic" in F.figure_legend(fig)
+    assert F.log_ticks(0.3, 1.2) == [0.4, 0.5, 0.75, 1]
+    plt.close(fig)
+
+
+def test_numbers_drawn_in_a_figure_carry_their_ard_ids_in_the_svg():
+    """Each at-risk count and the HR text is an SVG group id="ard:<id>" (issue 19), so a number
+    drawn inside a figure is traceable to its ARD row like a table cell."""
+    import re
+    from trialsupp.display.figure_output import figure_svg
+    ard, fig, ax = _km()
+    svg = figure_svg(fig)
+    plt.close(fig)
+    bound = re.findall(r'<g id="ard:([^"]+)"', svg)
+    risk = ard[(ard["context"] == "km_at_risk") & (ard["stat_name"] == "n_risk")]
+    drawn_risk = [b for b in bound if b in set(risk["id"])]
+    assert drawn_risk and len(drawn_risk) == len(set(drawn_risk))
+    cox_ids = set(select(ard, context="cox")["id"])
+    assert any(set(b.split("+")) & cox_ids for b in bound)          # the HR text: estimate, CI (and P)
+    assert set("+".join(bound).split("+")) <= set(ard["id"])

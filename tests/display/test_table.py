@@ -226,7 +226,13 @@ class TestMarkdownAndRTF:
                        header_left="Protocol: VALOR-SIM", footer_left="Program: t_baseline.py")
         assert rtf.startswith("{\\rtf1\\ansi") and rtf.endswith("}")
         assert rtf.count("{") == rtf.count("}") + rtf.count("\\}") - rtf.count("\\{") or True
-        assert "\\landscape" in rtf and "\\trhdr" in rtf and "{\\field{\\*\\fldinst PAGE}" in rtf
-        assert "Table 14-1.01" in rtf and "51.2 (11.6)" in rtf and "Placebo\\line (n = 36)" in rtf
+        assert "\\landscape" in rtf and "{\\field{\\*\\fldinst PAGE}" in rtf
+        # column headings are a table inside both page headers (first page, later pages)
+        first = rtf[rtf.index("{\\headerf"):rtf.index("{\\header\n")]
+        later = rtf[rtf.index("{\\header\n"):rtf.index("{\\footerf")]
+        assert "\\titlepg" in rtf and "\\trowd" in first and "\\trowd" in later
+        assert "Table 14-1.01 (continued)" in later and "(continued)" not in first
+        assert "Run: " in rtf[rtf.index("{\\footer\n"):]
+        assert "Table 14-1.01" in rtf and "51.2\\u160?(11.6)" in rtf     # a statistic never breaks and "Placebo\\line (n = 36)" in rtf
         assert "\\clbrdrl" not in rtf and "\\clbrdrr" not in rtf      # no vertical rules
         assert (tmp_path / "t14.rtf").read_bytes().isascii()

@@ -26,6 +26,7 @@ def test_repository_copy_equals_the_package_templates():
 def test_install_templates_writes_missing_and_refreshes_outdated(tmp_path):
     written = install_templates(tmp_path)
     assert {p.relative_to(tmp_path) for p in written} == set(template_files())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_extensions", "_quarto.yml"]   # no package-only files
     assert install_templates(tmp_path) == []
     # the user's _quarto.yml is theirs: never overwritten
     (tmp_path / "_quarto.yml").write_text("project: {type: default}\n")
@@ -90,3 +91,31 @@ def test_the_wheel_holds_the_templates_and_no_study_code(tmp_path):
     assert "trialsupp/templates/_quarto.yml" in names
     assert "trialsupp/templates/_extensions/trialsupp/ard.lua" in names
     assert "trialsupp/project.py" in names
+
+
+def _cli(*args, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "TRIALSUPP_PROJECT"}
+    return subprocess.run([sys.executable, "-m", "trialsupp.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_simulate_and_calibrate_refuse_a_study_without_them(tmp_path):
+    proc = _cli("simulate", "--study", str(REPO / "src/studies/cdiscpilot01"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr == "trialsupp: error: study cdiscpilot01 is not simulated (data.source: files)\n"
+    proc = _cli("calibrate", "--study", "cdiscpilot01", cwd=REPO)
+    assert proc.returncode == 1 and "has no calibration (calibration.command in src/studies/cdiscpilot01/study.yml)" \
+        in proc.stderr
+
+
+@pytest.mark.slow
+def test_simulate_command_runs_the_study_generator(tmp_path):
+    """`trialsupp simulate` (generic CLI) calls the project's data.generator: same bytes as the function."""
+    from studies.valor.simulate.valor import simulate
+    proc = _cli("simulate", "--seed", "5", "--out", str(tmp_path / "cli"), cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    simulate(seed=5, out=tmp_path / "api")
+    names = sorted(p.name for p in (tmp_path / "api").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "cli").iterdir()) and "adsl.parquet" in names
+    for name in names:
+        assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "api" / name).read_bytes(), name

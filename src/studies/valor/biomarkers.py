@@ -36,11 +36,21 @@ def ard_gmr(data: Mapping[str, pd.DataFrame], code: str, week: int, pop: pd.Data
     try:
         fit = ANCOVAFitter(log=True).fit(df, outcome=code, factors=factors, covariates=["BASEL"],
                                          treatment=group, reference=levels[0], levels=list(levels))
-        return fit.to_ard()
+        return ratio_format(fit.to_ard())
     except (NotEstimableError, ValueError) as exc:
         return bind_ard(*[ard_rows({"geomean": None, "conf.low": None, "conf.high": None}, variable=code,
                                    group1=group, group1_level=lv, context="ancova.geomean", error=str(exc))
                           for lv in levels])
+
+
+def ratio_format(ard: pd.DataFrame) -> pd.DataFrame:
+    """Geometric mean ratios and their ratio share one format (JAMA ratios: 2 decimals), so a
+    column never mixes "0.692 (0.665-0.721)" with "1.14 (1.08-1.20)"."""
+    out = ard.copy()
+    ratio = out["context"].isin(["ancova.geomean", "ancova.ratio"]) & \
+        out["stat_name"].isin(["geomean", "estimate", "conf.low", "conf.high"])
+    out.loc[ratio, "fmt"] = "ratio"
+    return out
 
 
 def ard_gmr_week28(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = ("SOD1", "NFL"),

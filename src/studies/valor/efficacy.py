@@ -38,7 +38,7 @@ from .common import (ARM, DELAYED, EARLY, ENDPOINTS, FASTER, GROUP, LONG_VISITS,
                      visit_name)
 
 __all__ = ["fit_mmrm", "mmrm_ard", "ard_group_sizes", "ard_week28_mmrm", "ard_jointrank_week28",
-           "fit_long", "ard_early_delayed", "ard_change_over_time", "ard_subgroups", "ard_stabilised",
+           "fit_long", "ard_early_delayed", "ard_visit_n", "ard_interactions", "ard_change_over_time", "ard_subgroups", "ard_stabilised",
            "trajectories", "subgroup_frame", "SUBGROUPS"]
 
 
@@ -73,6 +73,22 @@ def _ne_rows(outcome: str, group: str, levels: Sequence[str], visit: str, refere
     return bind_ard(*parts)
 
 
+# decimals of means, differences and CIs by measurement (JAMA: at most one more digit than the
+# raw measurement): ALSFRS-R is an integer 0-48 score, SVC an integer % predicted, ALSAQ-40 a
+# 0-100 score, the HHD megascore a z score recorded to 2 decimals
+DECIMALS = {"ALSFRST": 1, "SVCPP": 1, "ALSAQ40": 1, "HHDMS": 2}
+
+
+def by_measurement(ard: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Set the decimals of the estimate, SE and CI rows from the outcome's resolution."""
+    if outcome not in DECIMALS or ard.empty:
+        return ard
+    out = ard.copy()
+    m = out["stat_name"].isin(["estimate", "std.error", "conf.low", "conf.high"])
+    out.loc[m, "fmt"] = f"d{DECIMALS[outcome]}"
+    return out
+
+
 def mmrm_ard(fit: MMRMFitter | None, outcome: str, group: str, levels: Sequence[str],
              report_weeks: Sequence[int], reason: str | None = None) -> pd.DataFrame:
     """ARD rows of an MMRM at ``report_weeks``; NE rows for weeks the model does not contain."""
@@ -88,7 +104,7 @@ def mmrm_ard(fit: MMRMFitter | None, outcome: str, group: str, levels: Sequence[
             why = reason or (f"fewer than the required participants per group with an observed value at {v} "
                              "in this data cut")
             parts.append(_ne_rows(outcome, group, levels, v, reference, why))
-    return bind_ard(*parts)
+    return by_measurement(bind_ard(*parts), outcome)
 
 
 def ard_group_sizes(pop: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -159,6 +175,24 @@ def ard_early_delayed(fits: Mapping[str, MMRMFitter | Exception], report_weeks: 
     return bind_ard(*parts)
 
 
+def ard_visit_n(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = tuple(ENDPOINTS),
+                weeks: Sequence[int] = (52, 148), pop_name: str = "ITT") -> pd.DataFrame:
+    """Participants with an observed change from baseline per start group, end point and week
+    (the per-visit n behind the MMRM estimates; context ``visit_n``)."""
+    pop = population(data["adsl"], pop_name)
+    parts = []
+    for code in codes:
+        df = endpoint_records(data, code, pop, weeks)
+        for w in weeks:
+            at = df[(df["AVISITN"] == w) & df[code].notna()]
+            for lv in (DELAYED, EARLY):
+                parts.append(ard_rows({"n": int((at[GROUP] == lv).sum())}, variable=code, group1=GROUP,
+                                      group1_level=lv, group2="AVISIT", group2_level=f"Week {w}",
+                                      context="visit_n", method="Participants with an observed value",
+                                      fmt={"n": "int"}))
+    return bind_ard(*parts)
+
+
 def fit_all_long(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = tuple(ENDPOINTS),
                  pop_name: str = "ITT", weeks: Sequence[int] = LONG_VISITS) -> dict:
     """``fit_long`` per endpoint; a failed fit is kept as its exception (shown as NE)."""
@@ -177,7 +211,7 @@ def ard_change_over_time(fit: MMRMFitter, subgroup: str | None = None) -> pd.Dat
     The rows are the model's LS-mean rows relabelled for plotting: ``variable_level``
     is the study week; ``group2`` carries the progression subgroup when given.
     """
-    ard = fit.to_ard()
+    ard = by_measurement(fit.to_ard(), fit.spec_.outcome)
     ard = ard[ard["context"] == "mmrm_lsmeans"].copy()
     ard["variable_level"] = [int(str(v).split()[-1]) for v in ard["group2_level"]]
     ard["group2"] = PROGGR if subgroup else None
@@ -248,6 +282,58 @@ def ard_subgroups(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> d
             diff.append(_relabel(_week52_diff(data, sub), head, lv))
             hr.append(_relabel(_hr(data, sub, paramcd), head, lv))
     return {"diff": bind_ard(*diff), "hr": bind_ard(*hr)}
+
+
+def interaction_frame(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> pd.DataFrame:
+    """One row per ITT participant: start group, subgroup variables, baseline ALSFRS-R, the observed
+    week-52 ALSFRS-R change (NaN if missing) and the time to ``paramcd`` (AVAL, EVENT)."""
+    pop = subgroup_frame(data["adsl"])
+    w52 = endpoint_records(data, "ALSFRST", pop, [52])[["USUBJID", "CHG"]]
+    tte = data["adtte"]
+    tte = tte.loc[tte["PARAMCD"] == paramcd, ["USUBJID", "AVAL", "CNSR"]]
+    df = pop.merge(w52, on="USUBJID", how="left").merge(tte, on="USUBJID", how="left")
+    df["EVENT"] = 1 - df["CNSR"]
+    df["EARLY"] = (df[GROUP] == EARLY).astype(float)
+    return df
+
+
+def ard_interactions(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> pd.DataFrame:
+    """Treatment-by-subgroup interaction P values per subgroup variable (context ``interaction``):
+    week-52 ALSFRS-R change, F test of the start group x subgroup terms in an ANCOVA (start group,
+    subgroup, baseline ALSFRS-R, their interaction; observed values); HR, likelihood-ratio test
+    of the same terms in a Cox model (Efron ties)."""
+    return interaction_ard(interaction_frame(data, paramcd))
+
+
+def interaction_ard(df: pd.DataFrame) -> pd.DataFrame:
+    """``ard_interactions`` on an ``interaction_frame``."""
+    import statsmodels.formula.api as smf
+    from scipy import stats as sst
+    from statsmodels.stats.anova import anova_lm
+
+    parts = []
+    for var, head in SUBGROUPS.items():
+        d = df[df["CHG"].notna()].copy()
+        d["SUB"] = d[var].astype(str)
+        full = smf.ols("CHG ~ EARLY * C(SUB) + BLALSFRS", d).fit()
+        red = smf.ols("CHG ~ EARLY + C(SUB) + BLALSFRS", d).fit()
+        p_alsfrs = float(anova_lm(red, full)["Pr(>F)"].iloc[1])
+        t = df[df["AVAL"].notna()].copy()
+        dummies = pd.get_dummies(t[var].astype(str), prefix="S", drop_first=True, dtype=float)
+        dummies.columns = [f"S{i}" for i in range(dummies.shape[1])]
+        inter = dummies.mul(t["EARLY"], axis=0)
+        inter.columns = [f"I{i}" for i in range(inter.shape[1])]
+        t = pd.concat([t[["AVAL", "EVENT", "EARLY"]], dummies, inter], axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c1 = CoxPH().fit(t, time="AVAL", event="EVENT", covariates=["EARLY", *dummies.columns, *inter.columns])
+            c0 = CoxPH().fit(t, time="AVAL", event="EVENT", covariates=["EARLY", *dummies.columns])
+        lr = 2 * (c1.loglik_ - c0.loglik_)
+        p_hr = float(sst.chi2.sf(lr, inter.shape[1]))
+        parts.append(ard_rows({"p.alsfrs": p_alsfrs, "p.hr": p_hr}, variable=var, variable_level=head,
+                              context="interaction", method="Interaction tests: ANCOVA F test; Cox likelihood ratio",
+                              fmt={"p.alsfrs": "pvalue", "p.hr": "pvalue"}))
+    return bind_ard(*parts)
 
 
 def ard_subgroup_sizes(data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

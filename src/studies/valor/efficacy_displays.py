@@ -20,6 +20,7 @@ from trialsupp.display._table_data import Cell
 from .common import ARM, ARM_LABELS, DELAYED, EARLY, ENDPOINTS, GROUP, GROUP_LABELS, PBO, TOF
 
 EST_CI = "{estimate} ({ci})"
+JOINT_RANK_ROW = "ALSFRS-R and death or permanent ventilation, joint rank test"
 STUB = {
     "ALSFRST": "ALSFRS-R total score, points",
     "SVCPP": "SVC, % predicted",
@@ -28,7 +29,7 @@ STUB = {
     "SOD1": "CSF total SOD1 protein",
     "NFL": "Plasma NfL",
 }
-ABBR = {"ALSFRS-R": "Revised ALS Functional Rating Scale", "ALS": "amyotrophic lateral sclerosis",
+ABBR = {"ALSFRS-R": "ALS Functional Rating Scale–Revised", "ALS": "amyotrophic lateral sclerosis",
         "ALSAQ-40": "40-item ALS Assessment Questionnaire", "HHD": "handheld dynamometry",
         "LS": "least squares", "NE": "not estimable", "NfL": "neurofilament light chain",
         "SOD1": "superoxide dismutase 1", "SVC": "slow vital capacity", "CSF": "cerebrospinal fluid",
@@ -51,14 +52,13 @@ def table_week28(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
     t = t.add_heading("Change from baseline, LS mean (95% CI)")
     for code in ("ALSFRST", "SVCPP", "HHDMS"):
         m = select(placed, variable=code, group2_level="Week 28")
-        p_where = (dict(context="jointrank", stat_name="p.value") if code == "ALSFRST"
-                   else dict(context="mmrm_diff"))
-        p_src = select(placed, variable=code, **p_where) if code == "ALSFRST" else m
         cells = {PBO: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=PBO),
                  TOF: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=TOF),
                  "diff": cell(m, EST_CI, rules=rules, context="mmrm_diff"),
-                 "p": cell(p_src, "{p.value}", rules=rules, **({} if code == "ALSFRST" else {"context": "mmrm_diff"}))}
+                 "p": cell(m, "{p.value}", rules=rules, context="mmrm_diff")}
         t = t.add_row(STUB[code], cells, indent=1, ard=m)
+    jr = select(placed, variable="ALSFRST", context="jointrank", stat_name="p.value")
+    t = t.add_row(JOINT_RANK_ROW, {"p": cell(jr, "{p.value}", rules=rules)}, indent=1, ard=jr)
     t = t.add_heading("Ratio to baseline, geometric mean (95% CI)")
     for code in ("SOD1", "NFL"):
         g = select(placed, variable=code)
@@ -71,10 +71,12 @@ def table_week28(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
                     "visits (arm, visit, arm by visit interaction and baseline value; unstructured covariance; "
                     "REML; Kenward-Roger degrees of freedom). Difference: tofersen minus placebo.",
                     locate={"row": "Change from baseline, LS mean (95% CI)"})
+         .footnote("P values: of the difference in the same row (MMRM: t test with Kenward-Roger degrees of "
+                   "freedom; geometric mean ratios: analysis of covariance t test).", locate={"column": "p"})
          .footnote("Finkelstein-Schoenfeld joint rank test of the ALSFRS-R change at week 28 and death or "
                    "permanent ventilation (the prespecified primary analysis), adjusted by rank analysis of "
                    "covariance for baseline ALSFRS-R and time since symptom onset; missing ALSFRS-R values "
-                   "of survivors multiply imputed.", locate={"row": STUB["ALSFRST"], "column": "p"})
+                   "of survivors multiply imputed; a test without an estimate.", locate={"row": JOINT_RANK_ROW})
          .footnote("Analysis of covariance of the log ratio to baseline (arm and log baseline value), "
                    "back-transformed: geometric mean ratio to baseline per arm; between arms, the ratio of "
                    "the two (tofersen/placebo).", locate={"row": "Ratio to baseline, geometric mean (95% CI)"})
@@ -89,17 +91,24 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
     """eTable: early vs delayed start at weeks 52 and 148 (MMRM LS means and differences)."""
     t = (Table("Early vs Delayed Start of Tofersen: Change From Baseline to Weeks 52 and 148",
                label="tbl-early-delayed", stub_header="Outcome, LS mean change (95% CI)", rules=rules)
+         .add_column("nobs", "Assessed, No.\n(delayed / early)")
          .columns_from(placed, by=GROUP, levels=[DELAYED, EARLY], labels=GROUP_LABELS, header="{level}\n(n = {n})")
          .add_column("diff", "Difference\n(95% CI)")
          .add_column("p", "P value"))
+    shown = placed[placed["group2_level"].isin([f"Week {w}" for w in weeks])
+                   & placed["stat_name"].isin(["estimate", "conf.low", "conf.high", "p.value"])]
     for w in weeks:
         t = t.add_group(f"Week {w}")
         for code in ENDPOINTS:
             m = select(placed, variable=code, group2_level=f"Week {w}")
+            nv = select(placed, variable=code, group2_level=f"Week {w}", context="visit_n")
             cells = {DELAYED: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=DELAYED),
                      EARLY: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=EARLY),
                      "diff": cell(m, EST_CI, rules=rules, context="mmrm_diff"),
                      "p": cell(m, "{p.value}", rules=rules, context="mmrm_diff")}
+            if not nv.empty:
+                cells["nobs"] = Cell((fill(select(nv, group1_level=DELAYED), "{n}", rules=rules), " / ",
+                                      fill(select(nv, group1_level=EARLY), "{n}", rules=rules)))
             t = t.add_row(STUB[code], cells, indent=1, ard=m)
     t = (t.footnote("Mixed model for repeated measures of the change from baseline (start group, visit, start "
                     "group by visit interaction, baseline value and progression subgroup; unstructured "
@@ -107,54 +116,94 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
                     "observed visit (missing at random). Difference: early start minus placebo / delayed start.",
                     locate="stub")
          .footnote("Nominal P values, not adjusted for multiplicity.", locate={"column": "p"})
+         .footnote("Participants with an observed value at the visit; the column headers give the randomized "
+                   "numbers.", locate={"column": "nobs"})
          .footnote("Early start: randomized to tofersen; placebo / delayed start: randomized to placebo, "
                    "switched to tofersen at the start of the open-label extension.")
          .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
-         .abbreviations({k: ABBR[k] for k in ("ALSAQ-40", "ALSFRS-R", "HHD", "LS", "NE", "SVC")}
+         .abbreviations({k: ABBR[k] for k in ("ALSAQ-40", "ALSFRS-R", "HHD", "LS", "SVC")
+                         + (("NE",) if shown["stat"].isna().any() else ())}
                         | {"REML": "restricted maximum likelihood"}))
     return t
 
 
 def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
-    """eTable: simulated vs published headline figures."""
+    """eTable: simulated vs published figures, the tolerance rule applied and its verdict."""
     rows = select(placed, context="calibration")
+    summ = select(rows, variable="summary")
     t = (Table("Calibration of the Simulated Study Against the Published Figures", label="tbl-calibration",
-               stub_header="Figure", rules=rules)
-         .add_column("pub", "Published value\n(95% CI)")
+               stub_header="Figure", rules=rules, font_size=7.5, stub_width="27%")
          .add_column("src", "Published record")
          .add_column("cut", "Data cut")
          .add_column("sim", "Simulated value\n(95% CI)")
-         .add_column("ok", "Within\ntolerance"))
+         .add_column("rule", "Rule")
+         .add_column("ok", "Verdict\n(CI width ratio)"))
     section = None
-    names = list(dict.fromkeys(rows["variable"]))
+    names = [n for n in dict.fromkeys(rows["variable"]) if n != "summary"]
     for name in names:
         r = select(rows, variable=name)
         sec = select(r, stat_name="section")["stat_fmt"].iloc[0]
         if sec != section:
             t, section = t.add_group(sec), sec
-        pub = r[r["stat_name"].isin(["published", "published.low", "published.high"])].copy()
-        pub["stat_name"] = pub["stat_name"].replace({"published.low": "conf.low", "published.high": "conf.high"})
-        has_ci = len(pub) == 3
         sim = r[r["stat_name"].isin(["estimate", "conf.low", "conf.high"])]
-        cells = {"pub": Cell((fill(pub, "{published} ({ci})" if has_ci else "{published}", rules=rules),)),
-                 "src": cell(r, "{source}", rules=rules),
-                 "cut": cell(r, "{cut}", rules=rules),
+        has_w = (r["stat_name"] == "width.ratio").any()
+        cells = {"src": cell(r, "{source}", rules=rules),
+                 "cut": cell(r, "{cut.short}", rules=rules),
                  "sim": Cell((fill(sim, EST_CI if len(sim) == 3 else "{estimate}", rules=rules),)),
-                 "ok": cell(r, "{within}", rules=rules)}
+                 "rule": cell(r, "{rule.short}", rules=rules),
+                 "ok": cell(r, "{verdict} ({width.ratio})" if has_w else "{verdict}", rules=rules)}
         label = select(r, stat_name="label")["stat_fmt"].iloc[0]
         t = t.add_row(label, cells, indent=1, ard=r)
-    t = (t.footnote("Tolerance: inside the published 95% CI where one is given; otherwise within the relative "
-                    "tolerance of the published point estimate (see eMethods); P values: on the same side of "
-                    "the significance threshold as the published P value; counts fixed by design: equal.",
-                    locate={"column": "ok"})
+    lo, hi = (select(summ, stat_name=k)["stat_fmt"].iloc[0] for k in ("width.low", "width.high"))
+    t = (t.footnote("Rules: 95% CI, the simulated estimate lies inside the published 95% CI, the simulated CI "
+                    "lies on the same side of the null value (0; 1 for hazard ratios) as the published CI, and "
+                    f"its width is {lo} to {hi} times the published width (log scale for hazard ratios); "
+                    "\u00b115%/CI, within 15% of the published point estimate or, for a simulated value "
+                    "with a 95% CI, the published value inside it; P side, a P value on the same side "
+                    "of .05 as the published one; equal, counts fixed by design.", locate={"column": "rule"})
+         .footnote("Simulated width divided by published width of the 95% CI.", locate={"column": "ok"})
          .footnote("Simulated values come from the same analyses as the efficacy tables: MMRM LS means and "
                    "differences, joint rank test, log-scale ANCOVA geometric mean ratios to baseline, Cox "
-                   "hazard ratios, each at the data cut of the published figure.", locate={"column": "sim"})
+                   "hazard ratios, each at the data cut of the published figure (12 mo, 12-month integrated "
+                   "analysis; final, final analysis at OLE completion).", locate={"column": "sim"})
          .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
          .abbreviations({k: ABBR[k] for k in ("ALSAQ-40", "ALSFRS-R", "CSF", "GMR", "HHD", "MMRM", "NfL",
                                                "SOD1", "SVC")}
                         | {"ANCOVA": "analysis of covariance", "HR": "hazard ratio", "LS": "least squares",
                            "OLE": "open-label extension"}))
+    return t
+
+
+def table_sensitivity(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148), rules: FormatRules = JAMA) -> Table:
+    """eTable: tipping-point (delta-adjusted multiple imputation) analysis of the ALSFRS-R
+    difference, early minus delayed start, at weeks 52 and 148."""
+    t = (Table("Missing-Data Sensitivity Analysis: Tipping-Point Multiple Imputation of the ALSFRS-R "
+               "Difference, Early vs Delayed Start", label="tbl-sensitivity",
+               stub_header="Delta applied to imputed early-start values, points", rules=rules)
+         .add_column("miss", "Missing, early / delayed start, No.")
+         .add_column("diff", "Difference\n(95% CI)")
+         .add_column("p", "P value"))
+    for w in weeks:
+        rows = select(placed, variable="ALSFRST", group2_level=f"Week {w}")
+        summ = select(rows, context="tipping.summary")
+        t = t.add_group(f"Week {w}")
+        tip = select(rows, context="tipping")
+        for i, delta in enumerate(dict.fromkeys(tip["variable_level"])):
+            r = select(tip, variable_level=delta)
+            stub = "0 (missing at random)" if float(delta) == 0 else delta.replace("-", "\u2212")
+            cells = {"diff": cell(r, EST_CI, rules=rules), "p": cell(r, "{p.value}", rules=rules)}
+            if i == 0:
+                cells["miss"] = cell(summ, "{n.missing.early} / {n.missing.delayed}", rules=rules)
+            t = t.add_row(stub, cells, indent=1, ard=r)
+    t = (t.footnote("Missing week-52 or week-148 ALSFRS-R changes of randomized participants (withdrawal, "
+                    "death, or visit not done) were multiply imputed under missing at random (Bayesian normal "
+                    "regression on start group, baseline ALSFRS-R and progression subgroup); the imputed values "
+                    "of the early-start group were then shifted by delta points (negative: worse than predicted). "
+                    "Each completed data set was analyzed by analysis of covariance (start group, baseline, "
+                    "progression subgroup) and the results combined by Rubin's rules.", locate="stub")
+         .footnote("Nominal P values, not adjusted for multiplicity.", locate={"column": "p"})
+         .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
+         .abbreviations({k: ABBR[k] for k in ("ALSFRS-R",)}))
     return t
 
 
@@ -180,6 +229,9 @@ def figure_change(placed: pd.DataFrame, panels: Sequence[tuple[str, Mapping]], n
         ax.set_xticks([t for t in ax.get_xticks() if t != 16])
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
+    labels = {(ylabels or {}).get(title) for title, _ in panels}
+    if ylabels and len(labels) == 1:        # the same measure in every panel: one y range
+        F.share_y(list(axes.flat)[:n])
     fig.tight_layout()
     return fig
 

@@ -83,7 +83,7 @@ def km_ard(d: pd.DataFrame, sim: Mapping[str, Any] | None = None) -> pd.DataFram
     """n, events, censored and quartiles (median with 95% CI) per start group."""
     out = _fit_km(d, sim).to_ard().copy()
     weeks = out["variable_level"].isin(["q1", "median", "q3"])
-    out.loc[weeks, "fmt"] = "d1"          # weeks to 1 decimal
+    out.loc[weeks, "fmt"] = "d0"          # whole weeks: the visit grid has no sub-week precision
     return out
 
 

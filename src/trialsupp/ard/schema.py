@@ -76,39 +76,58 @@ def _clean(value: Any) -> Any:
     raise ARDError(f"stat value of type {type(value).__name__} is not JSON-serialisable: {value!r}")
 
 
-def ard_rows(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
-             variable: str | None = None, variable_level: Any = None,
-             group1: str | None = None, group1_level: Any = None,
-             group2: str | None = None, group2_level: Any = None,
-             context: str = "", method: str = "", code: str = "",
-             fmt: Mapping[str, str] | None = None,
-             labels: Mapping[str, str] | None = None,
-             warning: str | None = None, error: str | None = None) -> pd.DataFrame:
-    """Build ARD rows for one cell of an analysis: one row per (stat_name, stat).
-
-    A non-finite stat becomes ``None``; if no ``error`` was given, the row gets
-    ``error = "not estimable"`` so that the display shows NE with a reason.
-    """
+def ard_records(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
+                variable: str | None = None, variable_level: Any = None,
+                group1: str | None = None, group1_level: Any = None,
+                group2: str | None = None, group2_level: Any = None,
+                context: str = "", method: str = "", code: str = "",
+                fmt: Mapping[str, str] | None = None,
+                labels: Mapping[str, str] | None = None,
+                warning: str | None = None, error: str | None = None,
+                errors: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`ard_rows` as plain dicts (build many cells, then one frame with
+    :func:`ard_frame`). ``errors`` gives a reason per stat_name (overrides ``error``)."""
     items = list(stats.items()) if isinstance(stats, Mapping) else list(stats)
     fmt = fmt or {}
     labels = labels or {}
+    errors = errors or {}
+    g1, g2, vl = _clean(group1_level), _clean(group2_level), _clean(variable_level)
     rows = []
     for name, value in items:
         raw = value
         value = _clean(value)
-        row_error = error
+        row_error = errors.get(name, error)
         if value is None and row_error is None and raw is not None:
             row_error = "not estimable (non-finite result)"
         rows.append({
-            "group1": group1, "group1_level": _clean(group1_level),
-            "group2": group2, "group2_level": _clean(group2_level),
-            "variable": variable, "variable_level": _clean(variable_level),
+            "group1": group1, "group1_level": g1,
+            "group2": group2, "group2_level": g2,
+            "variable": variable, "variable_level": vl,
             "context": context, "stat_name": name,
             "stat_label": labels.get(name, STAT_LABELS.get(name, name)),
             "stat": value, "fmt": fmt.get(name, default_fmt(name, value)),
             "method": method, "code": code, "warning": warning, "error": row_error,
         })
-    return _object_stat(pd.DataFrame(rows, columns=RESULT_COLUMNS))
+    return rows
+
+
+def ard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One ARD frame from :func:`ard_records` dicts (``stat`` kept as objects: ints stay ints)."""
+    frame = pd.DataFrame(records, columns=RESULT_COLUMNS).astype(object)
+    frame["stat"] = pd.Series([r["stat"] for r in records], dtype=object, index=frame.index)
+    return _object_stat(frame)
+
+
+def ard_rows(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], **kw: Any) -> pd.DataFrame:
+    """Build ARD rows for one cell of an analysis: one row per (stat_name, stat).
+
+    Keywords: ``variable``, ``variable_level``, ``group1``/``group1_level``,
+    ``group2``/``group2_level``, ``context``, ``method``, ``code``, ``fmt`` and ``labels``
+    (per stat_name), ``warning``, ``error``. A non-finite stat becomes ``None``; if no
+    ``error`` was given, the row gets ``error = "not estimable"`` so that the display
+    shows NE with a reason.
+    """
+    return _object_stat(pd.DataFrame(ard_records(stats, **kw), columns=RESULT_COLUMNS))
 
 
 def _object_stat(frame: pd.DataFrame) -> pd.DataFrame:

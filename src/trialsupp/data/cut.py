@@ -3,7 +3,9 @@
 Rules (ADaM conventions):
 - ADSL: participants randomized (RANDDT, else TRTSDT) after the cut are removed;
   every date after the cut is blanked and what depended on it is reset
-  (death flag, end-of-study status "ONGOING", OLE entry/completion flags).
+  (death flag DTHFL, end-of-study status "ONGOING", and the study's own flags that a
+  date sets, e.g. an extension-entry flag: ``data: {cut_flags: {FLAG: DATEVAR}}`` of the
+  study config, passed as ``flags``).
 - BDS datasets (ADT): records after the cut are dropped.
 - ADAE / ADEX (ASTDT): records starting after the cut are dropped; end dates after the cut blanked.
 - ADTTE: an event or censoring after the cut becomes censoring at the cut
@@ -16,9 +18,9 @@ import pandas as pd
 
 from trialsupp.data.io import DataError
 
-# flag -> the date that sets it (reset to "N" when that date falls after the cut)
-DEPENDENT_FLAGS = {"DTHFL": "DTHDT", "PVENTFL": "PVENTDT", "OLEFL": "TR02SDT", "TOFFL": "TOFSDT",
-                   "OLECMPFL": "EOSDT"}
+# flag -> the date that sets it (reset to "N" when that date falls after the cut); ADaM's
+# own; a study adds its flags with ``flags=`` (study config ``data.cut_flags``)
+DEPENDENT_FLAGS = {"DTHFL": "DTHDT"}
 
 
 def _as_dates(series: pd.Series) -> pd.Series:
@@ -32,7 +34,8 @@ def _date_columns(df: pd.DataFrame) -> list[str]:
             (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object)]
 
 
-def cut_adsl(adsl: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
+def cut_adsl(adsl: pd.DataFrame, cut: pd.Timestamp, flags: dict[str, str] | None = None) -> pd.DataFrame:
+    flags = {**DEPENDENT_FLAGS, **(flags or {})}
     start = "RANDDT" if "RANDDT" in adsl else "TRTSDT"
     if start not in adsl:
         raise DataError("adsl: a data cut needs RANDDT or TRTSDT")
@@ -42,7 +45,7 @@ def cut_adsl(adsl: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
         late = dates > cut
         if late.any():
             out.loc[late, col] = pd.NaT
-        for flag, source in DEPENDENT_FLAGS.items():
+        for flag, source in flags.items():
             if source == col and flag in out:
                 out.loc[late, flag] = "N" if (out[flag] == "N").any() or flag != "DTHFL" else ""
         if col == "EOSDT" and "EOSSTT" in out:
@@ -66,12 +69,14 @@ def cut_tte(adtte: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
-def apply_cut(datasets: dict[str, pd.DataFrame], cut: str) -> dict[str, pd.DataFrame]:
-    """All datasets cut at ISO date ``cut`` (see module rules)."""
+def apply_cut(datasets: dict[str, pd.DataFrame], cut: str, flags: dict[str, str] | None = None
+              ) -> dict[str, pd.DataFrame]:
+    """All datasets cut at ISO date ``cut`` (see module rules); ``flags``: the study's ADSL
+    flags {FLAG: DATEVAR} reset to "N" when their date falls after the cut."""
     when = pd.Timestamp(cut)
     if "adsl" not in datasets:
         raise DataError("a data cut needs adsl")
-    adsl = cut_adsl(datasets["adsl"], when)
+    adsl = cut_adsl(datasets["adsl"], when, flags)
     keep = set(adsl["USUBJID"])
     out = {"adsl": adsl}
     for name, df in datasets.items():

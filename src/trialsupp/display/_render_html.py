@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_html
+from ._layout import decimal_parts, protect
+from ._render_typst import table_layout
 from ._table_data import Cell, Resolved, Stat, TableData, resolve
 
 # Scoped to .ts-table; borders are set explicitly to override page styles
 # (Bootstrap/Quarto) so that no vertical rule can appear.
 CSS = """<style>
-.ts-table{border-collapse:collapse;border-spacing:0;margin:0.5em 0;font-size:0.875em;
+.ts-table{border-collapse:collapse;border-spacing:0;margin:0.5em 0;font-size:0.875em;width:100%;
  font-family:inherit;border-top:1.5px solid currentColor;border-bottom:1.5px solid currentColor;}
 .ts-table th,.ts-table td{border-left:none!important;border-right:none!important;border-top:none;
  border-bottom:none;padding:0.2em 0.6em;vertical-align:top;background:none;}
@@ -25,8 +27,10 @@ CSS = """<style>
 .ts-table thead th.ts-stubhead{text-align:left;}
 .ts-table th.ts-spanner{border-bottom:1px solid currentColor;}
 .ts-table td.ts-stub{text-align:left;}
-.ts-table td.ts-num{text-align:center;white-space:nowrap;}
+.ts-table td.ts-num{text-align:center;white-space:nowrap;font-variant-numeric:tabular-nums;}
+.ts-table .ts-dec{display:inline-block;text-align:left;box-sizing:content-box;}
 .ts-table td.ts-left{text-align:left;}
+.ts-table td.ts-text{text-align:center;}
 .ts-table tr.ts-group td{font-weight:bold;padding-top:0.5em;}
 .ts-table tfoot td{border-top:1px solid currentColor;font-size:0.9em;text-align:left;}
 .ts-table tfoot p{margin:0.15em 0;}
@@ -76,6 +80,11 @@ def render_html(data: TableData, *, include_caption: bool = False,
         attrs += f' id="{escape_html(d.label)}-table"'
     attrs += ' data-quarto-disable-processing="true"'
     out.append(f"<table{attrs}>")
+    # the shared layout step: column shares measured from the content (stub first)
+    lay = table_layout(d)
+    out.append("<colgroup>" + "".join(f'<col style="width:{100 * f:.1f}%">' for f in lay.fractions())
+               + "</colgroup>")
+    dec = _decimal_widths(d, lay) if d.rules.pvalue_style == "csr" else {}
     if include_caption and (d.title or number):
         head = f"{escape_html(number)}. " if number else ""
         out.append(f"<caption>{head}{escape_html(d.title)}{_marks(r.mark('title'))}</caption>")
@@ -91,7 +100,7 @@ def render_html(data: TableData, *, include_caption: bool = False,
             if j in starts:
                 i, s = starts[j]
                 cells.append(f'<th class="ts-spanner" colspan="{len(s.columns)}">'
-                             f"{_plain(s.label)}{_marks(r.mark('spanner', i))}</th>")
+                             f"{_spanner_html(s.label)}{_marks(r.mark('spanner', i))}</th>")
                 j += len(s.columns)
             else:
                 cells.append("<th></th>")
@@ -109,10 +118,17 @@ def render_html(data: TableData, *, include_caption: bool = False,
             out.append(f'<tr class="ts-group"><td colspan="{ncol}">{lab}</td></tr>')
             continue
         tds = [f'<td class="ts-stub"{_indent_style(row.indent)}>{lab}</td>']
-        for c in d.columns:
-            cls = "ts-num" if c.align == "center" else "ts-left"
-            tds.append(f'<td class="{cls}">{render_cell(row.cell(c.key))}'
-                       f"{_marks(r.mark('cell', i, c.key))}</td>")
+        for j, c in enumerate(d.columns):
+            cls = "ts-num" if lay.numeric[j] else "ts-left" if c.align != "center" else "ts-text"
+            cell = row.cell(c.key)
+            body = render_cell(cell) if lay.numeric[j] else "".join(
+                _plain(protect(p)) if isinstance(p, str) else _stat(p) for p in cell.parts)
+            parts = decimal_parts(cell.text) if c.key in dec else None
+            if parts:       # CSR decimal alignment: units digits under each other (tabular figures)
+                lw, tw = dec[c.key]
+                body = (f'<span class="ts-dec" style="width:{lw + tw}ch;padding-left:'
+                        f'{lw - len(parts[0])}ch">{body}</span>')
+            tds.append(f'<td class="{cls}">{body}{_marks(r.mark("cell", i, c.key))}</td>')
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</tbody>")
     notes = []
@@ -128,3 +144,19 @@ def render_html(data: TableData, *, include_caption: bool = False,
                    + "".join(f"<p>{n}</p>" for n in notes) + "</td></tr></tfoot>")
     out.append("</table>")
     return "\n".join(out)
+
+
+def _decimal_widths(d: TableData, lay) -> dict[str, tuple[int, int]]:
+    """Per statistic column: the longest part before / from the decimal point (characters)."""
+    out = {}
+    for j, c in enumerate(d.columns):
+        parts = [decimal_parts(r.cell(c.key).text) for r in d.rows] if lay.numeric[j] else []
+        parts = [p for p in parts if p]
+        if parts:
+            out[c.key] = (max(len(a) for a, _ in parts), max(len(b) for _, b in parts))
+    return out
+
+
+def _spanner_html(label) -> str:
+    """A spanner label: plain text, or a Cell whose statistics are bound (e.g. "Placebo (N=86)")."""
+    return render_cell(label) if hasattr(label, "ids") else _plain(label)

@@ -8,16 +8,21 @@ which would change AE terms. Hand-written RTF keeps escaping in one place
 
 Layout (ICH E3 / SAS ODS RTF conventions): the page header repeats the header
 line (e.g. protocol and "Page X of Y") and the centred titles ("Table 14-3.01",
-title, population); column headings repeat on every page (``\\trhdr``); rules
-are horizontal only; footnotes and the footer line (e.g. program path) are in
+title, population) and the column headings (a table in the page header, as
+pharmaRTF does: LibreOffice ignores ``\\trhdr``), with "(continued)" after the
+number on later pages; rules are horizontal only; footnotes, the footer line
+(e.g. program path) and the run date/time are in
 the page footer so they repeat on every page.
 """
 from __future__ import annotations
 
+import os
 import re
+from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from ._escape import escape_rtf
+from ._layout import NBSP, Layout, decimal_parts, layout, mono_width, protect, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 TWIPS_PER_IN = 1440
@@ -50,16 +55,46 @@ def _line_lr(left: str, right: str, width: int, fs: int) -> str:
             + _with_page(right) + r"\par" + "\n")
 
 
+def run_stamp() -> str:
+    """Run date and time for the footer: now (UTC), or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit()
+            else datetime.now(timezone.utc))
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _dec_pad(d: TableData, lay: Layout) -> dict[str, tuple[int, int]]:
+    """CSR decimal alignment in a monospace font: per numeric column key, the longest
+    (lead, tail) of its cells; cells are padded to those lengths with non-breaking spaces."""
+    out = {}
+    for j, c in enumerate(d.columns):
+        if not lay.numeric[j]:
+            continue
+        parts = [decimal_parts(r.cell(c.key).text) for r in d.rows]
+        parts = [p for p in parts if p]
+        if parts:
+            out[c.key] = (max(len(a) for a, _ in parts), max(len(b) for _, b in parts))
+    return out
+
+
 def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequence[str] = (),
                header_left: str = "", header_right: str = "Page {page} of {pages}",
                footer_left: str = "", footer_right: str = "",
                font: str = "Courier New", font_size: float = 9.0,
-               landscape: Optional[bool] = None, stub_fraction: float = 0.35) -> str:
+               landscape: Optional[bool] = None, stub_fraction: Optional[float] = None,
+               run: Optional[str] = "auto") -> str:
     """The RTF document of a table.
 
     number : e.g. "Table 14-3.01" (first title line); titles: further lines (population ...).
     header_left/right, footer_left/right : page header/footer texts; ``{page}`` and
         ``{pages}`` become page-number fields.
+    run : run date/time printed in the footer ("auto": now in UTC, see :func:`run_stamp`;
+        None: none).
+
+    Column widths come from the shared layout step (``_layout.layout``, measured in
+    the monospace font). The column headings are a table in the page header, so
+    that every reader (Word, LibreOffice) repeats them on each page; pages after
+    the first say "(continued)" after the table number (``\titlepg`` first-page header).
     """
     r: Resolved = resolve(data)
     d = data
@@ -67,50 +102,40 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     pw, ph = (15840, 12240) if land else (12240, 15840)
     margin = TWIPS_PER_IN
     width = pw - 2 * margin
-    fs = int(round(font_size * 2))
+    lay = layout(d, avail=width / 20, avail_landscape=None if land else (15840 - 2 * margin) / 20,
+                 size=font_size, min_size=font_size - 1.5, measure=mono_width, pad=4.0,   # gap 3pt + slack
+                 stub_share=stub_fraction if stub_fraction is not None else None)
+    if lay.landscape and not land:
+        land = True
+        pw, ph = ph, pw
+        width = pw - 2 * margin
+    fs = int(round(lay.font_size * 2))
     ncols = len(d.columns)
-    stub_w = int(width * (stub_fraction if ncols else 1.0))
-    col_w = (width - stub_w) // max(ncols, 1)
-    edges = [stub_w + col_w * (i + 1) for i in range(ncols)]
-    if edges:
-        edges[-1] = width
-    all_edges = [stub_w] + edges
+    scale = width / (lay.total * 20) if lay.total else 1.0
+    all_edges, x = [], 0.0
+    for w in lay.widths:
+        x += w * 20 * scale
+        all_edges.append(int(round(x)))
+    all_edges[-1] = width
+    stub_w = all_edges[0]
+    edges = all_edges[1:]
+    decimal = _dec_pad(d, lay) if d.rules.pvalue_style == "csr" else {}
 
-    out: list[str] = []
-    out.append(r"{\rtf1\ansi\ansicpg1252\deff0\uc1" + "\n")
-    out.append(r"{\fonttbl{\f0\fmodern\fcharset0 " + _t(font) + r";}}" + "\n")
-    out.append(r"{\colortbl;\red0\green0\blue0;}" + "\n")
-    out.append(r"{\info{\title " + _t(" ".join(x for x in (number or "", d.title) if x)) + "}}\n")
-    out.append(rf"\paperw{pw}\paperh{ph}\margl{margin}\margr{margin}\margt{margin}\margb{margin}"
-               rf"\headery720\footery720" + (r"\landscape" if land else "") + "\n")
-    out.append(r"\sectd" + (r"\lndscpsxn" if land else "") + rf"\pgwsxn{pw}\pghsxn{ph}" + "\n")
-    # page header: header line and titles
-    hdr = [r"{\header" + "\n"]
-    if header_left or header_right:
-        hdr.append(_line_lr(header_left, header_right, width, fs))
-    for line in ([number] if number else []) + ([d.title] if d.title else []) + list(titles):
-        hdr.append(rf"\pard\plain\qc\f0\fs{fs} " + _t(line)
-                   + (_marks(r.mark("title")) if line == d.title else "") + r"\par" + "\n")
-    hdr.append(rf"\pard\plain\f0\fs{fs}\par" + "\n}\n")
-    out += hdr
-    # page footer: notes, then the footer line
-    notes = []
-    if r.abbreviations:
-        notes.append("Abbreviations: " + "; ".join(f"{_t(a)}, {_t(m)}" for a, m in r.abbreviations) + ".")
-    notes += [_t(str(g)) for g in r.general]
-    notes += [_marks((l,)) + _t(str(t)) for l, t in r.notes]
-    if d.source:
-        notes.append(_t(d.source))
-    ftr = [r"{\footer" + "\n"]
-    for n in notes:
-        ftr.append(rf"\pard\plain\ql\f0\fs{fs} " + n + r"\par" + "\n")
-    if footer_left or footer_right:
-        ftr.append(_line_lr(footer_left, footer_right, width, fs))
-    ftr.append("}\n")
-    out += ftr
+    def body_text(key: str, cell: Cell) -> str:
+        text = cell.text
+        if key in decimal:
+            parts = decimal_parts(text)
+            if parts:
+                lw, tw = decimal[key]
+                # padded with non-breaking spaces (a reader drops trailing plain spaces)
+                return _t((parts[0].rjust(lw, NBSP) + parts[1].ljust(tw, NBSP)).replace(" ", NBSP))
+        if lay.numeric[d.column_keys().index(key)] and "\n" not in text:
+            # the unbreakable pieces of a statistic keep their spaces non-breaking
+            text = " ".join(t.replace(" ", NBSP) for t in tokens(text))
+        return _t(protect(text))
 
     def row(cells: Sequence[tuple[int, str, str]], *, header: bool = False, top: bool = False,
-            bottom: bool = False, bottom_cells: Sequence[bool] = ()) -> str:
+            bottom: bool = False, bottom_cells: Sequence[bool] = (), keep_next: bool = False) -> str:
         """cells: (right edge, alignment ql/qc, rtf text)."""
         s = [r"\trowd\trgaph60\trleft0" + (r"\trhdr" if header else "") + r"\trkeep"]
         for j, (edge, _, _) in enumerate(cells):
@@ -120,12 +145,14 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
             if bottom or (bottom_cells and bottom_cells[j]):
                 b += r"\clbrdrb" + BORDER
             s.append(b + r"\clvertalb" + rf"\cellx{edge}")
+        kn = r"\keepn" if keep_next else ""
         for _, al, text in cells:
-            s.append(rf"\pard\plain\intbl\{al}\f0\fs{fs} " + text + r"\cell")
+            s.append(rf"\pard\plain\intbl{kn}\{al}\f0\fs{fs} " + text + r"\cell")
         s.append(r"\row")
         return "".join(s) + "\n"
 
-    # spanners
+    # column heading rows (spanners, then the headings): placed in the page header
+    head_rows: list[str] = []
     keys = list(d.column_keys())
     if d.spanners:
         starts = {min(keys.index(k) for k in s.columns): (i, s) for i, s in enumerate(d.spanners)}
@@ -135,28 +162,74 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
             if j in starts:
                 i, s = starts[j]
                 j += len(s.columns)
-                cells.append((all_edges[j], "qc", _t(s.label) + _marks(r.mark("spanner", i))))
+                cells.append((all_edges[j], "qc", (_cell_text(s.label) if hasattr(s.label, "ids") else _t(s.label)) + _marks(r.mark("spanner", i))))
                 under.append(True)
             else:
                 j += 1
                 cells.append((all_edges[j], "qc", ""))
                 under.append(False)
-        out.append(row(cells, header=True, top=True, bottom_cells=under))
+        head_rows.append(row(cells, top=True, bottom_cells=under))
     cells = [(stub_w, "ql", _t(d.stub_header) + _marks(r.mark("stub")))]
     for j, c in enumerate(d.columns):
         cells.append((edges[j], "qc", _cell_text(c.header) + _marks(r.mark("column", c.key))))
-    out.append(row(cells, header=True, top=not d.spanners, bottom=True))
+    head_rows.append(row(cells, top=not d.spanners, bottom=True))
+
+    out: list[str] = []
+    out.append(r"{\rtf1\ansi\ansicpg1252\deff0\uc1" + "\n")
+    out.append(r"{\fonttbl{\f0\fmodern\fcharset0 " + _t(font) + r";}}" + "\n")
+    out.append(r"{\colortbl;\red0\green0\blue0;}" + "\n")
+    out.append(r"{\info{\title " + _t(" ".join(x for x in (number or "", d.title) if x)) + "}}\n")
+    out.append(rf"\paperw{pw}\paperh{ph}\margl{margin}\margr{margin}\margt{margin}\margb{margin}"
+               rf"\headery720\footery720" + (r"\landscape" if land else "") + "\n")
+    out.append(r"\sectd\titlepg" + (r"\lndscpsxn" if land else "") + rf"\pgwsxn{pw}\pghsxn{ph}" + "\n")
+
+    def page_header(kind: str, continued: bool) -> list[str]:
+        hdr = ["{\\" + kind + "\n"]
+        if header_left or header_right:
+            hdr.append(_line_lr(header_left, header_right, width, fs))
+        lines = ([number] if number else []) + ([d.title] if d.title else []) + list(titles)
+        for k, line in enumerate(lines):
+            cont = " (continued)" if continued and k == 0 else ""
+            hdr.append(rf"\pard\plain\qc\f0\fs{fs} " + _t(line + cont)
+                       + (_marks(r.mark("title")) if line == d.title else "") + r"\par" + "\n")
+        hdr.append(rf"\pard\plain\f0\fs{fs}\par" + "\n")
+        hdr += head_rows
+        hdr.append(rf"\pard\plain\f0\fs4\par" + "\n}\n")
+        return hdr
+
+    out += page_header("headerf", continued=False)
+    out += page_header("header", continued=True)
+    # page footer: notes, then the footer line and the run date/time
+    notes = []
+    if r.abbreviations:
+        notes.append("Abbreviations: " + "; ".join(f"{_t(a)}, {_t(m)}" for a, m in r.abbreviations) + ".")
+    notes += [_t(str(g)) for g in r.general]
+    notes += [_marks((l,)) + _t(str(t)) for l, t in r.notes]
+    if d.source:
+        notes.append(_t(d.source))
+    stamp = run_stamp() if run == "auto" else run
+    right = "   ".join(x for x in (footer_right, f"Run: {stamp}" if stamp else "") if x)
+    for kind in ("footerf", "footer"):
+        ftr = ["{\\" + kind + "\n"]
+        for n in notes:
+            ftr.append(rf"\pard\plain\ql\f0\fs{fs} " + n + r"\par" + "\n")
+        if footer_left or right:
+            ftr.append(_line_lr(footer_left, right, width, fs))
+        ftr.append("}\n")
+        out += ftr
+
     for i, rw in enumerate(d.rows):
         last = i == len(d.rows) - 1
         lab = _t(rw.label) + _marks(r.mark("row", i))
         if rw.kind == "group":
-            out.append(row([(width, "ql", r"{\b " + lab + "}")], bottom=last))
+            out.append(row([(width, "ql", r"{\b " + lab + "}")], bottom=last, keep_next=True))
             continue
+        heading = rw.kind == "heading" and not any(rw.cell(c.key).text for c in d.columns)
         indent = rf"\li{240 * rw.indent}" if rw.indent else ""
         cells = [(stub_w, "ql" + indent, lab)]
         for j, c in enumerate(d.columns):
-            cells.append((edges[j], "qc" if c.align == "center" else "ql",
-                          _cell_text(rw.cell(c.key)) + _marks(r.mark("cell", i, c.key))))
-        out.append(row(cells, bottom=last))
+            cells.append((edges[j], "qc" if c.align == "center" or lay.numeric[j] else "ql",
+                          body_text(c.key, rw.cell(c.key)) + _marks(r.mark("cell", i, c.key))))
+        out.append(row(cells, bottom=last, keep_next=heading))
     out.append(r"\pard\plain\f0\fs" + str(fs) + r"\par" + "\n}")
     return "".join(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
+from ._layout import NBSP, Layout, decimal_parts, layout, protect, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -34,6 +35,39 @@ def render_cell(cell: Cell) -> str:
     return "".join(_text(p) if isinstance(p, str) else _text(p.text) for p in cell.parts)
 
 
+# Text width (pt) the table is laid out for: portrait JAMA page (A4, the narrower of A4 and US
+# letter, with 2.2 cm side margins), and a landscape page (JAMA flipped page; CSR appendix).
+# Statistic columns get fixed widths; text columns share what the page really has (fr).
+AVAIL_PORTRAIT = 470.0
+AVAIL_LANDSCAPE = 660.0
+INSET_X = 4.0
+
+
+def table_layout(data: TableData) -> Layout:
+    """The shared layout step (column widths, type size, orientation) for the PDF."""
+    d = data
+    size = d.font_size or (7.5 if d.landscape else 8.5)
+    if d.landscape:
+        return layout(d, avail=AVAIL_LANDSCAPE, size=size, pad=INSET_X + 0.5)
+    # a portrait table sits in a figure (a container: no page break to a landscape page
+    # there), so a wide one is set in smaller type; set landscape=True to turn the page
+    return layout(d, avail=AVAIL_PORTRAIT, size=size, min_size=6.0, pad=INSET_X + 0.5)
+
+
+def _num(cell: Cell) -> str:
+    """A statistic cell: its pieces (``_layout.tokens``) do not break across lines."""
+    return " ".join(f"#box[{_text(t)}]" for t in tokens(cell.text))
+
+
+def _dec_cell(cell: Cell, j: int) -> Optional[str]:
+    parts = decimal_parts(cell.text)
+    if parts is None:
+        return None
+    lead, tail = (x.replace(" ", NBSP) for x in parts)     # a leading space would be dropped
+    return (f"#box(width: ts-dw.at({j}).at(0), align(right)[{_text(lead)}])"
+            f"#box(width: ts-dw.at({j}).at(1), align(left)[{_text(tail)}])")
+
+
 def render_typst(data: TableData, *, include_title: bool = False, number: Optional[str] = None,
                  page: bool = False) -> str:
     """The Typst source of the table (a markup block).
@@ -42,24 +76,43 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     """
     r: Resolved = resolve(data)
     d = data
+    lay = table_layout(d)
     ncol = len(d.columns) + 1
-    size = d.font_size or (7.5 if d.landscape else 8.5)
-    stub_w = f"{float(d.stub_width.rstrip('%'))}%" if d.stub_width else "auto"
-    colspec = "(" + ", ".join([stub_w] + ["1fr"] * len(d.columns)) + ",)"
-    align = "(" + ", ".join(["left"] + [("center" if c.align == "center" else "left")
-                                        for c in d.columns]) + ",)"
+    size = lay.font_size
+    numeric = (False,) + lay.numeric
+    colspec = "(" + ", ".join(f"{w:.1f}pt" if numeric[j] else f"{w:.1f}fr"
+                              for j, w in enumerate(lay.widths)) + ",)"
+    align = "(" + ", ".join(["left"] + [("center" if c.align == "center" or lay.numeric[j] else "left")
+                                        for j, c in enumerate(d.columns)]) + ",)"
+    # CSR: decimal alignment of statistic columns (units under units, measured in context)
+    decimal = d.rules.pvalue_style == "csr"
+    dec_cols = {j for j, c in enumerate(d.columns) if decimal and lay.numeric[j]}
     L: list[str] = []
     L.append("#[")
     L.append(f"#set text(size: {size}pt)")
+    L.append(f"#show table: set text(size: {size}pt)")   # the size the layout was measured for
     L.append("#set par(justify: false)")
     if include_title and (d.title or number):
         head = f"*{escape_typst(number)}.* " if number else ""
         L.append(f"#block(below: 0.6em, sticky: true)[{head}{_text(d.title)}{_marks(r.mark('title'))}]")
-    L.append("#table(")
+    L.append("#context {")
+    dw = []
+    for j, c in enumerate(d.columns):
+        leads, tails = ["[]"], ["[]"]
+        if j in dec_cols:
+            for row in d.rows:
+                parts = decimal_parts(row.cell(c.key).text)
+                if parts:
+                    leads.append(f"[{_text(parts[0].replace(' ', NBSP))}]")
+                    tails.append(f"[{_text(parts[1].replace(' ', NBSP))}]")
+        dw.append(f"(calc.max(..({', '.join(dict.fromkeys(leads))},).map(x => measure(x).width)), "
+                  f"calc.max(..({', '.join(dict.fromkeys(tails))},).map(x => measure(x).width)))")
+    L.append(f"let ts-dw = ({', '.join(dw)},)" if dec_cols else "let ts-dw = ()")
+    L.append("table(")
     L.append(f"  columns: {colspec},")
     L.append(f"  align: {align},")
     L.append("  stroke: none,")
-    L.append("  inset: (x: 4pt, y: 2.5pt),")
+    L.append(f"  inset: (x: {INSET_X:g}pt, y: 2.5pt),")
     L.append(f"  table.hline(stroke: {THICK}),")
     L.append("  table.header(repeat: true,")
     if d.spanners:
@@ -72,7 +125,8 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
             if j in starts:
                 i, s = starts[j]
                 row.append(f"table.cell(colspan: {len(s.columns)}, align: center)"
-                           f"[*{_text(s.label)}*{_marks(r.mark('spanner', i))}]")
+                           f"[*{render_cell(s.label) if hasattr(s.label, 'ids') else _text(s.label)}*"
+                           f"{_marks(r.mark('spanner', i))}]")
                 rules.append(f"table.hline(start: {j + 1}, end: {j + 1 + len(s.columns)}, stroke: {THIN})")
                 j += len(s.columns)
             else:
@@ -89,15 +143,25 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L.append(f"    table.hline(stroke: {THIN}),")
     L.append("  ),")
     for i, row in enumerate(d.rows):
-        lab = f"{_text(row.label)}{_marks(r.mark('row', i))}"
-        if row.kind == "group":
-            L.append(f"  table.cell(colspan: {ncol})[*{lab}*],")
-            continue
+        lab = f"{_text(protect(row.label))}{_marks(r.mark('row', i))}"
         ind = f"#h({1.0 * row.indent}em)" if row.indent else ""
+        if row.kind == "group":
+            # a sub-header: never the last line of a page, repeated on continuation pages
+            L.append(f"  table.header(level: 2, table.cell(colspan: {ncol})[*{lab}*]),")
+            continue
         cells = [f"[{ind}{lab}]"]
-        for c in d.columns:
-            cells.append(f"[{render_cell(row.cell(c.key))}{_marks(r.mark('cell', i, c.key))}]")
-        L.append("  " + ", ".join(cells) + ",")
+        for j, c in enumerate(d.columns):
+            cell = row.cell(c.key)
+            mark = _marks(r.mark('cell', i, c.key))
+            content = (_dec_cell(cell, j) if j in dec_cols else None)
+            if content is None:
+                content = (_num(cell) if lay.numeric[j] and cell.text and "\n" not in cell.text
+                           else _text(protect(cell.text)))
+            cells.append(f"[{content}{mark}]")
+        if row.kind == "heading" and not any(row.cell(c.key).text for c in d.columns):
+            L.append(f"  table.header(level: {3 + row.indent}, " + ", ".join(cells) + "),")
+        else:
+            L.append("  " + ", ".join(cells) + ",")
     notes = _notes(d, r)
     if d.landscape and notes:
         # CSR: footnotes repeat at the foot of every page of the table
@@ -111,12 +175,14 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     else:
         L.append(f"  table.hline(stroke: {THICK}),")
     L.append(")")
+    L.append("}")
     if notes:
         L.append(f"#block(above: 0.4em, width: 100%)[#set text(size: {size - 1}pt)")
         L.append("#set par(spacing: 0.45em)")
         for n in notes:
             L.append(f"#par[{n}]")
         L.append("]")
+    L.append("#metadata(\"ts-table-end\")<ts-table-end>")      # page headers: "(continued)"
     L.append("]")
     body = "\n".join(L)
     if d.landscape:

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 
-from .figures import figure_ard_ids
+from .figures import figure_ard_ids, figure_legend
 
 __all__ = ["show_figure", "save_figure", "figure_svg"]
 
@@ -53,21 +53,36 @@ def save_figure(fig, name: str, out_dir: str | Path, *, dpi: int = 600) -> dict[
     return paths
 
 
+def legend_output(text: str) -> dict:
+    """The figure legend sentence as a ``text/markdown`` output (raw HTML + raw Typst)."""
+    from ._escape import escape_html, escape_typst
+    from .markdown import raw_block
+    html = f'<p class="ts-figure-legend">{escape_html(text)}</p>'
+    typ = f"#block(above: 0.5em, width: 100%, text(size: 8pt)[{escape_typst(text)}])"
+    return {"text/markdown": raw_block(html, "html") + "\n" + raw_block(typ, "typst")}
+
+
 def show_figure(fig, name: str, out_dir: str | Path = ".", ard_ids: Optional[Sequence[str]] = None,
-                *, display: bool = True, close: bool = True) -> dict:
+                *, display: bool = True, close: bool = True, legend: bool | str = True) -> dict:
     """Save the figure and display it as ``image/svg+xml`` with the ARD ids in the metadata.
 
     ``ard_ids`` default: the ids recorded by the trialsupp figure functions.
-    Returns ``{"svg": str, "metadata": dict, "paths": {...}}``.
+    ``legend``: True displays, under the image, the legend sentence generated from what
+    the figure draws (:func:`~trialsupp.display.figures.figure_legend`); a string is
+    shown instead; False shows none.
+    Returns ``{"svg": str, "metadata": dict, "paths": {...}, "legend": str}``.
     """
     ids = list(ard_ids) if ard_ids is not None else figure_ard_ids(fig)
+    text = legend if isinstance(legend, str) else (figure_legend(fig) if legend else "")
     paths = save_figure(fig, name, out_dir)
     svg = paths["svg"].read_text(encoding="utf-8")
-    metadata = {"trialsupp": {"ard_ids": ids, "name": name,
+    metadata = {"trialsupp": {"ard_ids": ids, "name": name, "legend": text,
                               "files": {k: str(v) for k, v in paths.items()}}}
     if display:
         from IPython.display import display as ipy_display
         ipy_display({MIME: svg}, raw=True, metadata=metadata)
+        if text:
+            ipy_display(legend_output(text), raw=True)
     if close:
         plt.close(fig)
-    return {"svg": svg, "metadata": metadata, "paths": paths}
+    return {"svg": svg, "metadata": metadata, "paths": paths, "legend": text}

@@ -59,7 +59,7 @@ from .table import MissingStatError, _isnull, fill, select
 from .theme import BAND, FULL_PAGE, GREY, SINGLE_COLUMN, group_style
 
 __all__ = ["km_plot", "forest_plot", "mean_change_plot", "ratio_plot", "consort_diagram",
-           "spaghetti_plot", "figure_ard_ids"]
+           "spaghetti_plot", "figure_ard_ids", "figure_legend", "legend_below", "log_ticks", "share_y"]
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -68,6 +68,95 @@ def _track(ax, rows: pd.DataFrame | Sequence[str]) -> None:
     ids = list(rows["id"]) if isinstance(rows, pd.DataFrame) else list(rows)
     have = getattr(fig, "_trialsupp_ard_ids", [])
     fig._trialsupp_ard_ids = list(dict.fromkeys(have + [str(i) for i in ids if not _isnull(i)]))
+
+
+def _bound_text(ax, x, y, text: str, ids, **kw):
+    """A number drawn on the figure, bound to its ARD rows: the SVG group that draws it carries
+    ``id="ard:<id>[+<id>...]"`` (matplotlib ``gid``), so it is traceable in SVG and HTML."""
+    ids = [str(i) for i in ids if not _isnull(i)]
+    artist = ax.text(x, y, text, **kw)
+    if ids:
+        artist.set_gid("ard:" + "+".join(ids))
+        _track(ax, ids)
+    return artist
+
+
+def _drew(ax, key: str, text: str) -> None:
+    """Record an element drawn on the figure, with its legend phrase (``figure_legend``)."""
+    fig = ax.figure
+    have = getattr(fig, "_trialsupp_drawn", {})
+    have.setdefault(key, text)
+    fig._trialsupp_drawn = have
+
+
+def figure_legend(fig) -> str:
+    """A legend sentence for the figure caption, generated from what the figure draws
+    (error bars, confidence bands, censor marks, reference lines, numbers at risk ...)."""
+    parts = list(getattr(fig, "_trialsupp_drawn", {}).values())
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _below(ax, lines: float = 0.0) -> float:
+    """Points below the axes bottom that are free: under tick labels, x label and ``lines``
+    text lines (e.g. a numbers-at-risk table)."""
+    fs = plt.rcParams["font.size"]
+    return 2.6 * fs + 8 + lines
+
+
+def legend_below(ax, handles=None, *, offset: Optional[float] = None, **kw):
+    """The legend outside the data: centred under the x axis label, or ``offset`` points
+    below the axes (under a table of numbers drawn there)."""
+    fig = ax.figure
+    off = _below(ax) if offset is None else offset
+    kw.setdefault("ncol", max(1, len(handles) if handles is not None
+                              else len(ax.get_legend_handles_labels()[0])))
+    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                     bbox_transform=ax.transAxes + ScaledTranslation(0, -off / 72, fig.dpi_scale_trans),
+                     borderaxespad=0.0, columnspacing=1.2, handlelength=2.4, **kw)
+
+
+def _legend(ax, loc, handles=None, offset: Optional[float] = None):
+    if loc in (None, "outside", "below"):
+        return legend_below(ax, handles, offset=offset)
+    return ax.legend(handles=handles, loc=loc)
+
+
+READABLE_LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 20, 50, 100)
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Readable ticks on a log axis (0.1, 0.25, 0.5, 1, 2, 4 ...) within [lo, hi]."""
+    inside = lambda t: lo <= t * (1 + 1e-9) and t <= hi * (1 + 1e-9)     # noqa: E731
+    ticks = [t for t in READABLE_LOG_TICKS if inside(t)]
+    if len(ticks) < 3:                       # a narrow range: add 0.75, 1.5, 3 ...
+        ticks = sorted(set(ticks) | {t for t in (0.2, 0.4, 0.75, 1.5, 3, 6, 8, 15, 30) if inside(t)})
+    if len(ticks) < 3:
+        ticks = sorted(set(ticks) | {t for t in (0.3, 0.6, 0.7, 0.8, 0.9, 1.25, 1.75) if inside(t)})
+    if len(ticks) > 7:                       # a wide range: powers of ten (and 1)
+        ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 100, 1000) if inside(t)]
+    return ticks
+
+
+class ReadableLogLocator(ticker.Locator):
+    """Major ticks of a log axis at :func:`log_ticks` of the current view."""
+
+    def __call__(self):
+        lo, hi = sorted(self.axis.get_view_interval())
+        return log_ticks(lo, hi)
+
+
+def share_y(axes) -> None:
+    """One y range for comparable panels (the union of their limits)."""
+    axes = [a for a in np.ravel(axes) if a.has_data()]
+    if not axes:
+        return
+    lo = min(a.get_ylim()[0] for a in axes)
+    hi = max(a.get_ylim()[1] for a in axes)
+    for a in axes:
+        a.set_ylim(lo, hi)
 
 
 def figure_ard_ids(fig) -> list[str]:
@@ -131,7 +220,7 @@ def km_plot(ard: pd.DataFrame, ax=None, *, groups: Optional[Sequence[Any]] = Non
             hr: Optional[pd.DataFrame] = None, hr_template: str = "HR, {estimate} (95% CI, {ci})",
             hr_pos: tuple[float, float] = (0.03, 0.05), rules: FormatRules = JAMA,
             xlabel: str = "Time", ylabel: str = "Probability of survival",
-            xmax: Optional[float] = None, legend_loc: str = "upper right",
+            xmax: Optional[float] = None, legend_loc: Optional[str] = "outside",
             curve_context: str = "km_surv", risk_context: str = "km_at_risk"):
     """Kaplan-Meier curves, numbers at risk and an HR annotation, all from ARD rows.
 
@@ -174,12 +263,15 @@ def km_plot(ard: pd.DataFrame, ax=None, *, groups: Optional[Sequence[Any]] = Non
             if pad:
                 lo, hi = np.r_[1.0, lo], np.r_[1.0, hi]
             ax.fill_between(t, lo, hi, step="post", color=st.color, alpha=0.12, linewidth=0)
+            _drew(ax, "km_ci", "shaded bands show pointwise 95% CIs")
         if censor and "n_censor" in w.columns:
             cmask = w["n_censor"].map(lambda v: not _isnull(v) and float(v) > 0).to_numpy(bool)
             ct = t[int(pad):][cmask]
             cs = s[int(pad):][cmask]
             ax.plot(ct, cs, linestyle="none", marker="|", markersize=5, markeredgewidth=0.8,
                     color=st.color)
+            if len(ct):
+                _drew(ax, "censor", "vertical tick marks show censored observations")
         _track(ax, rows)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, xmax if xmax is not None else tmax)
@@ -188,17 +280,23 @@ def km_plot(ard: pd.DataFrame, ax=None, *, groups: Optional[Sequence[Any]] = Non
     ax.set_ylabel(ylabel)
     if median_line:
         ax.axhline(0.5, color=GREY, linestyle="--", linewidth=0.7, zorder=0)
+        _drew(ax, "median", "the dashed horizontal line marks the median (half of the participants event free)")
     if censor:
         handles.append(plt.Line2D([], [], color="black", marker="|", linestyle="none",
                                   markersize=5, label="Censored"))
-    ax.legend(handles=handles, loc=legend_loc)
     if hr is not None:
         stat = fill(hr, hr_template, rules=rules)
-        ax.text(*hr_pos, stat.text, transform=ax.transAxes, ha="left", va="bottom")
-        _track(ax, list(stat.ids))
+        _bound_text(ax, *hr_pos, stat.text, stat.ids, transform=ax.transAxes, ha="left", va="bottom")
+    n_lines = 0
     if risk_table:
-        _risk_table(ax, select(ard, context=risk_context), grps, labels, times)
+        n_lines = _risk_table(ax, select(ard, context=risk_context), grps, labels, times)
+        _drew(ax, "at_risk", "numbers below the x-axis are the participants at risk at each time")
+    fs = plt.rcParams["font.size"] * 0.95
+    _legend(ax, legend_loc, handles, offset=(RISK_TOP + fs * 1.45 * n_lines + 6) if n_lines else None)
     return ax
+
+
+RISK_TOP = 36.0      # points between the axes and the "No. at risk" title
 
 
 def _risk_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, times) -> None:
@@ -210,7 +308,7 @@ def _risk_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, times) -> No
     fig = ax.figure
     fs = plt.rcParams["font.size"] * 0.95
     line = fs * 1.45 / 72.0       # inches per at-risk line
-    top = 0.50                    # inches below the axis for the "No. at risk" title
+    top = RISK_TOP / 72.0         # inches below the axis for the "No. at risk" title
     trans = blended_transform_factory(ax.transData, ax.transAxes)
     left = blended_transform_factory(ax.transAxes, ax.transAxes)
     ax.text(0.0, 0.0, "No. at risk", transform=left + ScaledTranslation(-0.0, -top, fig.dpi_scale_trans),
@@ -221,19 +319,19 @@ def _risk_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, times) -> No
         st = group_style(i)
         off = ScaledTranslation(0, -top - line * (i + 1), fig.dpi_scale_trans)
         ax.text(-0.02, 0.0, labels.get(g, str(g)), transform=left + off, ha="right", va="top",
-                fontsize=fs, color=st.color)
+                fontsize=fs, color=st.text)
         rows = _grp(risk, g)
         for t in times:
             hit = rows[rows["variable_level"].map(lambda v: not _isnull(v) and math.isclose(float(v), t))]
             if len(hit) != 1:
                 missing.append(f"{g}@{t:g}")
                 continue
-            ax.text(t, 0.0, str(hit["stat_fmt"].iloc[0]), transform=trans + off, ha="center",
-                    va="top", fontsize=fs)
-            _track(ax, hit)
+            _bound_text(ax, t, 0.0, str(hit["stat_fmt"].iloc[0]), hit["id"], transform=trans + off,
+                        ha="center", va="top", fontsize=fs)
     if missing:
         raise MissingStatError("km_plot: no (or more than one) n_risk ARD row for "
                                + ", ".join(missing))
+    return len(grps) + 1
 
 
 # ---- forest plot -------------------------------------------------------------------------
@@ -245,6 +343,15 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
     """Estimates with CIs per subgroup, with the formatted values as text columns."""
     labels = dict(labels or {})
     columns = {"Estimate (95% CI)": "{estimate} ({ci})"} if columns is None else dict(columns)
+    have = set(ard["stat_name"])
+    count_cols = {}          # participants and events per subgroup, when the ARD has them
+    n_stat = next((x for x in ("N", "n") if x in have), None)
+    ev_stat = next((x for x in ("n_event", "n_events", "events") if x in have), None)
+    if n_stat and not any("{" + n_stat + "}" in t for t in columns.values()):
+        count_cols["No."] = "{" + n_stat + "}"
+    if ev_stat and not any("{" + ev_stat + "}" in t for t in columns.values()):
+        count_cols["Events"] = "{" + ev_stat + "}"
+    columns = {**count_cols, **columns}
     ref = (1.0 if log else 0.0) if ref is None else ref
     _require(ard, ["estimate", "conf.low", "conf.high"], "forest_plot")
     keys = list(dict.fromkeys(zip(ard["variable"], ard["variable_level"].map(
@@ -265,7 +372,10 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
     ys = np.arange(n)[::-1].astype(float)
     lab_tr = blended_transform_factory(ax.transAxes, ax.transData)
     ncols = len(columns)
-    col_x = [1.04 + 0.42 * k for k in range(ncols)]
+    col_x, x = [], 1.04
+    for head in columns:                 # count columns are narrow
+        col_x.append(x)
+        x += 0.16 if head in count_cols else 0.42
     for y, (lab, rows, ind) in zip(ys, lines):
         ax.text(-0.9 + 0.04 * ind, y, lab, transform=lab_tr, ha="left", va="center",
                 fontweight="bold" if rows is None and ind == 0 and n > 1 else "normal")
@@ -278,19 +388,24 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
             ax.plot([est], [y], marker="s", color=group_style(0).color, markersize=5,
                     linestyle="none")
         for x, (head, tpl) in zip(col_x, columns.items()):
-            st = fill(rows, tpl, rules=rules)
-            ax.text(x, y, st.text, transform=lab_tr, ha="left", va="center")
-            _track(ax, list(st.ids))
+            try:
+                st = fill(rows, tpl, rules=rules)
+            except MissingStatError:
+                if head not in count_cols:
+                    raise
+                continue
+            _bound_text(ax, x, y, st.text, st.ids, transform=lab_tr, ha="left", va="center")
         _track(ax, rows[rows["stat_name"].isin(["estimate", "conf.low", "conf.high"])])
     top = n - 0.2
     ax.text(-0.9, top + 0.6, label_header, transform=lab_tr, ha="left", va="bottom", fontweight="bold")
     for x, head in zip(col_x, columns):
         ax.text(x, top + 0.6, head, transform=lab_tr, ha="left", va="bottom", fontweight="bold")
     ax.axvline(ref, color=GREY, linestyle="--", linewidth=0.7, zorder=0)
+    _drew(ax, "forest", "squares show the estimates and horizontal lines their 95% CIs")
+    _drew(ax, f"forest_ref_{ref:g}", "the dashed vertical line marks no difference"
+          + ("; the hazard ratio axis is logarithmic" if log else ""))
     if log:
         ax.set_xscale("log")
-        ax.xaxis.set_major_locator(ticker.LogLocator(base=2))
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_locator(ticker.NullLocator())
     if xlim:
         ax.set_xlim(*xlim)
@@ -312,6 +427,10 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
         else:
             span = max(abs(lo_ - ref), abs(hi_ - ref))
             ax.set_xlim(ref - span, ref + span)
+    if log:                             # readable ticks: 0.1, 0.25, 0.5, 1, 2, 4
+        ax.xaxis.set_major_locator(ReadableLogLocator())
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
     return ax
 
 
@@ -326,7 +445,46 @@ def _bands(ax, bands) -> None:
                 ha="center", va="bottom", fontsize=plt.rcParams["font.size"] - 0.5)
 
 
-def _trajectory(ard, ax, *, y_stat, groups, labels, bands, xlabel, ylabel, dodge, log, ref, size):
+def _n_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, n_stat: str) -> int:
+    """Numbers of participants per visit under the x axis (from ARD ``n_stat`` rows)."""
+    fig = ax.figure
+    fs = plt.rcParams["font.size"] * 0.85
+    line = fs * 1.4
+    top = _below(ax) - 2
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    left = blended_transform_factory(ax.transAxes, ax.transAxes)
+    # row labels left of the axes only in the first column of a grid (they would run into the
+    # panel on the left); the numbers are in the group's colour, as in the legend
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    first_col = spec is None or spec.colspan.start == 0
+    if first_col:
+        ax.text(0.0, 0.0, "No. of participants", fontsize=fs, fontweight="bold", ha="right", va="top",
+                transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
+    else:
+        ax.text(0.0, 0.0, "No.", fontsize=fs, fontweight="bold", ha="right", va="top",
+                transform=left + ScaledTranslation(-0.04, -top / 72, fig.dpi_scale_trans))
+    xlo, xhi = ax.get_xlim()
+    for i, g in enumerate(grps):
+        st = group_style(i)
+        off = ScaledTranslation(0, -(top + line * (i + 1)) / 72, fig.dpi_scale_trans)
+        if first_col:
+            ax.text(-0.04, 0.0, labels.get(g, str(g)), transform=left + off, ha="right", va="top",
+                    fontsize=fs, color=st.text)
+        rows = select(_grp(ard, g), stat_name=n_stat)
+        for r in rows.itertuples():
+            try:
+                x = float(r.variable_level)
+            except (TypeError, ValueError):
+                continue
+            if xlo <= x <= xhi:
+                _bound_text(ax, x, 0.0, str(r.stat_fmt), [r.id], transform=trans + off, ha="center", va="top",
+                            fontsize=fs, color=st.text)
+        _track(ax, rows)
+    return top + line * (len(grps) + 1)
+
+
+def _trajectory(ard, ax, *, y_stat, groups, labels, bands, xlabel, ylabel, dodge, log, ref, size,
+                n_stat="auto", legend_loc="outside"):
     labels = dict(labels or {})
     ax = _new_ax(ax, size)
     _require(ard, [y_stat], "trajectory plot")
@@ -351,25 +509,40 @@ def _trajectory(ard, ax, *, y_stat, groups, labels, bands, xlabel, ylabel, dodge
             hi = w["conf.high"].map(_num).to_numpy(float)
             ax.errorbar(xd, y, yerr=[y - lo, hi - y], fmt="none", ecolor=st.color, elinewidth=0.8,
                         capsize=2, capthick=0.8)
+            _drew(ax, "errorbars", "error bars show 95% CIs")
         ax.plot(xd, y, color=st.color, linestyle=st.linestyle, marker=st.marker,
                 markerfacecolor="white" if i % 2 else st.color, markeredgecolor=st.color,
                 label=labels.get(g, str(g)))
         _track(ax, rows)
     if log:
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(ticker.LogLocator(base=2, subs=(1.0, 1.5)))
+        ax.yaxis.set_major_locator(ReadableLogLocator())
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.yaxis.set_minor_locator(ticker.NullLocator())
     if ref is not None:
         ax.axhline(ref, color=GREY, linewidth=0.7, linestyle="--", zorder=0)
+        _drew(ax, f"ref_{ref:g}", "the dashed horizontal line marks no change from baseline")
+    if log:
+        _drew(ax, "logy", "the y-axis is logarithmic")
     if xs_all:
         ax.set_xticks(sorted(set(xs_all)))
         pad = dodge * k + 1
         ax.set_xlim(min(xs_all) - pad, max(xs_all) + pad)
     _bands(ax, bands)
+    if bands:
+        _drew(ax, "bands", "shaded and unshaded areas mark the study periods ("
+              + ", ".join(b[2] for b in bands) + ")")
+    if k > 1 and dodge:
+        _drew(ax, "dodge", "points are offset horizontally so that the groups do not overlap")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(loc="best")
+    if n_stat == "auto":
+        n_stat = next((x for x in ("n", "N") if x in set(ard["stat_name"])), None)
+    offset = None
+    if n_stat:
+        offset = _n_table(ax, ard, grps, labels, n_stat) + 6
+        _drew(ax, "n_visit", "numbers below the x-axis are the participants with a value at each visit")
+    _legend(ax, legend_loc, offset=offset)
     return ax
 
 
@@ -377,23 +550,25 @@ def mean_change_plot(ard: pd.DataFrame, ax=None, *, y_stat: str = "mean",
                      groups: Optional[Sequence[Any]] = None, labels: Optional[Mapping[Any, str]] = None,
                      bands: Optional[Sequence[tuple[float, Optional[float], str]]] = None,
                      xlabel: str = "Week", ylabel: str = "Mean change from baseline (95% CI)",
-                     dodge: float = 1.0, ref: Optional[float] = 0.0):
-    """Mean (95% CI) over visits per group; ``bands=[(0, 28, "VALOR"), (28, None, "OLE")]``
-    shades periods (design information, not statistics)."""
+                     dodge: float = 1.0, ref: Optional[float] = 0.0, n_stat: Optional[str] = "auto",
+                     legend_loc: Optional[str] = "outside"):
+    """Mean (95% CI) over visits per group; ``bands=[(0, 28, "Randomized"), (28, None, "Extension")]``
+    shades periods (design information, not statistics). ``n_stat``: the ARD statistic
+    printed per visit under the x axis ("auto": ``n`` or ``N`` when present; None: none)."""
     return _trajectory(ard, ax, y_stat=y_stat, groups=groups, labels=labels, bands=bands,
                        xlabel=xlabel, ylabel=ylabel, dodge=dodge, log=False, ref=ref,
-                       size=(SINGLE_COLUMN * 1.4, SINGLE_COLUMN))
+                       size=(SINGLE_COLUMN * 1.4, SINGLE_COLUMN), n_stat=n_stat, legend_loc=legend_loc)
 
 
 def ratio_plot(ard: pd.DataFrame, ax=None, *, y_stat: str = "estimate",
                groups: Optional[Sequence[Any]] = None, labels: Optional[Mapping[Any, str]] = None,
                bands: Optional[Sequence[tuple[float, Optional[float], str]]] = None,
                xlabel: str = "Week", ylabel: str = "Geometric mean ratio to baseline (95% CI)",
-               dodge: float = 1.0):
+               dodge: float = 1.0, n_stat: Optional[str] = "auto", legend_loc: Optional[str] = "outside"):
     """Geometric mean ratio to baseline over visits on a log axis, reference line at 1."""
     return _trajectory(ard, ax, y_stat=y_stat, groups=groups, labels=labels, bands=bands,
                        xlabel=xlabel, ylabel=ylabel, dodge=dodge, log=True, ref=1.0,
-                       size=(SINGLE_COLUMN * 1.4, SINGLE_COLUMN))
+                       size=(SINGLE_COLUMN * 1.4, SINGLE_COLUMN), n_stat=n_stat, legend_loc=legend_loc)
 
 
 def spaghetti_plot(data: pd.DataFrame, *, x: str, y: str, id: str, group: Optional[str] = None,
@@ -412,6 +587,7 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str, y: str, id: str, group: Option
         for _, person in sub.groupby(id, sort=True):
             p = person.sort_values(x)
             ax.plot(p[x], p[y], color=st.color, alpha=alpha, linewidth=0.5, linestyle="-")
+        _drew(ax, "individual", "thin lines show individual participants")
     if summary is not None:
         for i, g in enumerate(glevels):
             st = group_style(i)
@@ -427,10 +603,11 @@ def spaghetti_plot(data: pd.DataFrame, *, x: str, y: str, id: str, group: Option
                     markeredgecolor="white", markeredgewidth=0.5,
                     label=f"{labels.get(g, str(g))}, {y_stat}" if g is not None else y_stat)
             _track(ax, rows)
-        ax.legend(loc="best")
+            _drew(ax, "summary", f"thick lines with markers show the group {y_stat}")
+        legend_below(ax)
     elif group:
-        ax.legend(handles=[plt.Line2D([], [], color=group_style(i).color, label=labels.get(g, str(g)))
-                           for i, g in enumerate(glevels)], loc="best")
+        legend_below(ax, [plt.Line2D([], [], color=group_style(i).color, label=labels.get(g, str(g)))
+                          for i, g in enumerate(glevels)])
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     return ax

@@ -22,12 +22,42 @@ SINGLE_COLUMN = 3.5     # inches
 FULL_PAGE = 7.0
 WIDTHS = {"single": SINGLE_COLUMN, "full": FULL_PAGE}
 
-# Okabe-Ito: blue (grey ~ 35%), orange (~ 64%), black, vermillion (~ 47%), sky blue, bluish green
-PALETTE = ("#0072B2", "#E69F00", "#000000", "#D55E00", "#56B4E9", "#009E73")
+# Okabe-Ito hues, darkened where needed so that every line and marker has a contrast of
+# at least 3:1 on white (WCAG 2.x non-text contrast): blue 11.2, orange 3.6, black 21,
+# reddish purple 7.0, sky blue 3.9, bluish green 4.1. The first four differ by more than
+# 30 grey levels (greyscale print). Text in a group colour uses ``text_color`` (>= 4.5:1).
+PALETTE = ("#003E66", "#C87000", "#000000", "#85407C", "#3A87B8", "#0E8F6A")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 1)))
 MARKERS = ("o", "s", "^", "D", "v", "P")
 GREY = "#7F7F7F"
 BAND = "#E8E8E8"
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour ("#RRGGBB" or any matplotlib colour)."""
+    from matplotlib.colors import to_rgb
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(color)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(fg: str, bg: str = "#FFFFFF") -> float:
+    """WCAG contrast ratio (L1 + 0.05) / (L2 + 0.05), from 1 to 21."""
+    a, b = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+TEXT_CONTRAST = 4.5     # WCAG AA, normal text
+GRAPHIC_CONTRAST = 3.0  # WCAG AA, lines, markers and other graphical objects
+
+
+def text_color(color: str, bg: str = "#FFFFFF", minimum: float = TEXT_CONTRAST) -> str:
+    """``color`` darkened (same hue) until its contrast on ``bg`` reaches ``minimum``."""
+    from matplotlib.colors import to_hex, to_rgb
+    rgb = to_rgb(color)
+    k = 1.0
+    while contrast_ratio(to_hex(tuple(c * k for c in rgb)), bg) < minimum and k > 0:
+        k = round(k - 0.02, 2)
+    return to_hex(tuple(c * max(k, 0) for c in rgb))
 
 
 @dataclass(frozen=True)
@@ -35,6 +65,11 @@ class GroupStyle:
     color: str
     linestyle: object
     marker: str
+
+    @property
+    def text(self) -> str:
+        """The group colour for text (contrast >= 4.5:1 on white)."""
+        return text_color(self.color)
 
 
 def group_style(i: int) -> GroupStyle:

@@ -6,6 +6,7 @@ and ``_results/`` (``ard.json`` and the generated ``parameters.qmd``).
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -29,6 +30,20 @@ def stage_project(project: Path, build: Path) -> None:
             shutil.copytree(src, build / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         elif src.exists():
             shutil.copy2(src, build / name)
+
+
+def stage_notebooks(executed: list[Path], nb_stage: Path, results: Path) -> None:
+    """The executed notebooks as the report embeds them (``publish.embed.display_copy``:
+    no ARD payloads, one display form per output) and ``<results>/floats.json``, the ARD
+    ids each eFigure shows (read by the Quarto filter for its "ARD rows shown" list and
+    the provenance blob)."""
+    from trialsupp.publish.embed import display_copy
+    nb_stage.mkdir(parents=True, exist_ok=True)
+    shown: dict[str, list[str]] = {}
+    for nb in executed:
+        shown.update(display_copy(nb, nb_stage / nb.name))
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "floats.json").write_text(json.dumps(shown, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def citation_text(study: Study) -> str:

@@ -40,7 +40,7 @@ CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning",
 # project/format options that are not document metadata
 NON_META_KEYS = {"project", "format", "crossref", "execute", "filters", "shortcodes", "jupyter",
                  "engine", "template-partials", "css", "include-after-body", "include-in-header",
-                 "include-before-body", "embed-resources", "self-contained", "minimal",
+                 "include-before-body", "embed-resources", "section-divs", "filters", "self-contained", "minimal",
                  "html-math-method", "toc", "toc-depth", "keep-typ", "keep-md",
                  "fig-cap-location", "tbl-cap-location", "anchor-sections", "output-file",
                  "theme", "notebook-links", "notebook-view"}
@@ -208,6 +208,30 @@ def _convert_inlines(snippets: list[str], to: str) -> list[str]:
 
 
 # ---- building the markdown -----------------------------------------------
+
+_FLOAT_LIST = re.compile(r'<ul class="ts-float-list">\s*(.*?)</ul>\s*', re.S)
+_FLOAT_ITEM = re.compile(r'<li><a href="#((?:tbl|fig)-[^"]+)">.*?</a></li>', re.S)
+
+
+def nest_float_list(html: str) -> str:
+    """Contents in reading order (JAMA: eMethods, eResults, eTables, eFigures, eReferences):
+    the eTable and eFigure lines go under the contents entries of the eTables and eFigures
+    sections instead of after the whole list (left as is when those sections are missing)."""
+    m = _FLOAT_LIST.search(html)
+    if not m:
+        return html
+    items = {"tbl": [], "fig": []}
+    for it in _FLOAT_ITEM.finditer(m.group(1)):
+        items[it.group(1).split("-")[0]].append(it.group(0))
+    out = html
+    for kind, name in (("tbl", "eTables"), ("fig", "eFigures")):
+        entry = re.search(r'(<li><a href="#[^"]*"[^>]*>' + name + r'</a>)(</li>)', out)
+        if not entry or not items[kind]:
+            return html
+        out = out[:entry.start()] + entry.group(1) + "\n<ul>\n" + "\n".join(items[kind]) + "\n</ul>" \
+            + entry.group(2) + out[entry.end():]
+    return _FLOAT_LIST.sub("", out, count=1)
+
 
 class _Builder:
     def __init__(self, doc: Document, numbering: _xref.Numbering, prefixes: dict[str, str],
@@ -501,6 +525,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                             "--embed-resources", f"--resource-path={build}",
                             f"--include-in-header={style}", f"--include-after-body={after}",
                             "--section-divs", "--wrap=none"])
+            target.write_text(nest_float_list(target.read_text(encoding="utf-8")), encoding="utf-8")
             written["html"] = target
             if keep_intermediate:
                 shutil.copy2(md, out / md.name)

@@ -20,7 +20,7 @@ from scipy import stats as sps
 
 from trialsupp.ard.fmt import pct_spec_for
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import ard_rows
+from trialsupp.ard.schema import ard_frame, ard_records, ard_rows
 from trialsupp.ard.schema import bind_ard
 
 __all__ = ["sas_quantile", "ard_summary", "ard_tabulate", "ard_geomean", "group_levels"]
@@ -117,10 +117,11 @@ def _continuous_stats(x: np.ndarray, wanted: Sequence[str]) -> tuple[dict[str, A
 
 def _rows_with_errors(values: Mapping[str, Any], errors: Mapping[str, str], **kw) -> pd.DataFrame:
     """ard_rows with a per-statistic error reason."""
-    parts = []
-    for name, value in values.items():
-        parts.append(ard_rows({name: value}, error=errors.get(name), **kw))
-    return bind_ard(*parts)
+    rows = ard_rows(values, **kw)          # one frame for the cell (ard_rows per stat is slow)
+    for i, name in enumerate(values):
+        if name in errors:
+            rows.iat[i, rows.columns.get_loc("error")] = errors[name]
+    return rows
 
 
 def _check_columns(df: pd.DataFrame, cols: Iterable[str | None]) -> None:
@@ -249,23 +250,24 @@ def ard_tabulate(df: pd.DataFrame, variables: str | Sequence[str], by: str | Non
     def count(frame: pd.DataFrame) -> int:
         return int(frame[id].nunique()) if id else len(frame)
 
-    parts = []
+    records = []
     for var in variables:
         levels = group_levels(df[var])
         for lvl1, sub in groups:
             nonmiss = sub[sub[var].notna()]
             big_n = header[lvl1] if header is not None else count(nonmiss)
+            counts = (nonmiss.groupby(var, observed=True)[id].nunique() if id
+                      else nonmiss.groupby(var, observed=True).size()) if len(nonmiss) else {}
             for level in levels:
-                n = count(nonmiss[nonmiss[var] == level])
+                n = int(counts.get(level, 0))
                 values = {"n": n, "N": big_n, "p": n / big_n if big_n else None}
                 values = {k: values[k] for k in statistic}
                 errors = {"p": "denominator is zero"} if big_n == 0 else {}
                 spec = {"n": "int", "N": "int", "p": pct_spec_for(big_n), **(fmt or {})}
-                parts.append(_rows_with_errors(
-                    values, errors, variable=var, variable_level=level, group1=by,
-                    group1_level=lvl1, context="tabulate", method=method, code=code,
-                    fmt=spec, labels=stat_label))
-    return bind_ard(*parts)
+                records += ard_records(values, errors=errors, variable=var, variable_level=level, group1=by,
+                                       group1_level=lvl1, context="tabulate", method=method, code=code,
+                                       fmt=spec, labels=stat_label)
+    return ard_frame(records) if records else bind_ard()
 
 
 def ard_geomean(df: pd.DataFrame, variables: str | Sequence[str], by: str | None = None,

@@ -6,18 +6,29 @@ value (and 95% CI where one is given), its source text, the data cut it belongs
 to, and the key of the simulated value computed from the cut datasets with the
 *same* analysis functions the notebooks use (``studies.valor``).
 
-Tolerance (``within_tolerance``):
+Tolerance (``verdict``):
 
-* ``ci``: the simulated estimate lies inside the published 95% CI;
-* ``relative``: within ``REL_TOL`` (15%) of the published point estimate;
+* ``ci`` (a published 95% CI): the simulated estimate lies inside the published CI,
+  the simulated CI lies on the same side of the null (0; 1 for ratios) as the
+  published CI (or, like it, includes the null), and the simulated CI width is
+  ``WIDTH_RANGE`` (0.75-1.33) times the published width, on the log scale for
+  ratios and the natural scale otherwise: the simulated trial carries about the
+  published statistical information (event counts, variability, dropout);
+* ``relative``: within ``REL_TOL`` (15%) of the published point estimate or, when the simulated
+  value has a 95% CI, the published value inside it (a trial with the published precision
+  varies by more than 15% between seeds; the published value must then be consistent with it);
 * ``pvalue``: a P value on the same side of 0.05 as the published one (a P value
   is a random quantity; the conclusion is what is calibrated);
 * ``exact``: equal (counts fixed by construction).
 
+Over replicate seeds the median estimate is held to the point part of the rule
+(``within_tolerance``: inside the published CI, within 15%, ...).
+
 ``calibrate(seed)`` evaluates every figure for one seed; with ``replicates`` it
 also runs seeds ``seed + 1 ... seed + replicates`` in a process pool and reports
-the median simulated value and the share of seeds within tolerance.
-``replicate_headlines`` is the fast benchmark path (see its docstring).
+the median simulated value and the share of seeds passing the full rule.
+``replicate_headlines`` is the fast benchmark path and ``screen_seeds`` the fast
+pre-screen of the default-seed search (see their docstrings).
 """
 from __future__ import annotations
 
@@ -34,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 REL_TOL = 0.15
+WIDTH_RANGE = (0.75, 1.33)
 P_THRESHOLD = 0.05
 DEFAULT_REPLICATES = 200
 
@@ -54,84 +66,89 @@ class Figure:
 FIGURES: tuple[Figure, ...] = (
     # ---- design / disposition (exact by construction)
     Figure("n_randomized", "Randomized, No.", 108, None, "108 randomized (2:1)", "final", "exact", "int", "Design"),
-    Figure("n_faster", "Faster progression subgroup, No.", 60, None, "faster progression: 60 (tofersen 39, placebo 21)",
+    Figure("n_faster", "Faster progression subgroup, No.", 60, None, "Faster progression, 60 (tofersen, 39; placebo, 21)",
            "final", "exact", "int", "Design"),
     Figure("n_ole", "Entered the OLE, No.", 95, None, "95 of 108 (88%) entered the OLE", "final", "exact", "int",
            "Design"),
-    Figure("n_ole_completed", "Completed the OLE, No.", 46, None, "46 completed: early start 34, delayed start 12",
+    Figure("n_ole_completed", "Completed the OLE, No.", 46, None, "46 completed (early start, 34; delayed start, 12)",
            "final", "exact", "int", "Design"),
-    Figure("age_early", "Age, early start, mean, y", 48.1, None, "age, mean (SD) 48.1 (12.6)", "final", "relative",
+    Figure("age_early", "Age, early start, mean, y", 48.1, None, "Age, mean (SD), 48.1 (12.6) y", "final", "relative",
            "d1", "Baseline"),
-    Figure("age_delayed", "Age, placebo / delayed start, mean, y", 51.2, None, "age, mean (SD) 51.2 (11.6)", "final",
+    Figure("age_delayed", "Age, placebo / delayed start, mean, y", 51.2, None, "Age, mean (SD), 51.2 (11.6) y", "final",
            "relative", "d1", "Baseline"),
     # ---- week 28, faster progression
     Figure("w28_alsfrs_tof", "ALSFRS-R change to week 28, tofersen, faster progression", -6.98, None,
-           "tofersen -6.98 (primary, faster progression)", "12-month", "relative", "d2"),
+           "Tofersen, \u22126.98 (primary, faster progression)", "12-month", "relative", "d2"),
     Figure("w28_alsfrs_pbo", "ALSFRS-R change to week 28, placebo, faster progression", -8.14, None,
-           "placebo -8.14", "12-month", "relative", "d2"),
+           "Placebo, \u22128.14", "12-month", "relative", "d2"),
     Figure("w28_alsfrs_diff", "ALSFRS-R difference at week 28, faster progression", 1.2, (-3.2, 5.5),
-           "difference 1.2 (95% CI -3.2 to 5.5)", "12-month", "ci", "d1"),
+           "Difference, 1.2 (95% CI, \u22123.2 to 5.5)", "12-month", "ci", "d1"),
     Figure("w28_jointrank_p", "Joint rank test P value, week 28", 0.97, None, "P = .97 (joint rank test)",
            "12-month", "pvalue", "pvalue"),
     # ---- week 52, early vs delayed start (12-month integrated analysis)
-    Figure("w52_alsfrs_early", "ALSFRS-R change to week 52, early start", -6.0, None, "-6.0 vs -9.5",
+    Figure("w52_alsfrs_early", "ALSFRS-R change to week 52, early start", -6.0, None, "\u22126.0 vs \u22129.5",
            "12-month", "relative", "d1"),
-    Figure("w52_alsfrs_delayed", "ALSFRS-R change to week 52, delayed start", -9.5, None, "-6.0 vs -9.5",
+    Figure("w52_alsfrs_delayed", "ALSFRS-R change to week 52, delayed start", -9.5, None, "\u22126.0 vs \u22129.5",
            "12-month", "relative", "d1"),
     Figure("w52_alsfrs_diff", "ALSFRS-R difference at week 52, early - delayed", 3.5, (0.4, 6.7),
-           "adjusted mean difference 3.5 (95% CI 0.4 to 6.7)", "12-month", "ci", "d1"),
+           "Adjusted mean difference, 3.5 (95% CI, 0.4-6.7)", "12-month", "ci", "d1"),
     Figure("w52_alsfrs_p", "ALSFRS-R difference at week 52, nominal P", 0.03, None, "P = .03 (nominal)",
            "12-month", "pvalue", "pvalue"),
     Figure("w52_svc_diff", "SVC (% predicted) difference at week 52", 9.2, (1.7, 16.6),
-           "adjusted mean difference 9.2 (95% CI 1.7 to 16.6)", "12-month", "ci", "d1"),
+           "Adjusted mean difference, 9.2 (95% CI, 1.7-16.6)", "12-month", "ci", "d1"),
     # "about 10% difference": read as a relative difference, 100 x (1 - ratio of the geometric
     # mean ratios to baseline, early / delayed), from the log-scale ANCOVA the biomarkers use
     Figure("w52_alsaq_diff", "ALSAQ-40 relative difference at week 52, % (early vs delayed)", 10.0, None,
-           "about 10% difference favouring early start", "12-month", "relative", "d1"),
-    Figure("w52_alsaq_p", "ALSAQ-40 difference at week 52, nominal P", 0.004, None, "nominal P = .004",
+           "About 10% difference favoring early start", "12-month", "relative", "d1"),
+    Figure("w52_alsaq_p", "ALSAQ-40 difference at week 52, nominal P", 0.004, None, "Nominal P = .004",
            "12-month", "pvalue", "pvalue"),
     # ---- week 148 (final analysis)
-    Figure("w148_alsfrs_early", "ALSFRS-R change to week 148, early start", -9.9, None, "ALSFRS-R -9.9 vs -13.5",
+    Figure("w148_alsfrs_early", "ALSFRS-R change to week 148, early start", -9.9, None, "ALSFRS-R, \u22129.9 vs \u221213.5",
            "final", "relative", "d1"),
     Figure("w148_alsfrs_delayed", "ALSFRS-R change to week 148, delayed start", -13.5, None,
-           "ALSFRS-R -9.9 vs -13.5", "final", "relative", "d1"),
-    Figure("w148_svc_early", "SVC change to week 148, early start", -13.8, None, "SVC -13.8 vs -18.1",
+           "ALSFRS-R, \u22129.9 vs \u221213.5", "final", "relative", "d1"),
+    Figure("w148_svc_early", "SVC change to week 148, early start", -13.8, None, "SVC, \u221213.8 vs \u221218.1",
            "final", "relative", "d1"),
-    Figure("w148_svc_delayed", "SVC change to week 148, delayed start", -18.1, None, "SVC -13.8 vs -18.1",
+    Figure("w148_svc_delayed", "SVC change to week 148, delayed start", -18.1, None, "SVC, \u221213.8 vs \u221218.1",
            "final", "relative", "d1"),
     Figure("w148_hhd_early", "HHD megascore change to week 148, early start", -0.38, None,
-           "HHD megascore -0.38 vs -0.43", "final", "relative", "d2"),
+           "HHD megascore, \u22120.38 vs \u22120.43", "final", "relative", "d2"),
     Figure("w148_hhd_delayed", "HHD megascore change to week 148, delayed start", -0.43, None,
-           "HHD megascore -0.38 vs -0.43", "final", "relative", "d2"),
-    Figure("stabilised_share", "Stabilised or improved at week 148, early start, %", 0.25, None,
-           "about one quarter stabilised or improved over about 3 years", "final", "relative", "pct0"),
+           "HHD megascore, \u22120.38 vs \u22120.43", "final", "relative", "d2"),
+    Figure("stabilised_share", "Stabilized or improved at week 148, early start, %", 0.25, None,
+           "About one-quarter stabilized or improved over about 3 years", "final", "relative", "pct0"),
     # ---- biomarkers (geometric mean ratio to baseline)
-    Figure("w28_sod1_tof", "CSF SOD1 GMR to baseline, week 28, tofersen", 0.71, None, "about -29% with tofersen",
+    Figure("w28_sod1_tof", "CSF SOD1 GMR to baseline, week 28, tofersen", 0.71, None, "About \u221229% with tofersen",
            "12-month", "relative", "d2", "Biomarkers"),
-    Figure("w28_sod1_pbo", "CSF SOD1 GMR to baseline, week 28, placebo", 1.16, None, "about +16% with placebo",
+    Figure("w28_sod1_pbo", "CSF SOD1 GMR to baseline, week 28, placebo", 1.16, None, "About +16% with placebo",
            "12-month", "relative", "d2", "Biomarkers"),
-    Figure("w28_nfl_tof", "Plasma NfL GMR to baseline, week 28, tofersen", 0.40, None, "about -60% with tofersen",
+    Figure("w28_nfl_tof", "Plasma NfL GMR to baseline, week 28, tofersen", 0.40, None, "About \u221260% with tofersen",
            "12-month", "relative", "d2", "Biomarkers"),
-    Figure("w28_nfl_pbo", "Plasma NfL GMR to baseline, week 28, placebo", 1.20, None, "about +20% with placebo",
+    Figure("w28_nfl_pbo", "Plasma NfL GMR to baseline, week 28, placebo", 1.20, None, "About +20% with placebo",
            "12-month", "relative", "d2", "Biomarkers"),
     Figure("w148_nfl_early", "Plasma NfL GMR to baseline, week 148, early start", 0.33, None,
-           "-67% early start", "final", "relative", "d2", "Biomarkers"),
+           "\u221267% early start", "final", "relative", "d2", "Biomarkers"),
     Figure("w148_nfl_delayed", "Plasma NfL GMR to baseline, week 148, delayed start", 0.36, None,
-           "-64% delayed start", "final", "relative", "d2", "Biomarkers"),
+           "\u221264% delayed start", "final", "relative", "d2", "Biomarkers"),
     # ---- time to event
     Figure("hr_dthpv", "HR, death or permanent ventilation, early vs delayed", 0.36, (0.14, 0.94),
-           "HR 0.36 (95% CI 0.14 to 0.94)", "12-month", "ci", "ratio", "Time to event"),
-    Figure("hr_dth", "HR, death, early vs delayed", 0.27, (0.08, 0.89), "HR 0.27 (95% CI 0.08 to 0.89)",
+           "HR, 0.36 (95% CI, 0.14-0.94)", "12-month", "ci", "ratio", "Time to event"),
+    Figure("hr_dth", "HR, death, early vs delayed", 0.27, (0.08, 0.89), "HR, 0.27 (95% CI, 0.08-0.89)",
            "12-month", "ci", "ratio", "Time to event"),
     Figure("deaths_tof", "Deaths among tofersen-treated participants, No.", 14, None,
-           "14 deaths among tofersen-treated by the final analysis", "final", "exact", "int", "Time to event"),
+           "14 deaths among tofersen-treated participants by the final analysis", "final", "exact", "int", "Time to event"),
 )
 FIGURE_BY_NAME = {f.name: f for f in FIGURES}
 
 
 # ---------------------------------------------------------------- tolerance
+def is_ratio(fig: Figure) -> bool:
+    """Ratios (HR, GMR) are judged on the log scale with null 1."""
+    return fig.fmt == "ratio"
+
+
 def within_tolerance(fig: Figure, value: float | None) -> bool:
-    """The tolerance rule of ``fig`` applied to a simulated ``value`` (None fails)."""
+    """The point part of ``fig``'s rule applied to a simulated ``value`` (None fails)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return False
     if fig.rule == "ci":
@@ -144,6 +161,57 @@ def within_tolerance(fig: Figure, value: float | None) -> bool:
     if fig.rule == "exact":
         return value == fig.published
     raise ValueError(f"unknown tolerance rule {fig.rule!r}")
+
+
+def _finite(x) -> bool:
+    return x is not None and not (isinstance(x, float) and not math.isfinite(x)) and not pd.isna(x)
+
+
+def _side(lo: float, hi: float, null: float) -> int:
+    """-1 (CI below the null), +1 (above) or 0 (includes it)."""
+    return -1 if hi < null else (1 if lo > null else 0)
+
+
+def ci_checks(fig: Figure, low: float | None, high: float | None) -> tuple[bool, float | None]:
+    """(same side of the null as the published CI, width ratio simulated / published) of a
+    simulated CI; widths on the log scale for ratios."""
+    if not (_finite(low) and _finite(high)) or (is_ratio(fig) and (low <= 0 or high <= 0)):
+        return False, None
+    null = 1.0 if is_ratio(fig) else 0.0
+    f = math.log if is_ratio(fig) else (lambda x: x)
+    plo, phi = fig.ci
+    same = _side(low, high, null) == _side(plo, phi, null)
+    return same, (f(high) - f(low)) / (f(phi) - f(plo))
+
+
+def verdict(fig: Figure, value, low=None, high=None) -> bool:
+    """The full rule of ``fig`` (for ``ci``: inside, same side of the null, width ratio in range;
+    for ``relative`` with a simulated CI: within 15%, or the published value inside that CI)."""
+    if fig.rule == "relative" and not within_tolerance(fig, value):
+        return _finite(value) and _finite(low) and _finite(high) and low <= fig.published <= high
+    if not within_tolerance(fig, value):
+        return False
+    if fig.rule != "ci":
+        return True
+    same, ratio = ci_checks(fig, low, high)
+    return same and ratio is not None and WIDTH_RANGE[0] <= ratio <= WIDTH_RANGE[1]
+
+
+RULE_SHORT = {"ci": "95% CI", "relative": "\u00b115%/CI", "pvalue": "P side", "exact": "Equal"}
+CUT_SHORT = {"12-month": "12 mo", "final": "Final"}
+
+
+def rule_text(fig: Figure) -> str:
+    """The rule applied to ``fig``, in words (eTable 7)."""
+    if fig.rule == "ci":
+        scale = "log scale" if is_ratio(fig) else "natural scale"
+        return (f"In published 95% CI; CI on the same side of {1 if is_ratio(fig) else 0}; "
+                f"CI width {WIDTH_RANGE[0]:.2f}-{WIDTH_RANGE[1]:.2f} times published ({scale})")
+    if fig.rule == "relative":
+        return f"Within {100 * REL_TOL:.0f}% of published, or published value inside the simulated 95% CI"
+    if fig.rule == "pvalue":
+        return f"Same side of P = {str(P_THRESHOLD).lstrip('0')}"
+    return "Equal (by construction)"
 
 
 # ---------------------------------------------------------------- simulated values
@@ -241,7 +309,15 @@ def values_final(data: Mapping[str, pd.DataFrame], stabilise: Mapping | None = N
         out[f"w148_{key}_early"] = _est_ci(e, group1_level=EARLY)
         out[f"w148_{key}_delayed"] = _est_ci(e, group1_level=DELAYED)
     st = ef.ard_stabilised(data, stabilise["visit_week"], stabilise["min_change"])
-    out["stabilised_share"] = (_stat(st, group1_level=EARLY, variable_level="Y", stat_name="p"), None, None)
+    k = _stat(st, group1_level=EARLY, variable_level="Y", stat_name="n")
+    n_assessed = _stat(st, group1_level=EARLY, variable_level="Y", stat_name="N")
+    share = _stat(st, group1_level=EARLY, variable_level="Y", stat_name="p")
+    if k is not None and n_assessed:
+        from scipy.stats import binomtest
+        ci = binomtest(int(k), int(n_assessed)).proportion_ci(0.95, method="exact")    # Clopper-Pearson
+        out["stabilised_share"] = (share, float(ci.low), float(ci.high))
+    else:
+        out["stabilised_share"] = (share, None, None)
     n = bm.ard_gmr(data, "NFL", 148, itt, GROUP, [DELAYED, EARLY])
     out["w148_nfl_early"] = _est_ci(n, stat="geomean", context="ancova.geomean", group1_level=EARLY)
     out["w148_nfl_delayed"] = _est_ci(n, stat="geomean", context="ancova.geomean", group1_level=DELAYED)
@@ -259,9 +335,11 @@ def _config() -> dict:
 
 def cut_datasets(datasets: Mapping[str, pd.DataFrame], cut: str) -> dict[str, pd.DataFrame]:
     """The datasets (lower-case keys) at a named cut of the config."""
+    from studies.valor.simulate.config import load_study
     from trialsupp.data.cut import apply_cut
     date = _config()["data_cuts"][cut]["date"]
-    return apply_cut({k.lower(): v for k, v in datasets.items()}, str(date))
+    flags = load_study(None)["data"].get("cut_flags")     # as the notebooks' sessions apply them
+    return apply_cut({k.lower(): v for k, v in datasets.items()}, str(date), flags)
 
 
 def simulated_values(datasets: Mapping[str, pd.DataFrame], n_imputations: int = 20,
@@ -283,7 +361,9 @@ def evaluate(values: Mapping[str, tuple]) -> pd.DataFrame:
                      "source": f.source, "published": f.published,
                      "published_low": f.ci[0] if f.ci else None, "published_high": f.ci[1] if f.ci else None,
                      "simulated": est, "simulated_low": lo, "simulated_high": hi,
-                     "within": within_tolerance(f, est)})
+                     "same_side": ci_checks(f, lo, hi)[0] if f.rule == "ci" else None,
+                     "width_ratio": ci_checks(f, lo, hi)[1] if f.rule == "ci" else None,
+                     "within": verdict(f, est, lo, hi)})
     return pd.DataFrame(rows)
 
 
@@ -291,8 +371,7 @@ def _one_seed(args) -> dict[str, float | None]:
     seed, n_imputations = args
     from studies.valor.simulate.valor import simulate
     data = simulate(seed=seed)
-    vals = simulated_values(data, n_imputations, seed)
-    return {k: v[0] for k, v in vals.items()}
+    return simulated_values(data, n_imputations, seed)
 
 
 def _single_thread_blas() -> None:
@@ -325,14 +404,19 @@ def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imp
         seeds = [seed + 1 + i for i in range(replicates)]
         with _pool(jobs) as ex:
             res = list(ex.map(_one_seed, [(s, n_imputations) for s in seeds], chunksize=max(1, replicates // (4 * jobs))))
-        med, share = [], []
+        med, share, wmed = [], [], []
         for f in FIGURES:
-            v = np.array([np.nan if r.get(f.name) is None else r[f.name] for r in res], float)
+            trip = [r.get(f.name, (None, None, None)) for r in res]
+            v = np.array([np.nan if t[0] is None else t[0] for t in trip], float)
             med.append(float(np.nanmedian(v)) if np.isfinite(v).any() else None)
-            share.append(float(np.mean([within_tolerance(f, None if not np.isfinite(x) else float(x)) for x in v])))
+            share.append(float(np.mean([verdict(f, *t) for t in trip])))
+            w = [ci_checks(f, t[1], t[2])[1] for t in trip] if f.rule == "ci" else []
+            w = [x for x in w if x is not None]
+            wmed.append(float(np.median(w)) if w else None)
         df["median"] = med
         df["median_within"] = [within_tolerance(f, m) for f, m in zip(FIGURES, med)]
         df["share_within"] = share
+        df["median_width_ratio"] = wmed
     return df
 
 
@@ -340,10 +424,12 @@ def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imp
 HEADLINES = ("w52_alsfrs_diff", "hr_dthpv", "hr_dth")
 
 
-def _headline_one(seed: int) -> dict[str, float]:
-    """Headline analyses of one replicate at the 12-month cut: simulate, build ADaM ADSL/ADQS/ADTTE
-    from the model, cut, then the week-52 ALSFRS-R difference (ANCOVA on the observed week-52
-    change: start group, baseline, progression subgroup) and the two Cox HRs."""
+def _headline_ci(seed: int) -> dict[str, tuple]:
+    """Fast analyses of one replicate at the 12-month cut, each (estimate, low, high): simulate,
+    derive the ADaM values straight from the model arrays, cut, then ANCOVA on the observed
+    change (start group, baseline, progression subgroup) for the week-52 ALSFRS-R and SVC
+    differences and the week-28 ALSFRS-R difference in the faster-progression subgroup
+    (group, baseline), and the two Cox HRs (Efron ties, Wald CI)."""
     from studies.valor.common import DELAYED, EARLY, GROUP, PROGGR
     from trialsupp.stats.ancova import ANCOVAFitter
     from trialsupp.stats.cox import CoxPH
@@ -355,13 +441,17 @@ def _headline_one(seed: int) -> dict[str, float]:
     cut = (sim["data_cuts"]["12-month"]["date"] - sim["calendar"]["first_randomization"]).days - p["rand_off"]
     group = np.where(p["arm"] == 1, EARLY, DELAYED)
     prog = np.where(p["sub"] == 0, "F", "S")
-    k52 = int(np.flatnonzero(st.visit_weeks == 52)[0])
-    seen = v["kept"][:, k52] & (v["off"][:, k52] <= cut)
-    chg = (v["total"][:, k52] - v["total"][:, 0]).astype(float)
-    d = pd.DataFrame({GROUP: group, PROGGR: prog, "BASE": v["total"][:, 0].astype(float), "CHG": chg})[seen]
-    fit = ANCOVAFitter().fit(d, outcome="CHG", factors=[GROUP, PROGGR], covariates=["BASE"], treatment=GROUP,
-                             reference=DELAYED, levels=[DELAYED, EARLY])
-    out = {"w52_alsfrs_diff": float(fit.diffs_["estimate"].iloc[0])}
+    out = {}
+    for key, var, week, faster_only in (("w52_alsfrs_diff", "total", 52, False), ("w52_svc_diff", "svc", 52, False),
+                                        ("w28_alsfrs_diff", "total", 28, True)):
+        k = int(np.flatnonzero(st.visit_weeks == week)[0])
+        seen = v["kept"][:, k] & (v["off"][:, k] <= cut) & ((p["sub"] == 0) if faster_only else True)
+        chg = (v[var][:, k] - v[var][:, 0]).astype(float)
+        d = pd.DataFrame({GROUP: group, PROGGR: prog, "BASE": v[var][:, 0].astype(float), "CHG": chg})[seen]
+        fit = ANCOVAFitter().fit(d, outcome="CHG", factors=[GROUP] if faster_only else [GROUP, PROGGR],
+                                 covariates=["BASE"], treatment=GROUP, reference=DELAYED, levels=[DELAYED, EARLY])
+        r = fit.diffs_.iloc[0]
+        out[key] = (float(r["estimate"]), float(r["conf.low"]), float(r["conf.high"]))
     # time to event (days from randomisation), censored at the last contact or the cut
     died, pv = p["died"], p["pv"]
     ev_pv = np.where(pv & died, np.minimum(p["pv_off"], p["died_off"]), np.where(pv, p["pv_off"], p["died_off"]))
@@ -376,10 +466,17 @@ def _headline_one(seed: int) -> dict[str, float]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 c = CoxPH().fit(tte, time="AVAL", event="EVENT", treatment=GROUP, reference=DELAYED)
-            out[key] = float(np.exp(c.params_.iloc[0]))
+            b, se = float(c.params_.iloc[0]), float(c.standard_errors_.iloc[0])
+            out[key] = (math.exp(b), math.exp(b - 1.959963984540054 * se), math.exp(b + 1.959963984540054 * se))
         except Exception:  # noqa: BLE001 - no events in a replicate: not estimable
-            out[key] = float("nan")
+            out[key] = (float("nan"), None, None)
     return out
+
+
+def _headline_one(seed: int) -> dict[str, float]:
+    """Point estimates of the benchmark headlines (see ``_headline_ci``)."""
+    r = _headline_ci(seed)
+    return {k: r[k][0] for k in HEADLINES}
 
 
 _SIM: dict = {}
@@ -418,6 +515,37 @@ def replicate_headlines(n_replicates: int = 1000, jobs: int = 2, first_seed: int
     df = pd.DataFrame(rows).sort_values("seed").reset_index(drop=True)
     df.attrs["elapsed_s"] = time.perf_counter() - t0
     return df
+
+
+def _screen_chunk(seeds) -> list[tuple[int, bool]]:
+    if not _SIM:
+        _init_sim()
+    out = []
+    for s in seeds:
+        r = _headline_ci(s)
+        out.append((s, all(verdict(FIGURE_BY_NAME[k], *r[k]) for k in r)))
+    return out
+
+
+def screen_seeds(first: int, last: int, jobs: int = 2) -> list[int]:
+    """Seeds in ``first..last`` whose fast-path estimates (``_headline_ci``) pass the full
+    ``ci`` rule for all five figures with a published 95% CI: the pre-screen of the
+    default-seed search (the full analyses take seconds per seed)."""
+    seeds = list(range(first, last + 1))
+    chunks = [seeds[i::jobs * 4] for i in range(jobs * 4)]
+    with _pool(jobs) as ex:
+        parts = list(ex.map(_screen_chunk, chunks))
+    return sorted(s for part in parts for s, ok in part if ok)
+
+
+def pick_default_seed(first: int = 1, last: int = 2000, jobs: int = 2, n_imputations: int = 20) -> int | None:
+    """The default-seed rule: the first seed in ``first..last`` that passes the fast
+    pre-screen and then every figure's full rule under the report's own analyses."""
+    from studies.valor.simulate.valor import simulate
+    for s in screen_seeds(first, last, jobs):
+        if evaluate(simulated_values(simulate(seed=s), n_imputations, s))["within"].all():
+            return s
+    return None
 
 
 # ---------------------------------------------------------------- output
@@ -470,7 +598,7 @@ def calibration_ard(df: pd.DataFrame) -> pd.DataFrame:
     for _, r in df.iterrows():
         f = FIGURE_BY_NAME[r["name"]]
         stats = {"label": f.label, "section": f.section, "source": f.source, "cut": cuts.get(f.cut, f.cut),
-                 "rule": f.rule, "published": f.published}
+                 "rule": f.rule, "rule.text": rule_text(f), "published": f.published}
         fmt = {"published": f.fmt}
         if f.ci:
             stats.update({"published.low": f.ci[0], "published.high": f.ci[1]})
@@ -480,8 +608,14 @@ def calibration_ard(df: pd.DataFrame) -> pd.DataFrame:
         if r["simulated_low"] is not None and not pd.isna(r["simulated_low"]):
             stats.update({"conf.low": r["simulated_low"], "conf.high": r["simulated_high"]})
             fmt.update({"conf.low": f.fmt, "conf.high": f.fmt})
+        if f.rule == "ci" and r.get("width_ratio") is not None and not pd.isna(r.get("width_ratio")):
+            stats.update({"same.side": bool(r["same_side"]), "width.ratio": float(r["width_ratio"])})
+            fmt.update({"same.side": "int", "width.ratio": "d2"})
         stats["within"] = bool(r["within"])
         fmt["within"] = "int"            # a bool with a non-"str" spec formats as Yes/No
+        stats["verdict"] = "Met" if r["within"] else "Not met"
+        stats["rule.short"] = RULE_SHORT[f.rule]
+        stats["cut.short"] = CUT_SHORT.get(f.cut, f.cut)
         if "median" in df.columns:
             stats.update({"median": r["median"], "median.within": bool(r["median_within"]),
                           "share.within": r["share_within"]})
@@ -493,7 +627,21 @@ def calibration_ard(df: pd.DataFrame) -> pd.DataFrame:
         parts.append(ard_rows(stats, variable=r["name"], context="calibration",
                               method=f"Simulated vs published; tolerance rule: {f.rule}", code=code, fmt=fmt,
                               labels={"estimate": "Simulated value", "published": "Published value"}))
+    parts.append(ard_rows(calibration_summary(df), variable="summary", context="calibration",
+                          method="Count of figures meeting their tolerance rule", code=code,
+                          fmt={"n": "int", "n.pass": "int", "n.ci": "int", "n.ci.pass": "int",
+                               "n.fail": "int", "failed": "str", "width.low": "d2", "width.high": "d2"}))
     return bind_ard(*parts)
+
+
+def calibration_summary(df: pd.DataFrame) -> dict:
+    """Counts behind the eResults sentence: figures, passing, those with a published CI, failures."""
+    ci = df["rule"] == "ci"
+    failed = [FIGURE_BY_NAME[n].label for n in df.loc[~df["within"].astype(bool), "name"]]
+    return {"n": int(len(df)), "n.pass": int(df["within"].sum()), "n.fail": len(failed),
+            "n.ci": int(ci.sum()), "n.ci.pass": int(df.loc[ci, "within"].sum()),
+            "failed": "; ".join(failed) if failed else "none",
+            "width.low": WIDTH_RANGE[0], "width.high": WIDTH_RANGE[1]}
 
 
 def main(seed: int | None = None, replicates: int = 0, jobs: int = 2, config=None) -> int:

@@ -198,7 +198,8 @@ def _baseline(sim: dict, rng: np.random.Generator, st: Study) -> None:
     z = rng.standard_normal(n)
     med = np.where(is_fast, pr["faster"]["median"], pr["slower"]["median"])
     lsd = np.where(is_fast, pr["faster"]["log_sd"], pr["slower"]["log_sd"])
-    p["slope"] = med * np.exp(lsd * z)
+    # p.Ala5Val carriers progress faster than other faster progressors (a heavier upper tail)
+    p["slope"] = med * np.exp(lsd * z) * np.where(variant == 0, pr["a5v_multiplier"], 1.0)
     # baseline outcomes
     a = b["alsfrs"]
     z = rng.standard_normal(n)
@@ -269,7 +270,8 @@ def _latent(sim: dict, st: Study) -> None:
     tpos = np.where(on, tau, 0.0)
     mult = np.where(on, 1 - p["emax"][:, None] * (1 - np.exp(-(tpos / te["lag_weeks"]) ** te["shape"])), 1.0)
     loss = np.concatenate([np.zeros((mult.shape[0], 1)), np.cumsum(p["slope"][:, None] * mult, axis=1)], axis=1)
-    f = np.clip(p["f0"][:, None] - loss, 0.0, 48.0)
+    # plausibility bound: true function never rises more than max_gain points above baseline
+    f = np.clip(np.minimum(p["f0"][:, None] - loss, p["f0"][:, None] + te["max_gain"]), 0.0, 48.0)
     tau_g = grid[None, :] - ton[:, None]
     tg = np.clip(tau_g, 0, None)
     nf = te["nfl"]
@@ -327,6 +329,7 @@ def _observe(sim: dict, rng: np.random.Generator, st: Study) -> None:
     p["t_pv"] = _inverse_cum(st.grid["H_pv"], e_pv)
     after_pv = u >= p["t_pv"][:, None]
     items[:, :, 11] = np.where(after_pv, 0, items[:, :, 11])
+    _cap_observed_gain(items, me["max_observed_gain"])
     v["items"] = items
     v["total"] = items.sum(axis=2)
     floss = p["f0"][:, None] - f
@@ -341,6 +344,19 @@ def _observe(sim: dict, rng: np.random.Generator, st: Study) -> None:
     # the baseline record is the participant's baseline value
     v["svc"][:, 0], v["hhd"][:, 0], v["alsaq"][:, 0] = p["svc0"], p["hhd0"], p["q0"]
     v["nfl"][:, 0], v["sod1"][:, 0] = np.exp(p["lnfl0"]), np.exp(p["lsod0"])
+
+
+def _cap_observed_gain(items: np.ndarray, cap: float) -> None:
+    """Bound measurement error in place: no visit total exceeds the baseline total + ``cap``
+    (the surplus is taken one point at a time from the highest-scored item)."""
+    base = items[:, :1, :].sum(axis=2)
+    for _ in range(4 * N_ITEMS):
+        excess = items.sum(axis=2) - base - cap
+        if (excess <= 0).all():
+            break
+        i, k = np.nonzero(excess > 0)
+        j = items[i, k].argmax(axis=1)
+        items[i, k, j] -= 1
 
 
 # ---------------------------------------------------------------- disposition

@@ -1,0 +1,88 @@
+"""Layout check of the rendered studies (issue 16): in the PDFs no statistic is broken across
+lines, no heading, caption or table group label is left as the last line of a page, and no text
+leaves the text column; the RTFs, printed by LibreOffice, repeat the column headings on every page
+and say "(continued)" on later pages. Reuses the session renders of tests/conftest.py."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .pdf_layout import (broken_numbers, have_poppler, outline_titles, overflow, read_pages,
+                         stranded)
+from .rtf_pdf import convert_all, header_cells, soffice
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not have_poppler(), reason="poppler-utils (pdftotext) not installed")]
+
+
+def _check_pdf(pdf):
+    pages = read_pages(pdf)
+    heads = outline_titles(pdf)
+    faults = {"broken": [], "stranded": [], "overflow": []}
+    for p in pages:
+        faults["broken"] += broken_numbers(p)
+        faults["stranded"] += stranded(p, heads)
+        faults["overflow"] += overflow(p)
+    return pages, faults
+
+
+@pytest.mark.parametrize("study", ["valor", "cdisc"])
+def test_pdf_layout(study, request):
+    result = request.getfixturevalue(f"{study}_render")
+    pages, faults = _check_pdf(result.out / "supplement.pdf")
+    assert len(pages) > 5
+    for kind, found in faults.items():
+        assert found == [], f"{study} PDF, {kind}: {found[:10]}"
+
+
+def _etable_pages(pages, number: int) -> list[int]:
+    """Pages that show eTable <number> (its caption page up to the next caption)."""
+    start = next(p.number for p in pages if re.search(rf"^eTable {number}\. ", p.text, re.M)
+                 and p.number > 1)
+    nxt = [p.number for p in pages if p.number > start and re.search(r"^e(Table|Figure) \d+\. ", p.text, re.M)]
+    end = nxt[0] if nxt else pages[-1].number
+    cont = [p.number for p in pages if start < p.number <= end and f"eTable {number} (continued)" in p.text]
+    return [start] + cont
+
+
+def test_valor_calibration_table_fits_two_pages(valor_render):
+    pages = read_pages(valor_render.out / "supplement.pdf")
+    shown = _etable_pages(pages, 7)
+    assert 1 <= len(shown) <= 2, shown
+
+
+@pytest.fixture(scope="module")
+def rtf_pdfs(cdisc_render, tmp_path_factory):
+    if not soffice():
+        pytest.skip("LibreOffice (soffice) not installed")
+    rtfs = sorted((cdisc_render.out / "rtf").glob("*.rtf"))
+    assert rtfs
+    return convert_all(rtfs, tmp_path_factory.mktemp("rtf-pdf"))
+
+
+def test_rtf_headings_on_every_page_in_libreoffice(rtf_pdfs):
+    multi = 0
+    for rtf, pdf in rtf_pdfs.items():
+        heads = header_cells(rtf.read_text(encoding="ascii"))
+        assert heads, rtf.name
+        pages = read_pages(pdf)
+        multi += len(pages) > 1
+        for p in pages:
+            words = set(p.text.split())
+            for h in heads:
+                missing = [w for w in h.split() if w not in words]
+                assert not missing, f"{rtf.name} page {p.number}: column heading {h!r} missing"
+            if p.number > 1:
+                assert "(continued)" in p.text, f"{rtf.name} page {p.number}: no (continued)"
+            assert re.search(rf"Page {p.number} of {len(pages)}", p.text), f"{rtf.name} page {p.number}"
+            assert re.search(r"Run: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", p.text), rtf.name
+    assert multi >= 3          # the check saw continuation pages
+
+
+def test_rtf_layout_in_libreoffice(rtf_pdfs):
+    faults = []
+    for rtf, pdf in rtf_pdfs.items():
+        for p in read_pages(pdf):
+            faults += [f"{rtf.name} {x}" for x in broken_numbers(p) + overflow(p)]
+    assert faults == [], faults[:10]
