@@ -316,6 +316,10 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 clock_started = run["started"]
                 if fixed:
                     run["started"] = fixed[0].isoformat(timespec="seconds")
+                run["formats"] = list(formats)
+                run["notebooks"] = dict(sorted(cache.reasons.items()))
+                if manifest_record:
+                    run["data_manifest"] = manifest_record
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
