@@ -11,7 +11,7 @@
 --   provenance blob limited to the rows the page shows plus provenance.js.
 -- * The run date and time (from _results/run.json) for the PDF footer.
 --
--- Reads <project>/_results/floats.json ({fig label: [ARD ids]}), run.json and ard.json,
+-- Reads <project>/_results/floats.json, run.json and ard-shown.json (else ard.json),
 -- written by trialsupp's staging step (`trialsupp render` or the pre-render script).
 
 local function project_dir()
@@ -218,7 +218,8 @@ local function shown_ids(doc)
 end
 
 local function provenance_blob(doc)
-  local store = read_json(pandoc.path.join({ "_results", "ard.json" }))
+  local store = read_json(pandoc.path.join({ "_results", "ard-shown.json" }))
+    or read_json(pandoc.path.join({ "_results", "ard.json" }))
   local js = read_file(pandoc.path.join({ "_extensions", "trialsupp", "provenance.js" }))
   if store == nil or js == nil then
     error("trialsupp: _results/ard.json or _extensions/trialsupp/provenance.js is missing")

@@ -17,7 +17,7 @@ import yaml
 
 from publish_project import ARD_MIME, INDEX, RESULTS, ROWS, build_stage
 from trialsupp.ard.audit import audit_html
-from trialsupp.pipeline.stage import stage_notebooks
+from trialsupp.pipeline.stage import stage_notebooks, write_shown_store
 from trialsupp.publish import PublishError, engine_versions, resolve_engine
 from trialsupp.publish.embed import NO_TABLE_PROCESSING, display_copy, embed_cell
 from trialsupp.publish.quarto import publish_quarto, quarto_available
@@ -127,6 +127,7 @@ def quarto_stage(root: Path) -> Path:
     shutil.rmtree(nb_dir)
     stage_notebooks(sorted(original.glob("*.ipynb")), nb_dir, stage / "_results")
     (stage / "_results" / "run.json").write_text(json.dumps({"started": "2025-01-15T10:20:30+00:00"}))
+    write_shown_store(stage, stage / "report" / "demo" / "index.qmd")
     cfg = yaml.safe_load((stage / "_quarto.yml").read_text())
     cfg["trialsupp"].update({"heading": "Supplementary Online Content",
                              "statement": "Project statement from the study config."})
@@ -238,6 +239,14 @@ def test_provenance_blob_holds_the_displayed_rows(quarto_out):
     known = {r["id"] for r in ROWS}
     assert ids == shown & known and "fig-km.hr.estimate" in ids and "tbl-baseline.age.active.mean" in ids
     assert "</script><b>" not in blob
+
+
+def test_shown_store_holds_the_rows_the_report_can_show(tmp_path):
+    """Defect 10 (time): the Lua filters parse ard-shown.json, not the whole store."""
+    stage = quarto_stage(tmp_path)
+    shown = json.loads((stage / "_results" / "ard-shown.json").read_text())
+    assert {r["id"] for r in shown["rows"]} == {"fig-km.hr.estimate", "tbl-baseline.age.placebo.mean",
+                                                "tbl-baseline.age.placebo.sd", "tbl-baseline.age.active.mean"}
 
 
 @needs_quarto

@@ -26,7 +26,8 @@ from trialsupp.pipeline.deps import exec_line, read_record
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
-                                      stage_notebooks, stage_project, study_metadata)
+                                      stage_notebooks, stage_project, study_metadata,
+                                      write_shown_store)
 from trialsupp.data.io import DataError
 from trialsupp.project import add_code_path, entry_point, install_templates, study_ref
 from trialsupp.study import Study, load_study, resolve_params
@@ -325,6 +326,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 shutil.copy2(vdir / "run.json", build / "_results" / "run.json")
                 (build / "_results" / "trialsupp.json").write_text(     # the study's `trialsupp:` map
                     json.dumps(study_metadata(st), indent=1, ensure_ascii=False), encoding="utf-8")
+                write_shown_store(build, entry)
             if stage_into is not None:          # `quarto render` publishes (pre-render script)
                 from trialsupp.quarto_prerender import stage_for_quarto
                 with reporter.stage("stage for quarto render"):
