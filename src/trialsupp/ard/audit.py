@@ -247,6 +247,7 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts:
         # the page as one line (exemptions may span line breaks), with the element each
         # line belongs to; the contents page lists captions without being the elements
         parts, owners = [], []
+        element = None            # each page names its element (caption or page header), else prose rules
         for raw in page.splitlines():
             line = " ".join(raw.split())
             if not line:
