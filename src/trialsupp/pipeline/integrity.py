@@ -124,7 +124,9 @@ def _walk(x: Any, y: Any, where: str, out: list[str], ignore: set[str]) -> None:
             key = p.get("id") if isinstance(p, dict) and "id" in p else i
             _walk(p, q, f"{where}[{key}]", out, ignore)
     elif x != y:
-        out.append(f"{where or 'document'}: {_short(x)} (recorded) vs {_short(y)} (re-run)")
+        a, b = (v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str) for v in (x, y))
+        a, b = _differing(a, b)
+        out.append(f"{where or 'document'}: {_short(a)} (recorded) vs {_short(b)} (re-run)")
 
 
 def _csv_cells(a: Path, b: Path) -> list[str]:
