@@ -81,6 +81,8 @@ def explain(rel: str, recorded: Path, rerun: Path) -> list[str]:
             places = _lines(_html_text(recorded), _html_text(rerun), "line")
         elif kind == ".rtf":
             places = _lines(_rtf_text(recorded), _rtf_text(rerun), "line")
+            if not _lines(*(_undated(_rtf_text(p)) for p in (recorded, rerun)), "line"):
+                return []     # only the footer's run time: the table was restored from the notebook cache
         elif kind == ".pdf":
             places = _pdf_pages(recorded, rerun)
         elif kind == ".png":
@@ -179,6 +181,13 @@ def _html_text(path: Path) -> list[str]:
     text = re.sub(r"<br\s*/?>|</(p|div|tr|li|h\d|caption|figcaption|td|th)>", "\n", text, flags=re.I)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+_RUN_TIME = re.compile(r"Run: \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})? UTC")
+
+
+def _undated(lines: list[str]) -> list[str]:
+    return [_RUN_TIME.sub("Run: <time>", line) for line in lines]
 
 
 def _rtf_text(path: Path) -> list[str]:

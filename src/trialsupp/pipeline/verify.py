@@ -172,7 +172,7 @@ def compare_files(out_dir: Path, rerun: Path, render_status: dict[str, str],
                 entry["rerun"] = "identical"
             else:
                 places = explain(rel, out_dir / rel, rerun / rel)
-                entry["rerun"] = "differs" if places else "same results (run time and folder differ)"
+                entry["rerun"] = "differs" if places else "same results (run time, folder or footer date differ)"
                 problems += places
         files.append(entry)
     return problems
