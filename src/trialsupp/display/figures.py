@@ -552,7 +552,7 @@ def mean_change_plot(ard: pd.DataFrame, ax=None, *, y_stat: str = "mean",
                      xlabel: str = "Week", ylabel: str = "Mean change from baseline (95% CI)",
                      dodge: float = 1.0, ref: Optional[float] = 0.0, n_stat: Optional[str] = "auto",
                      legend_loc: Optional[str] = "outside"):
-    """Mean (95% CI) over visits per group; ``bands=[(0, 28, "VALOR"), (28, None, "OLE")]``
+    """Mean (95% CI) over visits per group; ``bands=[(0, 28, "Randomized"), (28, None, "Extension")]``
     shades periods (design information, not statistics). ``n_stat``: the ARD statistic
     printed per visit under the x axis ("auto": ``n`` or ``N`` when present; None: none)."""
     return _trajectory(ard, ax, y_stat=y_stat, groups=groups, labels=labels, bands=bands,
