@@ -108,7 +108,7 @@ def _out_dir(args):
 
 def _render_dir(args, ref: str):
     """A rendered output: a folder, else a name under the study's project ``_output/``
-    (``valor``, ``valor-matrix/final``)."""
+    (``mytrial``, ``mytrial-matrix/final``)."""
     from pathlib import Path
     from trialsupp.study import load_study
     path = Path(ref)

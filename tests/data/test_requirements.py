@@ -22,13 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "pipeline"))
 from mini_project import make_project  # noqa: E402
 
-BY = "(required by study config cdiscpilot01.yaml)"
+BY = "(required by study config src/studies/cdiscpilot01/study.yml)"
 
 
 @pytest.fixture(scope="module")
 def cdisc():
     st = load_study("cdiscpilot01")
-    reqs = parse(st.raw["requirements"], "study config cdiscpilot01.yaml")
+    reqs = parse(st.raw["requirements"], f"study config {st.label}")
     data = read_study(st.data_dir, sorted({r.dataset for r in reqs})).datasets
     return reqs, data
 

@@ -23,7 +23,7 @@ def helper_project(mini):
     """The mini project whose notebook imports a project module ``studies.mini.helpers``."""
     root, study = mini
     pkg = root / "src" / "studies" / "mini"
-    pkg.mkdir(parents=True)
+    pkg.mkdir(parents=True, exist_ok=True)        # the study config lives there too
     (root / "src" / "studies" / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
     (pkg / "helpers.py").write_text(HELPER.format(shift=0))
@@ -33,7 +33,6 @@ def helper_project(mini):
     nb.cells[1].source = src.replace(
         'pop = adsl[adsl["SAFFL"] == "Y"]\n',
         'pop = adsl[adsl["SAFFL"] == "Y"]\n'
-        'import sys; sys.path.insert(0, "src")\n'
         'from studies.mini.helpers import AGE_SHIFT\n'
         'pop = pop.assign(AGE=pop["AGE"] + AGE_SHIFT)\n')
     assert nb.cells[1].source != src

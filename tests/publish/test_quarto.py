@@ -17,7 +17,7 @@ import yaml
 
 from publish_project import ARD_MIME, INDEX, RESULTS, ROWS, build_stage
 from trialsupp.ard.audit import audit_html
-from trialsupp.pipeline.stage import stage_notebooks
+from trialsupp.pipeline.stage import stage_notebooks, write_shown_store
 from trialsupp.publish import PublishError, engine_versions, resolve_engine
 from trialsupp.publish.embed import NO_TABLE_PROCESSING, display_copy, embed_cell
 from trialsupp.publish.quarto import publish_quarto, quarto_available
@@ -43,6 +43,7 @@ def _notebook_with_everything(path: Path) -> None:
             nbformat.v4.new_output("display_data", data={ARD_MIME: {"rows": [{"id": "y.b"}, {"id": "y.c"}]}}),
             nbformat.v4.new_output("display_data", data={"image/svg+xml": "<svg/>"},
                                    metadata={"trialsupp": {"ard_ids": ["y.a"]}}),
+            nbformat.v4.new_output("display_data", data={"text/markdown": "Legend of Y."}),
         ]),
         nbformat.v4.new_code_cell("widget()", execution_count=3, outputs=[
             nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {},
@@ -64,11 +65,14 @@ def test_display_copy_keeps_only_what_the_report_shows(tmp_path):
     assert mimes == [["text/markdown"], ["image/svg+xml"]]
     assert "widgets" not in nb["metadata"]
     assert NO_TABLE_PROCESSING in nb["cells"][0]["outputs"][0]["data"]["text/markdown"]
-    assert shown == {"fig-y": ["y.b", "y.c", "y.a"]}
+    # the legend after the image joins the image output: one output per figure cell
+    assert shown == {"fig-y": {"ard_ids": ["y.b", "y.c", "y.a"], "after": "Legend of Y."}}
+    assert nb["cells"][1]["outputs"][0]["metadata"]["trialsupp"]["after"] == "Legend of Y."
     # the built-in publisher reads the same ids from the copy as from the original
     for label in ("tbl-x", "fig-y"):
-        assert embed_cell(dest, label, media_dir=tmp_path / "m").ard_ids == \
-            embed_cell(src, label, media_dir=tmp_path / "m").ard_ids
+        copy, orig = (embed_cell(p, label, media_dir=tmp_path / "m") for p in (dest, src))
+        assert copy.ard_ids == orig.ard_ids
+        assert copy.markdown.replace(NO_TABLE_PROCESSING + "\n", "") == orig.markdown
 
 
 def test_engine_records(monkeypatch):
@@ -105,16 +109,25 @@ QUARTO_RESULTS = RESULTS.replace("#tbl-ae >}}\n\n{{< embed ../../notebooks/demo/
                                  "#tbl-baseline >}}\n\n{{< embed ../../notebooks/demo/tables.ipynb#tbl-ae")
 
 
+LEGEND = ("```{=html}\n<p class=\"ts-figure-legend\">Tick marks show censoring.</p>\n```\n\n"
+          "```{=typst}\n#block(text(size: 8pt)[Tick marks show censoring.])\n```\n")
+
+
 def quarto_stage(root: Path) -> Path:
     """The demo project staged as ``trialsupp render`` stages it: display copies of the
     notebooks, floats.json, run.json, the study's map merged into _quarto.yml."""
     stage = build_stage(root, index=QUARTO_INDEX, results=QUARTO_RESULTS)
     nb_dir = stage / "notebooks" / "demo"
+    nb = nbformat.read(str(nb_dir / "tables.ipynb"), as_version=4)
+    km = next(c for c in nb.cells if "label: fig-km" in c.source)
+    km.outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": LEGEND}))
+    nbformat.write(nb, str(nb_dir / "tables.ipynb"))
     original = root / "executed"
     shutil.copytree(nb_dir, original)
     shutil.rmtree(nb_dir)
     stage_notebooks(sorted(original.glob("*.ipynb")), nb_dir, stage / "_results")
     (stage / "_results" / "run.json").write_text(json.dumps({"started": "2025-01-15T10:20:30+00:00"}))
+    write_shown_store(stage, stage / "report" / "demo" / "index.qmd")
     cfg = yaml.safe_load((stage / "_quarto.yml").read_text())
     cfg["trialsupp"].update({"heading": "Supplementary Online Content",
                              "statement": "Project statement from the study config."})
@@ -140,6 +153,9 @@ def test_no_undisplayable_output_and_no_subfigures(quarto_out):
     _, _, html, pdf = quarto_out
     assert "Unable to display output" not in html and "Unable to display output" not in pdf
     assert "eFigure 1a" not in html and "(a)" not in pdf
+    # a figure cell with an image and a legend is one figure, legend under the image
+    assert 'id="fig-km-1"' not in html and 'id="fig-km-2"' not in html
+    assert html.count("Tick marks show censoring.") == 1 and pdf.count("Tick marks show censoring.") == 1
     assert html.count('class="ts-source"') == 3
 
 
@@ -223,6 +239,14 @@ def test_provenance_blob_holds_the_displayed_rows(quarto_out):
     known = {r["id"] for r in ROWS}
     assert ids == shown & known and "fig-km.hr.estimate" in ids and "tbl-baseline.age.active.mean" in ids
     assert "</script><b>" not in blob
+
+
+def test_shown_store_holds_the_rows_the_report_can_show(tmp_path):
+    """Defect 10 (time): the Lua filters parse ard-shown.json, not the whole store."""
+    stage = quarto_stage(tmp_path)
+    shown = json.loads((stage / "_results" / "ard-shown.json").read_text())
+    assert {r["id"] for r in shown["rows"]} == {"fig-km.hr.estimate", "tbl-baseline.age.placebo.mean",
+                                                "tbl-baseline.age.placebo.sd", "tbl-baseline.age.active.mean"}
 
 
 @needs_quarto

@@ -622,7 +622,7 @@ def write_figure_rtf(fig, out_dir, *, population: str, source: str, data_cut: st
     rtf_dir = Path(out_dir) / "rtf"
     rtf_dir.mkdir(parents=True, exist_ok=True)
     png = rtf_dir / "f-14-1.png"
-    fig.savefig(png, dpi=200, metadata={"Software": None})
+    fig.savefig(png, dpi=200, bbox_inches="tight", metadata={"Software": None})
     path = rtf_dir / "f-14-1.rtf"
     figure_rtf(png, path, number="Figure 14-1", title=OUTPUTS["14-1"][0], titles=[f"Population: {population}"],
                footnotes=["Kaplan-Meier estimates with pointwise 95% confidence bands (log-log); "

@@ -26,7 +26,8 @@ from trialsupp.pipeline.deps import exec_line, read_record
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
-                                      stage_notebooks, stage_project)
+                                      stage_notebooks, stage_project, study_metadata,
+                                      write_shown_store)
 from trialsupp.data.io import DataError
 from trialsupp.project import add_code_path, entry_point, install_templates, study_ref
 from trialsupp.study import Study, load_study, resolve_params
@@ -237,7 +238,10 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
            force: bool = False, strict: bool = False, project: str | Path | None = None,
-           reproducible: bool = False) -> RenderResult:
+           reproducible: bool = False, stage_into: str | Path | None = None) -> RenderResult:
+    """Render a study (see the module docstring). ``stage_into``: stop after the results
+    store and put ``_results/`` and the executed notebooks into that project folder, for
+    ``quarto render`` to publish (``trialsupp.quarto_prerender``, Quarto's pre-render step)."""
     from trialsupp.pipeline.reproducible import document_time, epoch_of
     from trialsupp.publish import resolve_engine
 
@@ -258,11 +262,13 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     engine = resolve_engine(engine)     # "quarto" or "builtin" (fails early for a missing Quarto)
     fixed = document_time(st, values, reproducible)
     before = os.environ.get("SOURCE_DATE_EPOCH")
-    if fixed:       # kernels (matplotlib metadata) and Quarto read it too
-        os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0])
+    # every document is dated by one time: the fixed one, else the run's start (to the second),
+    # so that verify can re-make each of them byte for byte (Pandoc's DOCX zip dates included)
+    clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0] if fixed else clock)  # kernels, Quarto, Pandoc read it
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
-                       fixed, started)
+                       fixed, started, stage_into)
     finally:
         if before is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
@@ -271,7 +277,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
-            reporter, force, strict, fixed, started) -> RenderResult:
+            reporter, force, strict, fixed, started, stage_into=None) -> RenderResult:
     from trialsupp.publish import engine_versions, number_elements, publish
     out = Path(out) if out else project / "_output" / st.name
     out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
@@ -310,30 +316,43 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
                 clock_started = run["started"]
-                if fixed:
-                    run["started"] = fixed[0].isoformat(timespec="seconds")
+                run["started"] = (fixed[0] if fixed else dt.datetime.fromtimestamp(
+                    int(os.environ["SOURCE_DATE_EPOCH"]), dt.timezone.utc)).isoformat(timespec="seconds")
+                run["formats"] = list(formats)
+                run["notebooks"] = dict(sorted(cache.reasons.items()))
+                if manifest_record:
+                    run["data_manifest"] = manifest_record
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
                 shutil.copy2(vdir / "run.json", build / "_results" / "run.json")
-            with reporter.stage("publish " + "+".join(formats)):
-                # Word is made from the published HTML (same text, same numbers)
-                web = tuple(f for f in formats if f != "docx") or ("html",)
-                if "docx" in formats and "html" not in web:
-                    web = ("html",) + web
-                files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
-                                params=values, run=run)
-                files = name_outputs(files, vdir)
-                remove_control_characters(vdir)
-                if "docx" in formats:
-                    files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
-                                              keep_html="html" in formats))
-            with reporter.stage("audit"):
-                unbound = audit_output(vdir)
-                if unbound and strict:
-                    listed = "; ".join(u.line() for u in unbound[:5])
-                    raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
-                                     + (" ..." if len(unbound) > 5 else ""))
+                (build / "_results" / "trialsupp.json").write_text(     # the study's `trialsupp:` map
+                    json.dumps(study_metadata(st), indent=1, ensure_ascii=False), encoding="utf-8")
+                write_shown_store(build, entry)
+            if stage_into is not None:          # `quarto render` publishes (pre-render script)
+                from trialsupp.quarto_prerender import stage_for_quarto
+                with reporter.stage("stage for quarto render"):
+                    stage_for_quarto(build, Path(stage_into), st.name)
+                files, unbound = {}, []
+            else:
+                with reporter.stage("publish " + "+".join(formats)):
+                    # Word is made from the published HTML (same text, same numbers)
+                    web = tuple(f for f in formats if f != "docx") or ("html",)
+                    if "docx" in formats and "html" not in web:
+                        web = ("html",) + web
+                    files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
+                                    params=values, run=run)
+                    files = name_outputs(files, vdir)
+                    remove_control_characters(vdir)
+                    if "docx" in formats:
+                        files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
+                                                  keep_html="html" in formats))
+                with reporter.stage("audit"):
+                    unbound = audit_output(vdir)
+                    if unbound and strict:
+                        listed = "; ".join(u.line() for u in unbound[:5])
+                        raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
+                                         + (" ..." if len(unbound) > 5 else ""))
             elapsed = time.monotonic() - started
             run_json = vdir / "run.json"
             meta = json.loads(run_json.read_text())

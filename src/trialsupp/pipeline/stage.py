@@ -46,6 +46,34 @@ def stage_notebooks(executed: list[Path], nb_stage: Path, results: Path) -> None
     (results / "floats.json").write_text(json.dumps(shown, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+_ARD_SHORTCODE = re.compile(r"\{\{<\s*ard\s+([^\s>]+)\s*>\}\}")
+_DATA_ARD = re.compile(r'data-ard="([^"]+)"')
+
+
+def write_shown_store(build: Path, study_report: Path) -> Path:
+    """``_results/ard-shown.json``: the rows the report can show (its ``ard`` shortcodes
+    and the ``data-ard`` values of the embedded notebooks' outputs). The Quarto
+    extension reads this instead of the whole store: its Lua JSON parser is slow on
+    the full ``ard.json`` (4 MB for VALOR), read once per format."""
+    results = build / "_results"
+    store = json.loads((results / "ard.json").read_text(encoding="utf-8"))
+    wanted: set[str] = set()
+    for qmd in [*study_report.parent.rglob("*.qmd"), *results.glob("*.qmd")]:
+        wanted.update(_ARD_SHORTCODE.findall(qmd.read_text(encoding="utf-8")))
+    for nb in (build / "notebooks").rglob("*.ipynb"):
+        for cell in json.loads(nb.read_text(encoding="utf-8")).get("cells", []):
+            for out in cell.get("outputs", []):
+                text = (out.get("data") or {}).get("text/markdown")
+                if text:
+                    for attr in _DATA_ARD.findall("".join(text) if isinstance(text, list) else text):
+                        wanted.update(attr.split())
+    rows = [r for r in store["rows"] if r.get("id") in wanted]
+    target = results / "ard-shown.json"
+    target.write_text(json.dumps({"run": store.get("run", {}), "rows": rows}, ensure_ascii=False),
+                      encoding="utf-8")
+    return target
+
+
 def citation_text(study: Study) -> str:
     c = study.raw.get("citation") or {}
     parts = [c.get("authors"), c.get("title"), c.get("journal"), str(c.get("year") or ""),

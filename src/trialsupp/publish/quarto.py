@@ -11,6 +11,7 @@ there and copied to ``out_dir`` when one is given.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -94,7 +95,9 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
         cmd += ["--profile", profile]
     label = "quarto " + " ".join(cmd[1:])
     try:
-        res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, timeout=timeout)
+        # the project's pre-render script (trialsupp.quarto_prerender) has nothing to do here
+        env = {**os.environ, "TRIALSUPP_STAGED_BUILD": "1"}
+        res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
         raise PublishError(f"{label} timed out after {timeout} s") from exc
     if res.returncode != 0:

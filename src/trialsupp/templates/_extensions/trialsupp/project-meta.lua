@@ -5,9 +5,10 @@
 --    the project's _quarto.yml that names an existing path relative to the document,
 --    so "." (the project folder) arrives in report/<study>/index.qmd as "../.." and
 --    captions read "eTable 1../..".
--- 2. The report's front-matter `trialsupp:` map is merged into the project's (the
---    staged _quarto.yml holds the study's citation, statement, simulated flag, ...);
---    Quarto lets the front-matter map replace the project map as a whole.
+-- 2. The report's front-matter `trialsupp:` map is merged into the project's and the
+--    study's (_results/trialsupp.json, written by trialsupp's staging step: citation,
+--    statement, simulated flag, ...); Quarto lets the front-matter map replace the
+--    project map as a whole.
 
 local function project_meta()
   local dir = quarto.project and quarto.project.directory
@@ -38,24 +39,38 @@ local function fix_title_delim(meta)
   return false
 end
 
+local function study_meta()
+  local dir = quarto.project and quarto.project.directory
+  if dir == nil then
+    return nil
+  end
+  local handle = io.open(pandoc.path.join({ dir, "_results", "trialsupp.json" }), "r")
+  if handle == nil then
+    return nil
+  end
+  local text = handle:read("a")
+  handle:close()
+  -- JSON is YAML: read it as metadata, as Quarto reads _quarto.yml
+  return pandoc.read("---\ntrialsupp: " .. text .. "\n---\n", "markdown").meta.trialsupp
+end
+
 local function merge_trialsupp(meta)
-  local doc_map = meta.trialsupp
-  if doc_map == nil or pandoc.utils.type(doc_map) ~= "table" then
-    return false
-  end
-  local project = project_meta()
-  local project_map = project and project.trialsupp
-  if project_map == nil then
-    return false
-  end
+  local doc_map = meta.trialsupp or pandoc.MetaMap({})
   local changed = false
-  for key, value in pairs(project_map) do
-    if doc_map[key] == nil then
-      doc_map[key] = value
-      changed = true
+  local project = project_meta()
+  for _, fallback in ipairs({ project and project.trialsupp, study_meta() }) do
+    if fallback ~= nil then
+      for key, value in pairs(fallback) do
+        if doc_map[key] == nil then
+          doc_map[key] = value
+          changed = true
+        end
+      end
     end
   end
-  meta.trialsupp = doc_map
+  if changed then
+    meta.trialsupp = doc_map
+  end
   return changed
 end
 

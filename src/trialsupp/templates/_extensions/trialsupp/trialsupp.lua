@@ -11,7 +11,7 @@
 --   provenance blob limited to the rows the page shows plus provenance.js.
 -- * The run date and time (from _results/run.json) for the PDF footer.
 --
--- Reads <project>/_results/floats.json ({fig label: [ARD ids]}), run.json and ard.json,
+-- Reads <project>/_results/floats.json, run.json and ard-shown.json (else ard.json),
 -- written by trialsupp's staging step (`trialsupp render` or the pre-render script).
 
 local function project_dir()
@@ -51,11 +51,16 @@ local is_html = quarto.doc.is_format("html")
 local is_typst = quarto.doc.is_format("typst")
 local shown_by_figure = nil
 
-local function figure_ids(label)
+-- {fig label: {ard_ids = [...], after = legend markdown}} (publish.embed.display_copy)
+local function figure_info(label)
   if shown_by_figure == nil then
     shown_by_figure = read_json(pandoc.path.join({ "_results", "floats.json" })) or {}
   end
   return shown_by_figure[label] or {}
+end
+
+local function figure_ids(label)
+  return figure_info(label).ard_ids or {}
 end
 
 -- Every ARD id of an element starts with its label stem (trialsupp.ard.store.row_id).
@@ -69,6 +74,14 @@ local function relative_to_project(path)
     return path:sub(#root + 2)
   end
   return path
+end
+
+local function legend_blocks(label)
+  local after = figure_info(label).after
+  if type(after) ~= "string" or after == "" then
+    return {}
+  end
+  return pandoc.read(after, "markdown").blocks
 end
 
 local function source_blocks(rel, label)
@@ -132,7 +145,9 @@ local function embed_div(div)
   div.attributes["notebook-cellId"] = nil
   return walk(div, {
     FloatRefTarget = function(float)
-      float.content = append(float.content, source_blocks(rel, float.identifier))
+      local blocks = pandoc.Blocks(legend_blocks(float.identifier))
+      blocks:extend(source_blocks(rel, float.identifier))
+      float.content = append(float.content, blocks)
       return float
     end,
   })
@@ -159,7 +174,7 @@ local function float_list(doc)
   walk(doc, {
     FloatRefTarget = function(float)
       local kind = (float.identifier or ""):match("^(%a+)%-")
-      if counts[kind] ~= nil then
+      if counts[kind] ~= nil and float.parent_id == nil then     -- sub-floats are not listed
         counts[kind] = counts[kind] + 1
         local caption = pandoc.write(pandoc.Pandoc({ pandoc.Plain(pandoc.utils.blocks_to_inlines(
           pandoc.Blocks({ float.caption_long or pandoc.Plain({}) }))) }), "html",
@@ -203,7 +218,8 @@ local function shown_ids(doc)
 end
 
 local function provenance_blob(doc)
-  local store = read_json(pandoc.path.join({ "_results", "ard.json" }))
+  local store = read_json(pandoc.path.join({ "_results", "ard-shown.json" }))
+    or read_json(pandoc.path.join({ "_results", "ard.json" }))
   local js = read_file(pandoc.path.join({ "_extensions", "trialsupp", "provenance.js" }))
   if store == nil or js == nil then
     error("trialsupp: _results/ard.json or _extensions/trialsupp/provenance.js is missing")
