@@ -143,12 +143,13 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L.append("  ),")
     for i, row in enumerate(d.rows):
         lab = f"{_text(protect(row.label))}{_marks(r.mark('row', i))}"
-        ind = f"#h({1.0 * row.indent}em)" if row.indent else ""
+        ind = f"#h({1.0 * row.indent}em)" if row.indent else ""       # for sub-header rows
         if row.kind == "group":
             # a sub-header: never the last line of a page, repeated on continuation pages
             L.append(f"  table.header(level: 2, table.cell(colspan: {ncol})[*{lab}*]),")
             continue
-        cells = [f"[{ind}{lab}]"]
+        # an indented label keeps its indent on every line it wraps to
+        cells = [f"pad(left: {1.0 * row.indent}em)[{lab}]" if row.indent else f"[{lab}]"]
         for j, c in enumerate(d.columns):
             cell = row.cell(c.key)
             mark = _marks(r.mark('cell', i, c.key))
