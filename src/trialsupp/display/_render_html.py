@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_html
-from ._layout import decimal_parts, protect, text_width
+from ._layout import decimal_parts, protect, spans_table, text_width
 from ._render_typst import table_layout
 from ._table_data import Cell, Resolved, Stat, TableData, resolve
 
@@ -118,6 +118,10 @@ def render_html(data: TableData, *, include_caption: bool = False,
         lab = f"{_plain(row.label)}{_marks(r.mark('row', i))}"
         if row.kind == "group":
             out.append(f'<tr class="ts-group"><td colspan="{ncol}">{lab}</td></tr>')
+            continue
+        if spans_table(d, row):          # a row heading across the table
+            out.append(f'<tr class="ts-heading"><td class="ts-stub" colspan="{ncol}"'
+                       f'{_indent_style(row.indent)}>{lab}</td></tr>')
             continue
         tds = [f'<td class="ts-stub"{_indent_style(row.indent)}>{lab}</td>']
         for j, c in enumerate(d.columns):
