@@ -12,7 +12,9 @@ Targets on the 2-core reference machine:
   cdiscpilot01 cold <= 60 s, peak memory <= 2 GB;
   simulation <= 1 s; 1,000 replicates of the headline analyses <= 60 s (issue 4);
   MMRM UN 108 x 10 <= 0.5 s; joint rank test with 20 imputations <= 2 s;
-  Cox and KM on 10,000 rows <= 0.2 s (issue 5).
+  Cox and KM on 10,000 rows <= 0.2 s (issue 5);
+  publishing (HTML + PDF of a staged, executed study) with Quarto within 3x the
+  built-in publisher, per study (issue 15: publish_<study>_quarto / _builtin).
 """
 from __future__ import annotations
 
@@ -92,6 +94,48 @@ SCENARIOS = {
         """), "run()"),
 }
 
+# Publish only: the setup renders the study once (notebooks from a notebook cache kept
+# between repeats) and keeps the staged build; the timed part publishes it again.
+PUBLISH_SETUP = textwrap.dedent("""
+    import os, shutil, tempfile
+    import trialsupp.publish as P
+    from trialsupp.pipeline.render import render
+    os.environ['TRIALSUPP_CACHE'] = os.path.join(tempfile.gettempdir(), 'trialsupp-bench-publish-cache')
+    KEEP, _publish = {}, P.publish
+    def _keep(build, entry, *a, **k):
+        stage = OUT + '-stage'
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.copytree(build, stage)
+        KEEP.update(stage=stage, entry=os.path.join(stage, os.path.relpath(entry, build)), run=k.get('run'))
+        return _publish(build, entry, *a, **k)
+    P.publish = _keep
+    render(STUDY, out=OUT, engine='builtin', formats=('html', 'pdf'))
+    P.publish = _publish
+    """)
+PUBLISH_TIMED = ("P.publish(KEEP['stage'], KEEP['entry'], OUT + '-published', formats=('html', 'pdf'), "
+                 "engine=ENGINE, run=KEEP['run'])")
+for _study in ("valor", "cdiscpilot01"):
+    for _engine in ("builtin", "quarto"):
+        SCENARIOS[f"publish_{_study}_{_engine}"] = (
+            f"STUDY, ENGINE = {_study!r}, {_engine!r}\n" + PUBLISH_SETUP, PUBLISH_TIMED)
+
+
+def machine() -> dict:
+    """The machine the numbers come from: platform, cores, memory, load, Quarto."""
+    info = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine()}
+    try:
+        info["memory_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+        info["load_avg_1m_at_start"] = round(os.getloadavg()[0], 2)
+    except (ValueError, OSError, AttributeError):
+        pass
+    quarto = shutil.which("quarto")
+    if quarto:
+        out = subprocess.run([quarto, "--version"], capture_output=True, text=True)
+        info["quarto"] = out.stdout.strip()
+    return info
+
+
 WRAPPER = textwrap.dedent("""
     import json, os, resource, sys, time
     OUT, CACHE, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -144,9 +188,14 @@ def main(argv=None) -> int:
         results[name] = {"median_s": round(secs, 3), "runs_s": [round(r["seconds"], 3) for r in runs],
                          "peak_mb": round(peak, 1)}
         print(f"{name:<28} median {secs:8.3f} s   peak {peak:8.1f} MB   runs {results[name]['runs_s']}", flush=True)
-    doc = {"date": dt.date.today().isoformat(), "machine": {"platform": platform.platform(),
-           "cpus": os.cpu_count(), "python": platform.python_version()}, "repeats": args.repeats,
+    doc = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": args.repeats,
            "results": results}
+    for study in ("valor", "cdiscpilot01"):
+        b, q = results.get(f"publish_{study}_builtin"), results.get(f"publish_{study}_quarto")
+        if b and q:
+            ratio = q["median_s"] / b["median_s"]
+            doc.setdefault("publish_ratio_quarto_to_builtin", {})[study] = round(ratio, 2)
+            print(f"publish {study}: Quarto / built-in = {ratio:.2f} (target <= 3)")
     Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 

@@ -35,12 +35,40 @@ def render_isolated():
 
 
 @pytest.fixture(scope="session")
-def valor_render(tmp_path_factory, render_isolated):
-    """The default study rendered once per test session (built-in publisher)."""
-    return render_isolated("valor", tmp_path_factory.mktemp("valor") / "valor")
+def study_render(tmp_path_factory):
+    """``study_render(study, engine="builtin")``: the study rendered once per test session
+    (both engines of a study share one notebook cache, so the second publishes only).
+    A Quarto render is skipped only when ``quarto`` is not on PATH (CI installs it)."""
+    from trialsupp.pipeline.render import render
+    from trialsupp.publish import quarto_available
+
+    root = tmp_path_factory.mktemp("renders")
+    done = {}
+
+    def get(study: str, engine: str = "builtin"):
+        if engine == "quarto" and not quarto_available():
+            pytest.skip("quarto (>= 1.5) is not on PATH; CI installs it with ../shared/tools/quarto/install.sh")
+        if (study, engine) not in done:
+            old = os.environ.get("TRIALSUPP_CACHE")
+            os.environ["TRIALSUPP_CACHE"] = str(root / f"{study}-cache")
+            try:
+                done[study, engine] = render(study, out=root / engine / study, engine=engine)
+            finally:
+                if old is None:
+                    os.environ.pop("TRIALSUPP_CACHE", None)
+                else:
+                    os.environ["TRIALSUPP_CACHE"] = old
+        return done[study, engine]
+    return get
 
 
 @pytest.fixture(scope="session")
-def cdisc_render(tmp_path_factory, render_isolated):
+def valor_render(study_render):
+    """The default study rendered once per test session (built-in publisher)."""
+    return study_render("valor")
+
+
+@pytest.fixture(scope="session")
+def cdisc_render(study_render):
     """CDISCPILOT01 rendered once per test session (built-in publisher, PDF + RTF)."""
-    return render_isolated("cdiscpilot01", tmp_path_factory.mktemp("cdisc") / "cdisc")
+    return study_render("cdiscpilot01")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from typing import Callable
 
@@ -46,7 +47,10 @@ def cmd_render(args) -> int:
                     reproducible=args.reproducible)
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
-    print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s): "
+    if args.engine == "auto" and result.engine == "builtin":
+        print("Quarto is not on PATH: published with the built-in Pandoc + Typst publisher")
+    print(f"rendered {result.out} ({result.n_rows} ARD rows, {result.elapsed_s:.1f} s, "
+          f"{'Quarto' if result.engine == 'quarto' else 'built-in publisher'}): "
           + ", ".join(sorted(p.name for p in result.files.values())))
     return 0
 
@@ -104,7 +108,7 @@ def _out_dir(args):
 
 def _render_dir(args, ref: str):
     """A rendered output: a folder, else a name under the study's project ``_output/``
-    (``valor``, ``valor-matrix/final``)."""
+    (``mytrial``, ``mytrial-matrix/final``)."""
     from pathlib import Path
     from trialsupp.study import load_study
     path = Path(ref)
@@ -184,8 +188,29 @@ def cmd_cache(args) -> int:
     if args.action == "clear":
         print(f"removed {NotebookCache(root).clear()} cached notebook(s) from {root}")
     else:
-        n = sum(1 for _ in root.glob("*/*")) if root.exists() else 0
+        n = sum(1 for p in root.glob("*/*") if p.parent.name != "index") if root.exists() else 0
         print(f"{root}: {n} cached notebook(s)")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from trialsupp.data.manifest import accept, check_folder, load_manifest, tracked_files
+    from trialsupp.study import load_study
+    st = load_study(args.study)
+    if not st.reads_files:
+        raise ValueError(f"study {st.name} simulates its data at each render: it has no data folder to "
+                         f"{args.action}")
+    if args.action == "accept":
+        doc, changes = accept(st.data_dir, args.reason or "", st.manifest)
+        for line in changes:
+            print(line)
+        print(f"recorded {len(doc['files'])} file(s) of {st.data_dir} in {doc['_path']} "
+              f"({len(changes)} change(s); reason: {args.reason.strip()})")
+        return 0
+    manifest = load_manifest(st.data_dir, st.manifest)
+    inputs = check_folder(st.data_dir, manifest)
+    print(f"{st.data_dir}: {len(tracked_files(st.data_dir, st.manifest))} file(s) as recorded in "
+          f"{manifest['_path']} ({len(inputs)} dataset(s))")
     return 0
 
 
@@ -199,7 +224,7 @@ def cmd_new(args) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable] = {"new": cmd_new, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
+COMMANDS: dict[str, Callable] = {"new": cmd_new, "data": cmd_data, "calibrate": cmd_calibrate, "simulate": cmd_simulate, "cache": cmd_cache, "render": cmd_render, "params": cmd_params, "trace": cmd_trace,
                                  "audit": cmd_audit, "verify": cmd_verify, "diff": cmd_diff, "export": cmd_export}
 
 
@@ -236,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--title", help="report title (default from STUDYID)")
     n.add_argument("--study", help="study name (default: STUDYID, lower case)")
 
+    da = sub.add_parser("data", help="the input manifest: 'check' the data folder against it, "
+                                      "'accept' (re-)records every file deliberately")
+    da.add_argument("action", choices=("check", "accept"))
+    da.add_argument("--study", help=STUDY_HELP)
+    da.add_argument("--reason", help="why the files are (re-)recorded (required by accept; logged)")
+
     c = sub.add_parser("cache", help="the notebook cache: 'clear' empties it, 'info' shows where it is")
     c.add_argument("action", choices=("clear", "info"))
 
@@ -267,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--study", help=STUDY_HELP)
     v.add_argument("--out")
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
-    v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto")
+    v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
+                   help="publisher of the re-run (default: the one recorded in run.json)")
 
     ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
     ex.add_argument("format", choices=("ars",))
@@ -312,8 +344,32 @@ def main(argv: list[str] | None = None) -> int:
     except _expected_errors() as exc:
         if os.environ.get("TRIALSUPP_DEBUG"):
             raise
-        sys.stderr.write(f"trialsupp: error: {exc}\n")
+        text = os_error_line(exc) if isinstance(exc, OSError) and exc.strerror else one_line(exc)
+        sys.stderr.write(f"trialsupp: error: {text}\n")
         return EXIT_FAIL
+    except (OSError, shutil.Error) as exc:         # read-only folder, full disk, permissions
+        if os.environ.get("TRIALSUPP_DEBUG"):
+            raise
+        sys.stderr.write(f"trialsupp: error: {os_error_line(exc)}\n")
+        return EXIT_FAIL
+
+
+def one_line(exc: BaseException) -> str:
+    lines = [s.strip() for s in str(exc).strip().splitlines() if s.strip()]
+    return " ".join(lines) if lines else type(exc).__name__
+
+
+def os_error_line(exc: BaseException) -> str:
+    """``No space left on device: /path (the output folder is unchanged)``."""
+    if isinstance(exc, shutil.Error):           # copytree collects (src, dst, reason) triples
+        first = exc.args[0][0] if exc.args and isinstance(exc.args[0], list) and exc.args[0] else None
+        what = f"{first[2]}: {first[1]}" if first and len(first) == 3 else one_line(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename2 or exc.filename
+        what = exc.strerror + (f": {where}" if where else "")
+    else:
+        what = one_line(exc)
+    return f"{what} (operating system error; nothing already written was changed)"
 
 
 if __name__ == "__main__":

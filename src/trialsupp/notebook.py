@@ -38,10 +38,14 @@ class Session:
     def rules(self) -> FormatRules:
         return self.study.format_rules
 
+    def rules_for(self, output: str) -> FormatRules:
+        """Format rules of one output (the study's rules with that output's overrides)."""
+        return self.study.format_rules_for(output)
+
     def place(self, ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
               inputs: Iterable[str] = ()) -> pd.DataFrame:
         placed = store.place(ard, output=output, analysis_id=analysis_id, population=population,
-                             rules=self.rules, params=self.params,
+                             rules=self.rules_for(output), params=self.params,
                              inputs=self.data.inputs(*inputs) if inputs else self.data.inputs())
         self.placed.append(placed)
         return placed
@@ -67,7 +71,11 @@ def open_session(study: str, data_dir: str, out_dir: str, params: dict[str, Any]
         root = project / root
     checks = st.raw["data"].get("checksums")
     expected = checksums_from_source_md(project / checks) if checks else None
-    data = read_study(root, datasets, expected)
+    manifest = None
+    if st.reads_files:
+        from trialsupp.data.manifest import load_manifest
+        manifest = load_manifest(root, st.manifest)
+    data = read_study(root, datasets, expected, manifest=manifest)
     check_study(data.datasets)            # ADaM checks: flags, unique USUBJID, subjects in ADSL, numeric
     uncut = dict(data.datasets)
     cut = cut_date(st, values.get("data_cut"))

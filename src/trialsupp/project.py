@@ -177,9 +177,10 @@ def _extension_version(folder: Path) -> str | None:
 
 
 def template_files() -> list[Path]:
-    """Every template file, relative to the templates folder."""
-    return sorted(p.relative_to(TEMPLATES) for p in TEMPLATES.rglob("*") if p.is_file()
-                  and "__pycache__" not in p.parts)
+    """The templates a project holds (``_quarto.yml`` and ``_extensions/trialsupp/``), relative
+    to the templates folder; others there (e.g. ``docx/``) are used from the package."""
+    files = [Path("_quarto.yml")] + [p.relative_to(TEMPLATES) for p in (TEMPLATES / EXTENSION).rglob("*")]
+    return sorted(f for f in files if (TEMPLATES / f).is_file() and "__pycache__" not in f.parts)
 
 
 def install_templates(project: Path, force: bool = False) -> list[Path]:

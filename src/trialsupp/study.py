@@ -16,9 +16,9 @@ from trialsupp.ard.fmt import FormatRules
 TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", "citation",
             "supplement_sentence", "footer", "format_rules", "data", "parameters",
             "notebooks", "report", "simulation", "calibration", "protocol", "layout",
-            "cuts", "populations", "audit_exempt"}
-DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "generator", "cut_flags"}
-PARAM_KEYS = {"type", "default", "description", "choices"}
+            "cuts", "populations", "audit_exempt", "study_period", "requirements"}
+DATA_KEYS = {"source", "dir", "checksums", "datasets", "attribution", "generator", "cut_flags", "manifest"}
+PARAM_KEYS = {"type", "default", "description", "choices", "min", "max"}
 PARAM_TYPES = {"int", "float", "str", "bool", "date", "cut", "choice"}
 _SAFE_STR = re.compile(r"^[\w .,:;=+\-/()%<>]*$")
 
@@ -34,6 +34,8 @@ class Param:
     default: Any
     description: str
     choices: tuple = ()
+    min: Any = None            # inclusive bounds (int, float, date and cut parameters)
+    max: Any = None
 
 
 @dataclass
@@ -54,14 +56,39 @@ class Study:
 
     @property
     def format_rules(self) -> FormatRules:
+        return self.format_rules_for(None)
+
+    def format_rules_for(self, output: str | None) -> FormatRules:
+        """The study's format rules, with the overrides of ``format_rules.outputs[output]`` (e.g. a
+        CSR shell printing 4-decimal P values: ``outputs: {"14-2.01": {pvalue_digits: 4}}``)."""
+        given = self.raw.get("format_rules", {}) or {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"{self.label}: format_rules: must be a mapping of rule: value, got {given!r}")
+        raw = dict(given)
+        per = raw.pop("outputs", None) or {}
+        where = "format_rules"
+        if output is not None and output in per:
+            raw.update(per[output] or {})
+            where = f"format_rules.outputs[{output!r}]"
         try:
-            return FormatRules(**self.raw.get("format_rules", {}))
+            return FormatRules(**raw)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.label}: format_rules: {exc}") from None
+            raise ConfigError(f"{self.label}: {where}: {exc}") from None
 
     @property
     def data_dir(self) -> Path:
         return _inside(self.project_dir, self.raw["data"]["dir"], f"{self.label}: data.dir")
+
+    @property
+    def reads_files(self) -> bool:
+        """The study analyses files of its data folder (not data it simulates itself)."""
+        return self.raw["data"].get("source") != "simulate"
+
+    @property
+    def manifest(self) -> Path | None:
+        """``data.manifest``, or None for the default ``<data dir>/checksums.yml``."""
+        rel = self.raw["data"].get("manifest")
+        return _inside(self.project_dir, rel, f"{self.label}: data.manifest") if rel else None
 
     @property
     def notebooks(self) -> list[Path]:
@@ -149,12 +176,36 @@ def load_study(name_or_path: str | Path | None = None, project_dir: Path | None 
     check_config_types(label, raw)
     study = Study(name=raw["name"], path=path, raw=raw, project_dir=project.resolve())
     study.params = _parse_params(label, raw.get("parameters") or {})
+    _apply_study_period(label, raw, study.params)
     sim_seed = (raw.get("simulation") or {}).get("seed")
     if "seed" in study.params and study.params["seed"].default is None and sim_seed is not None:
         p = study.params["seed"]
-        study.params["seed"] = Param(p.name, p.type, coerce(p, sim_seed), p.description, p.choices)
+        study.params["seed"] = Param(p.name, p.type, coerce(p, sim_seed), p.description, p.choices, p.min, p.max)
     study.format_rules  # validate now
+    for out in (study.raw.get("format_rules") or {}).get("outputs") or {}:
+        study.format_rules_for(out)
     return study
+
+
+def _apply_study_period(fname: str, raw: dict, params: dict[str, "Param"]) -> None:
+    """``study_period: {start, end}`` (first randomisation, last data): every date parameter
+    must fall inside it, and a data cut on or after its start (a cut before anyone was
+    randomised leaves nothing to analyse)."""
+    period = raw.get("study_period")
+    if period is None:
+        return
+    if not isinstance(period, dict) or set(period) - {"start", "end"} or "start" not in period:
+        raise ConfigError(f"{fname}: study_period: must be a mapping with start (and end) dates")
+    day = Param("study_period", "date", None, "")
+    start = coerce(day, period["start"], f"{fname}: study_period.start")
+    end = coerce(day, period["end"], f"{fname}: study_period.end") if period.get("end") is not None else None
+    for name, p in params.items():
+        if p.type in ("date", "cut"):
+            low = p.min if p.min is not None else start
+            high = p.max if p.max is not None else (end if p.type == "date" else None)
+            params[name] = Param(p.name, p.type, p.default, p.description, p.choices, low, high)
+            if p.default is not None:
+                coerce(params[name], p.default, f"{fname}: parameters.{name}.default")
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -203,15 +254,41 @@ def _parse_params(fname: str, spec: dict) -> dict[str, Param]:
         param = Param(name, ptype, None, body["description"], tuple(body.get("choices") or ()))
         if ptype == "choice" and not param.choices:
             raise ConfigError(f"{key}.choices: a choice parameter needs choices")
+        bounds = {}
+        for side in ("min", "max"):
+            if body.get(side) is not None:
+                if ptype not in ("int", "float", "date", "cut"):
+                    raise ConfigError(f"{key}.{side}: only int, float, date and cut parameters take bounds")
+                kind = Param(name, "date" if ptype == "cut" else ptype, None, "")
+                bounds[side] = coerce(kind, body[side], f"{key}.{side}")
+        param = Param(name, ptype, None, param.description, param.choices, **bounds)
         default = body.get("default")
         out[name] = Param(name, ptype, None if default is None else coerce(param, default, key + ".default"),
-                          param.description, param.choices)
+                          param.description, param.choices, param.min, param.max)
     return out
 
 
 def coerce(param: Param, value: Any, where: str | None = None) -> Any:
-    """Check and convert one parameter value; error names the parameter."""
+    """Check and convert one parameter value, then its declared bounds; error names the parameter."""
     where = where or f"parameter {param.name!r}"
+    value = _coerce(param, value, where)
+    if value is None or (param.type == "cut" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value))):
+        return value              # a named cut is checked against the study's cuts
+    low, high = param.min, param.max
+    if low is not None and value < low:
+        raise ConfigError(f"{where}: must be {_bound_words(param, 'min')} {low}, got {value}")
+    if high is not None and value > high:
+        raise ConfigError(f"{where}: must be {_bound_words(param, 'max')} {high}, got {value}")
+    return value
+
+
+def _bound_words(param: Param, side: str) -> str:
+    if param.type in ("date", "cut"):
+        return "on or after" if side == "min" else "on or before"
+    return "at least" if side == "min" else "at most"
+
+
+def _coerce(param: Param, value: Any, where: str) -> Any:
     if value is None or (param.type == "cut" and value == ""):
         return None                       # "no value": e.g. no data cut
     text = value if isinstance(value, str) else None

@@ -35,3 +35,11 @@ def test_compare_counts_exactly_and_numbers_with_tolerance():
     assert fields == sorted([("baseline.baseline.placebo.age.mean", "stat"), ("baseline.baseline.placebo.age.mean", "stat_fmt"),
                              ("baseline.baseline.placebo.age.N", "stat"), ("baseline.baseline.placebo.age.N", "stat_fmt")])
     assert not diff.identical
+
+
+def test_not_estimable_equals_not_estimable_whether_none_or_nan():
+    from trialsupp.ard.compare import values_equal
+    assert values_equal("median", None, float("nan"), 1e-9)[0]
+    assert values_equal("median", float("nan"), float("nan"), 1e-9)[0]
+    assert not values_equal("median", float("nan"), 1.0, 1e-9)[0]
+    assert not values_equal("n", None, 0, 1e-9)[0]

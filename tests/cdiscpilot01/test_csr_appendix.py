@@ -1,8 +1,8 @@
 """CDISCPILOT01 regulatory appendix: published 14-5.01 digits, the fast AE path, RTF validity.
 
 Published values: tests/reference/cdiscpilot01/published_ae.json (Atorus CDISC Pilot
-Replication, outputs/14-5.01.rtf). Known differences, by design: Atorus flags P < 0.15 with
-'*' (stripped before comparing) and prints P > 0.99 as '>.99' where the CSR style prints '>.999'.
+Replication, outputs/14-5.01.rtf), compared as printed: the P value format of 14-5.01 is set in the
+study's format_rules.outputs (">.99"), and "*" flags P < 0.15 as in the shell.
 """
 import json
 from pathlib import Path
@@ -17,19 +17,21 @@ from studies.cdiscpilot01.common import ARMS, arm_categorical
 from trialsupp.ard.fmt import CSR
 from trialsupp.ard.store import place
 from trialsupp.data.io import read_dataset
+from trialsupp.study import load_study
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "cdiscpilot01"
 PUB = json.loads((ROOT / "tests/reference/cdiscpilot01/published_ae.json").read_text())
-KNOWN = {">.99": ">.999"}   # Atorus prints P > 0.99 as ">.99"; the CSR style prints ">.999"
+STUDY = load_study("cdiscpilot01", ROOT)
+R5_01 = STUDY.format_rules_for("14-5.01")   # the shell's P values: 3 decimals, ">.99", "*" below 0.15
 
 
 @pytest.fixture(scope="module")
 def ae_table():
     adsl, adae = read_dataset(DATA / "adsl.xpt"), read_dataset(DATA / "adae.xpt")
     placed = place(S.t14_5_01(adae, adsl), output="14-5.01", analysis_id="teae", population="Safety",
-                   rules=CSR)
-    return placed, T.t_ae(placed, "Incidence of Treatment Emergent Adverse Events", S.ANY), adsl, adae
+                   rules=R5_01)
+    return placed, T.t_ae(placed, "Incidence of Treatment Emergent Adverse Events", S.ANY, rules=R5_01), adsl, adae
 
 
 def test_14_5_01_published_digits(ae_table):
@@ -38,8 +40,16 @@ def test_14_5_01_published_digits(ae_table):
     keys = [c.key for c in t.data.columns]
     for label, want in PUB["14-5.01"]["rows"].items():
         got = [rows[label].cell(k).text for k in keys]
-        want = [KNOWN.get(w.rstrip("*"), w.rstrip("*")) for w in want]
-        assert got == want, label
+        assert got == want, label     # every printed string, the "*" flag and ">.99" included
+
+
+def test_14_5_01_comparisons_name_both_groups(ae_table):
+    placed = ae_table[0]
+    tests = placed[placed["stat_name"] == "p.value"]
+    assert len(tests) > 100
+    assert set(tests["group1_level"]) == {ARMS[1], ARMS[2]}
+    assert (tests["context"] == "pairwise test vs Placebo").all()
+    assert all(m.endswith(f"{a} vs Placebo") for m, a in zip(tests["method"], tests["group1_level"]))
 
 
 def test_14_5_01_header_n_bound(ae_table):

@@ -82,76 +82,11 @@ def ancova_tables(data):
 
 # --------------------------------------------------------------------------- published
 # rows as printed (label -> Placebo, Low, High); "" = empty cell
-PUBLISHED = {
-    # [ATORUS] outputs/14-3.01.rtf; identical in [PILOT1] output/tlf-primary.rtf
-    "14-3.01": {
-        "n": ["79", "81", "74"],
-        "Mean (SD)": ["24.1 (12.19)", "24.4 (12.92)", "21.3 (11.74)"],
-        "Median (Range)": ["21.0 (5;61)", "21.0 (5;57)", "18.0 (3;57)"],
-        "Mean (SD)#2": ["26.7 (13.79)", "26.4 (13.18)", "22.8 (12.48)"],
-        "Median (Range)#2": ["24.0 (5;62)", "25.0 (6;62)", "20.0 (3;62)"],
-        "Mean (SD)#3": ["2.5 (5.80)", "2.0 (5.55)", "1.5 (4.26)"],
-        "Median (Range)#3": ["2.0 (-11;16)", "2.0 (-11;17)", "1.0 (-7;13)"],
-        "p-value(Dose Response) [1][2]": ["", "", "0.245"],
-        "p-value(Xan - Placebo) [1][3]": ["", "0.569", "0.233"],
-        "Diff of LS Means (SE)": ["", "-0.5 (0.82)", "-1.0 (0.84)"],
-        "95% CI": ["", "(-2.1;1.1)", "(-2.7;0.7)"],
-        "p-value(Xan High - Xan Low) [1][3]": ["", "", "0.520"],
-        "Diff of LS Means (SE)#2": ["", "", "-0.5 (0.84)"],
-        "95% CI#2": ["", "", "(-2.2;1.1)"],
-    },
-    # [ATORUS] outputs/14-3.02.rtf
-    "14-3.02": {
-        "n": ["79", "81", "74"],
-        "Mean (SD)": ["4.3 (0.77)", "4.2 (0.79)", "4.3 (0.81)"],
-        "Median (Range)": ["4.0 (2;6)", "4.0 (2;6)", "4.0 (3;6)"],
-        "p-value(Dose Response) [1][2]": ["", "", "0.960"],
-        "p-value(Xan - Placebo) [1][3]": ["", "0.489", "0.799"],
-        "Diff of LS Means (SE)": ["", "-0.1 (0.13)", "0.0 (0.13)"],
-        "95% CI": ["", "(-0.3;0.2)", "(-0.2;0.3)"],
-        "p-value(Xan High - Xan Low) [1][3]": ["", "", "0.349"],
-        "Diff of LS Means (SE)#2": ["", "", "0.1 (0.13)"],
-        "95% CI#2": ["", "", "(-0.1;0.4)"],
-    },
-    # [ATORUS] outputs/14-3.03.rtf (Week 8; the Xan High - Xan Low rows were not transcribed)
-    "14-3.03": {
-        "Mean (SD)": ["24.1 (12.19)", "24.4 (12.92)", "21.3 (11.74)"],
-        "Mean (SD)#2": ["25.0 (13.10)", "26.2 (12.98)", "22.3 (12.41)"],
-        "Median (Range)#2": ["22.0 (5;62)", "25.0 (5;62)", "19.0 (2;62)"],
-        "Mean (SD)#3": ["0.8 (4.81)", "1.8 (4.14)", "1.0 (3.62)"],
-        "Median (Range)#3": ["1.0 (-12;16)", "2.0 (-12;14)", "1.0 (-8;13)"],
-        "p-value(Dose Response) [1][2]": ["", "", "0.497"],
-        "p-value(Xan - Placebo) [1][3]": ["", "0.099", "0.751"],
-        "Diff of LS Means (SE)": ["", "1.1 (0.65)", "0.2 (0.67)"],
-        "95% CI": ["", "(-0.2;2.4)", "(-1.1;1.5)"],
-    },
-    # [ATORUS] outputs/14-3.04.rtf (CIBIC+ Week 8)
-    "14-3.04": {
-        "n": ["77", "81", "73"],
-        "Mean (SD)": ["3.9 (0.73)", "4.0 (0.72)", "4.1 (0.75)"],
-        "Median (Range)": ["4.0 (2;6)", "4.0 (2;6)", "4.0 (2;6)"],
-        "p-value(Dose Response) [1][2]": ["", "", "0.167"],
-        "p-value(Xan - Placebo) [1][3]": ["", "0.754", "0.128"],
-        "Diff of LS Means (SE)": ["", "0.0 (0.12)", "0.2 (0.12)"],
-        "95% CI": ["", "(-0.2;0.3)", "(-0.1;0.4)"],
-        "p-value(Xan High - Xan Low) [1][3]": ["", "", "0.218"],
-        "Diff of LS Means (SE)#2": ["", "", "0.1 (0.12)"],
-        "95% CI#2": ["", "", "(-0.1;0.4)"],
-    },
-    # [ATORUS] outputs/14-3.05.rtf (Week 16; the Xan High - Xan Low rows were not transcribed)
-    "14-3.05": {
-        "Mean (SD)#2": ["26.1 (14.16)", "26.0 (13.05)", "22.5 (12.33)"],
-        "Median (Range)#2": ["23.0 (5;63)", "25.0 (5;62)", "20.0 (4;62)"],
-        "Mean (SD)#3": ["2.0 (5.89)", "1.6 (4.10)", "1.2 (4.33)"],
-        "Median (Range)#3": ["2.0 (-17;23)", "2.0 (-9;14)", "1.0 (-11;13)"],
-        "p-value(Dose Response) [1][2]": ["", "", "0.412"],
-        "p-value(Xan - Placebo) [1][3]": ["", "0.724", "0.392"],
-        "Diff of LS Means (SE)": ["", "-0.3 (0.77)", "-0.7 (0.79)"],
-        "95% CI": ["", "(-1.8;1.2)", "(-2.2;0.9)"],
-    },
-}
-HEADER_N = {"14-3.01": (79, 81, 74), "14-3.02": (79, 81, 74), "14-3.03": (79, 81, 74),
-            "14-3.04": (79, 81, 74), "14-3.05": (79, 81, 74)}   # [ATORUS] column headers (N=..)
+_PUB = json.loads((Path(__file__).resolve().parents[2] / "tests/reference/cdiscpilot01/published_efficacy.json")
+                  .read_text())
+# published strings and their sources: tests/reference/cdiscpilot01/published_efficacy.json
+PUBLISHED = {k: v["rows"] for k, v in _PUB.items() if k.startswith("14-")}
+HEADER_N = {k: tuple(v) for k, v in _PUB["header_N"].items()}   # [ATORUS] column headers (N=..)
 
 
 @pytest.mark.parametrize("number", sorted(PUBLISHED))
@@ -317,13 +252,9 @@ def glucose(data):
 def test_glucose_matches_pilot1_published(glucose):
     _, t = glucose
     g = grid(t)
-    # [PILOT1] output/tlf-efficacy.rtf
-    assert g["Xanomeline High Dose"] == ["84", "5.4 (1.34)", "31", "5.8 (1.61)", "31", "0.2 (1.47)",
-                                         "0.16 (-0.31, 0.63)"]
-    assert g["Placebo"] == ["86", "5.6 (2.14)", "65", "5.8 (1.50)", "65", "0.1 (2.08)", "0.09 (-0.23, 0.42)"]
-    assert g["Xanomeline High Dose vs. Placebo: difference in LS Mean (95% CI) [b]"][-1] == "0.07 (-0.50, 0.63)"
-    assert g["p-Value"][-1] == "0.822"
-    assert g["Root Mean Squared Error of Change"][-1] == "1.30"
+    # [PILOT1] output/tlf-efficacy.rtf, transcribed in published_efficacy.json
+    for label, want in _PUB["pilot1-14-3.02"]["rows"].items():
+        assert g[label][-len(want):] == want, label
 
 
 def test_glucose_matches_r(glucose):
@@ -384,3 +315,31 @@ def test_rtf_written(tmp_path, ancova_tables):
     path = E.write_rtf(t, tmp_path, "14-3.01", population="Efficacy", source="test")
     text = Path(path).read_text(encoding="ascii")
     assert "Table 14-3.01" in text and "Population: Efficacy" in text and "0.245" in text
+
+
+def test_glucose_is_pilot1_table_14_3_02_named_and_footnoted(glucose, tmp_path):
+    """FDA's review calls the glucose output Table 14-3.02; the title names glucose and the footnote
+    agrees with the baseline N (86/84 with a baseline value, 65/31 at Week 20), unlike Pilot 1's
+    "[a] Table is based on participants who have observable data at Baseline and Week 20"."""
+    _, t = glucose
+    assert "Glucose" in t.data.title
+    g = grid(t)
+    assert g["Placebo"][0] == "86" and g["Placebo"][2] == "65"
+    notes = " ".join(fn.text for fn in t.data.footnotes)
+    assert "baseline glucose value" in notes and "observable data at Baseline and Week 20" not in notes
+    path = E.write_rtf(t, tmp_path, "pilot1-14-3.02", population="Intent-to-Treat", source="test",
+                       number_text=f"{E.PILOT1} Table 14-3.02")
+    text = Path(path).read_text(encoding="ascii")
+    assert "R Submission Pilot 1 Table 14-3.02" in text and "Glucose" in text
+
+
+def test_figure_14_1_rtf(tmp_path, km):
+    import matplotlib
+    from .test_csr_appendix import _rtf_ok
+    matplotlib.use("Agg")
+    fig = E.figure_14_1(km["curve"], km["risk"], CSR)
+    path = E.write_figure_rtf(fig, tmp_path, population="Safety", source="test")
+    text = Path(path).read_text(encoding="ascii")
+    _rtf_ok(text)
+    assert "\\pngblip" in text and "Figure 14-1" in text and "Population: Safety" in text
+    assert not (Path(tmp_path) / "rtf" / "f-14-1.png").exists()

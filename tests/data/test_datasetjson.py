@@ -23,7 +23,7 @@ REPO = Path(__file__).parents[2]
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
-    from trialsupp.simulate.valor import simulate
+    from studies.valor.simulate.valor import simulate
     out = tmp_path_factory.mktemp("dsj")
     assert main(["simulate", "--seed", "48", "--out", str(out), "--format", "parquet,dataset-json"]) == 0
     return out, simulate(seed=48)

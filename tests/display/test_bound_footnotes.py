@@ -16,6 +16,27 @@ def test_footnote_value_is_a_bound_span():
          .add_stat_row("Participants, No.", placed, "{N}", variable="AGE")
          .footnote("Terms reported by at least {value}% of any group.", ard=placed, variable="threshold"))
     html = t.to_html()
-    assert ('<span class="ts-stat" data-ard="ae.ae.threshold.value" tabindex="0">'
-            'Terms reported by at least 10% of any group.</span>') in html
+    # the number alone is bound: a number typed into the sentence around it is not
+    assert ('Terms reported by at least <span class="ts-stat" data-ard="ae.ae.threshold.value" tabindex="0">'
+            '10</span>% of any group.') in html
     assert r"Terms reported by at least 10% of any group\." in t.to_typst()      # Typst-escaped full stop
+
+
+def test_number_typed_into_a_bound_footnote_is_unbound():
+    from trialsupp.ard.audit import audit_html
+    placed = _placed()
+    html = (Table("Adverse Events", label="tbl-ae")
+            .footnote("Terms reported by at least {value}% of any group.", ard=placed, variable="threshold")
+            .to_html())
+    assert audit_html(html, placed) == []
+    typed = html.replace("% of any group.", "% of any group in 12 countries.")
+    assert [u.number for u in audit_html(typed, placed)] == ["12"]
+
+
+def test_number_typed_inside_a_bound_span_is_unbound():
+    from trialsupp.ard.audit import audit_html
+    placed = _placed()
+    html = '<p>At least <span class="ts-stat" data-ard="ae.ae.threshold.value">10% in 12 countries</span>.</p>'
+    problems = audit_html(html, placed)
+    assert [u.number for u in problems] == ["12"]
+    assert "inside the span of ae.ae.threshold.value" in problems[0].context

@@ -222,3 +222,20 @@ def test_forest_log_ticks_readable_and_counts():
     assert "logarithmic" in F.figure_legend(fig)
     assert F.log_ticks(0.3, 1.2) == [0.4, 0.5, 0.75, 1]
     plt.close(fig)
+
+
+def test_numbers_drawn_in_a_figure_carry_their_ard_ids_in_the_svg():
+    """Each at-risk count and the HR text is an SVG group id="ard:<id>" (issue 19), so a number
+    drawn inside a figure is traceable to its ARD row like a table cell."""
+    import re
+    from trialsupp.display.figure_output import figure_svg
+    ard, fig, ax = _km()
+    svg = figure_svg(fig)
+    plt.close(fig)
+    bound = re.findall(r'<g id="ard:([^"]+)"', svg)
+    risk = ard[(ard["context"] == "km_at_risk") & (ard["stat_name"] == "n_risk")]
+    drawn_risk = [b for b in bound if b in set(risk["id"])]
+    assert drawn_risk and len(drawn_risk) == len(set(drawn_risk))
+    cox_ids = set(select(ard, context="cox")["id"])
+    assert any(set(b.split("+")) & cox_ids for b in bound)          # the HR text: estimate, CI (and P)
+    assert set("+".join(bound).split("+")) <= set(ard["id"])

@@ -112,6 +112,8 @@ def make_project(root: Path) -> Path:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (root / "notebooks" / "hostile").mkdir(parents=True)
     nbformat.write(nb, root / "notebooks" / "hostile" / "events.ipynb")
+    from trialsupp.data.manifest import accept
+    accept(root / "data" / "hostile", "test fixture", who="tests")     # the input manifest a render requires
     study = root / "hostile.yaml"
     study.write_text(textwrap.dedent(STUDY))
     return study

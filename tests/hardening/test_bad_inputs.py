@@ -159,13 +159,14 @@ NB = "trialsupp: error: notebook notebooks/hostile/events.ipynb, cell 1 (id cell
 CLI_CASES = {
     # data
     "truncated parquet": (_data(_truncate_parquet),
-                          NB + "DataError: adsl.parquet: cannot be read as parquet ("),
-    "png named .parquet": (_data(_png_as_parquet), NB + "DataError: adsl.parquet: cannot be read as parquet ("),
+                          "trialsupp: error: adsl.parquet: cannot be read as parquet ("),
+    "png named .parquet": (_data(_png_as_parquet), "trialsupp: error: adsl.parquet: cannot be read as parquet ("),
     "directory named .parquet": (_data(_directory_as_parquet),
                                  "trialsupp: error: {root}/data/hostile/adsl.parquet: is a directory, "
                                  "expected a parquet file"),
-    "truncated xpt": (_data(_truncated_xpt), NB + "DataError: adsl.xpt: cannot be read as xpt ("),
-    "csv text named .xpt": (_data(_text_as_xpt), NB + "DataError: adsl.xpt: not a SAS transport (XPT) file"),
+    "truncated xpt": (_data(_truncated_xpt), "trialsupp: error: adsl.xpt: SAS transport file does not end on an "
+                                             "80-byte record (5000 bytes): truncated or damaged"),
+    "csv text named .xpt": (_data(_text_as_xpt), "trialsupp: error: adsl.xpt: not a SAS transport (XPT) file"),
     "usubjid not unique": (_data(_duplicate_usubjid),
                            NB + "DataError: dataset adsl, variable USUBJID: not unique; rows 0, 3 repeat"),
     "orphan usubjid": (_data(_orphan_usubjid),
@@ -176,8 +177,11 @@ CLI_CASES = {
     "unknown top key": (_cfg(r"^title:", "colour: red\ntitle:"), "trialsupp: error: hostile.yaml: unknown key(s) colour"),
     "unknown data key": (_cfg(r"dir: data/hostile\}", "dir: data/hostile, bogus: 1}"),
                          "trialsupp: error: hostile.yaml: data: unknown key(s) bogus"),
-    "unknown parameter key": (_cfg(r'description: "Row heading"', 'description: "Row heading", min: 3'),
-                              "trialsupp: error: hostile.yaml: parameters.label: unknown key(s) min"),
+    "unknown parameter key": (_cfg(r'description: "Row heading"', 'description: "Row heading", colour: 3'),
+                              "trialsupp: error: hostile.yaml: parameters.label: unknown key(s) colour"),
+    "bounds on a text parameter": (_cfg(r'description: "Row heading"', 'description: "Row heading", min: 3'),
+                                   "trialsupp: error: hostile.yaml: parameters.label.min: only int, float, date "
+                                   "and cut parameters take bounds"),
     "parameter type": (_cfg(r"type: str", "type: string"),
                        "trialsupp: error: hostile.yaml: parameters.label.type: must be one of bool, choice, cut, "
                        "date, float, int, str, got 'string'"),
@@ -215,15 +219,24 @@ CLI_CASES = {
 
 
 def _run_case(base: Path, name: str):
+    """Edit a fresh project, re-record its data deliberately (``data accept``), render.
+    Returns the first command that failed: ``data accept`` refuses a file it cannot read to
+    its end, and then the render refuses the unrecorded file too (checked here)."""
     root = base / re.sub(r"\W+", "-", name)
     root.mkdir()
     make_project(root)
     CLI_CASES[name][0](root)
     env = {**os.environ, "TRIALSUPP_PROJECT": str(root), "TRIALSUPP_CACHE": str(root / ".cache")}
     env.pop("TRIALSUPP_DEBUG", None)
-    proc = subprocess.run([sys.executable, "-m", "trialsupp.cli", "render", "--study", str(root / "hostile.yaml"),
+    study = str(root / "hostile.yaml")
+    accepted = subprocess.run([sys.executable, "-m", "trialsupp.cli", "data", "accept", "--study", study,
+                               "--reason", "test case"], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "trialsupp.cli", "render", "--study", study,
                            "--out", str(root / "_output" / "hostile"), "--engine", "builtin", "--to", "html", "-q"],
                           capture_output=True, text=True, env=env, timeout=300)
+    if accepted.returncode != 0:
+        assert proc.returncode == 1 and len(_error_lines(proc.stderr)) == 1, proc.stderr
+        return root, accepted
     return root, proc
 
 

@@ -79,6 +79,8 @@ def make_project(root: Path, fail: bool = False) -> Path:
     (root / "report" / "mini").mkdir(parents=True)
     (root / "report" / "mini" / "index.qmd").write_text(REPORT)
     write_notebook(root, fail)
+    from trialsupp.data.manifest import accept
+    accept(root / "data" / "mini", "test fixture", who="tests")     # the input manifest a render requires
     study = root / "src" / "studies" / "mini" / "study.yml"
     study.parent.mkdir(parents=True)
     study.write_text(textwrap.dedent(STUDY))

@@ -26,6 +26,7 @@ def test_repository_copy_equals_the_package_templates():
 def test_install_templates_writes_missing_and_refreshes_outdated(tmp_path):
     written = install_templates(tmp_path)
     assert {p.relative_to(tmp_path) for p in written} == set(template_files())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_extensions", "_quarto.yml"]   # no package-only files
     assert install_templates(tmp_path) == []
     # the user's _quarto.yml is theirs: never overwritten
     (tmp_path / "_quarto.yml").write_text("project: {type: default}\n")

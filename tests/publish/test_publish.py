@@ -176,7 +176,13 @@ def test_quarto_yml_has_documented_keys():
     html, typ = cfg["format"]["html"], cfg["format"]["typst"]
     assert html["embed-resources"] is True and html["html-math-method"] == "plain"
     assert html["toc"] is True and html["css"] == "_extensions/trialsupp/jama.css"
-    assert html["include-after-body"] == "_results/provenance.html"
+    assert html["section-divs"] is True and "include-after-body" not in html
+    assert html["template-partials"] == ["_extensions/trialsupp/title-block.html",
+                                         "_extensions/trialsupp/toc.html"]
+    assert cfg["filters"] == [{"path": "_extensions/trialsupp/project-meta.lua", "at": "pre-ast"},
+                              {"path": "_extensions/trialsupp/trialsupp.lua", "at": "post-quarto"}]
+    for p in html["template-partials"] + [f["path"] for f in cfg["filters"]]:
+        assert (REPO / p).is_file()
     assert typ["template-partials"] == ["_extensions/trialsupp/typst-template.typ",
                                         "_extensions/trialsupp/typst-show.typ"]
     for p in typ["template-partials"] + [html["css"]]:

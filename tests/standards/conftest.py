@@ -27,3 +27,10 @@ def valor_render(tmp_path_factory, render_isolated):
         else:
             os.environ["SOURCE_DATE_EPOCH"] = old
     return result
+
+
+@pytest.fixture(scope="session")
+def cdisc_render(tmp_path_factory, render_isolated):
+    """The CDISC pilot appendix (CSR layout) with Word outputs."""
+    return render_isolated("cdiscpilot01", tmp_path_factory.mktemp("csr") / "cdisc",
+                           formats=("html", "pdf", "docx")).out

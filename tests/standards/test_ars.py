@@ -114,3 +114,20 @@ def test_export_without_a_render_is_one_error_line(tmp_path, capsys):
     assert main(["export", "ars", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("trialsupp: error:") and "ard.json" in err[0]
+
+
+def test_csr_reporting_event(cdisc_render, tmp_path):
+    """The CDISC pilot appendix: valid ARS 1.0; each CSR table output lists its PDF pages,
+    its HTML section and its RTF and DOCX files."""
+    target = tmp_path / "ars.json"
+    assert main(["export", "ars", "--out", str(cdisc_render), "--to", str(target)]) == 0
+    doc = json.loads(target.read_text(encoding="utf-8"))
+    assert not list(jsonschema.Draft7Validator(SCHEMA).iter_errors(doc))
+    out = {o["name"]: o for o in doc["outputs"]}["14-3.01"]
+    files = {f["name"]: f["fileType"] for f in out["fileSpecifications"]}
+    assert files["t-14-3-01.rtf"] == {"controlledTerm": "rtf"} and "t-14-3-01.docx" in files
+    refs = {r["referenceDocumentId"]: r["pageRefs"][0] for r in out["documentRefs"]}
+    assert refs["DOC_supplement-pdf"]["pageNumbers"]
+    from trialsupp.ard.audit import pdf_pages_text
+    pages = pdf_pages_text(cdisc_render / "supplement.pdf")
+    assert all("Table 14-3.01" in pages[p - 1] for p in refs["DOC_supplement-pdf"]["pageNumbers"])

@@ -15,9 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cdisc(tmp_path_factory, render_isolated):
-    return render_isolated("cdiscpilot01", tmp_path_factory.mktemp("csr-docx") / "cdisc",
-                           formats=("html", "pdf", "docx")).out
+def cdisc(cdisc_render):
+    return cdisc_render
 
 
 def test_one_docx_per_output_table(cdisc):

@@ -34,11 +34,12 @@ def test_valor_documents_identical_across_folders_and_time_zones(valor_render, t
     elsewhere = tmp_path / "some" / "other" / "cwd"
     elsewhere.mkdir(parents=True)
     out_b = tmp_path / "b" / "valor"
-    proc = _cli(["render", "--out", str(out_b), "--engine", "builtin", "--reproducible", "-q"], cwd=elsewhere,
+    proc = _cli(["render", "--out", str(out_b), "--engine", "builtin", "--reproducible", "--to", "html,pdf,docx",
+                 "-q"], cwd=elsewhere,
                 env_extra={"TZ": "Pacific/Auckland", "TRIALSUPP_CACHE": str(tmp_path / "cache-b")})
     assert proc.returncode == 0, proc.stderr
     a = valor_render.out
-    for name in ("supplement.html", "supplement.pdf", "ard.json"):
+    for name in ("supplement.html", "supplement.pdf", "supplement.docx", "ard.json"):
         assert (a / name).read_bytes() == (out_b / name).read_bytes(), name
     figures = sorted(p.name for p in (a / "figures").iterdir())
     assert figures and figures == sorted(p.name for p in (out_b / "figures").iterdir())

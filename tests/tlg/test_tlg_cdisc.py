@@ -130,7 +130,8 @@ def test_ae_threshold_keeps_the_terms_r_keeps_and_binds_the_footnote(d):
     thr_id = select(p, variable="threshold")["id"].iloc[0]
     bound = [f.text for f in t.data.footnotes if not isinstance(f.text, str)]
     assert any(thr_id in c.ids for c in bound)
-    assert "at least 5% of subjects" in t.to_html()
+    import re
+    assert "at least 5% of subjects" in re.sub(r"<[^>]+>", "", t.to_html())    # the 5 is a bound span
 
 
 def test_ae_sort_descending_by_total(d):

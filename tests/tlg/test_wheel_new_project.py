@@ -37,7 +37,7 @@ def venv(tmp_path_factory):
         shutil.copy2(ROOT / f, src / f)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TRIALSUPP_PROJECT")}
     t0 = time.monotonic()
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(base / "dist"),
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(base / "dist"),
           str(src)], env, base)
     wheel = next((base / "dist").glob("trialsupp-*.whl"))
     vdir = base / "venv"

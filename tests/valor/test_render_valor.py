@@ -73,3 +73,16 @@ def test_first_page_has_simulated_statement_and_contents(valor):
 def test_every_number_is_bound(valor):
     result, _ = valor
     assert result.unbound == [], [u.line() for u in result.unbound][:20]
+
+
+def test_no_placeholder_text_in_rendered_outputs(valor):
+    """No placeholder left in the rendered HTML and PDF text (issue 18)."""
+    import re as _re
+    result, _ = valor
+    html = _re.sub(r"<[^>]+>", " ", (result.out / "supplement.html").read_text()).lower()
+    pdf = " ".join(p.extract_text() for p in PdfReader(str(result.out / "supplement.pdf")).pages).lower()
+    for text in (html, pdf):
+        for word in ("placeholder", "to be completed", "todo", "[authors"):
+            assert word not in text, word
+    assert "Provenance" in (result.out / "supplement.html").read_text()
+    assert "provenance" in pdf and "ereferences" in pdf

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trialsupp import tlg
 from trialsupp.ard.schema import bind_ard
-from trialsupp.stats.descriptive import ard_summary, ard_tabulate
 from trialsupp.stats.tests import anova_oneway, chisq_test
 
-from .common import arm_categorical, ordered, with_total
+from .common import ARMS, arm_categorical, ordered
 
 __all__ = ["prepare_adsl", "t14_2_01", "pilot1_demographic", "CONTINUOUS", "CATEGORICAL",
            "RACE_LEVELS", "CSR_FMT", "LEVEL_LABELS"]
@@ -57,13 +57,28 @@ def prepare_adsl(adsl: pd.DataFrame) -> pd.DataFrame:
     return d
 
 
+def _standard(tlg_out, stats: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """The rows of a ``trialsupp.tlg`` output this display prints, with its formats:
+    ``stats`` maps context -> {stat_name: fmt}."""
+    ard = tlg_out.ard.copy()
+    keep = pd.Series(False, index=ard.index)
+    for context, fmts in stats.items():
+        hit = (ard["context"] == context) & ard["stat_name"].isin(list(fmts))
+        ard.loc[hit, "fmt"] = ard.loc[hit, "stat_name"].map(fmts)
+        keep |= hit
+    return ard[keep & (ard["variable"] != "TRT01P")].reset_index(drop=True)
+
+
 def t14_2_01(adsl: pd.DataFrame) -> pd.DataFrame:
-    """Demographic and baseline characteristics (ITT), with Total column and P values."""
+    """Demographic and baseline characteristics (ITT), with Total column and P values.
+
+    The summaries and counts are the standard output ``trialsupp.tlg.demographics`` (on the
+    CSR categories of :func:`prepare_adsl`); the P values are this CSR's own."""
     d = prepare_adsl(adsl)
-    dt = with_total(d, "TRT01P")
     cont = [v for v, _ in CONTINUOUS]
-    parts = [ard_summary(dt, cont, by="TRT01P", statistic=STATS, fmt=CSR_FMT),
-             ard_tabulate(dt, list(CATEGORICAL), by="TRT01P", denominator=dt, fmt={"p": "pct0"})]
+    std = tlg.demographics(d, cont + list(CATEGORICAL), arm="TRT01P", pop_flag=None, total=True,
+                           arms=ARMS, layout="csr")
+    parts = [_standard(std, {"summary": CSR_FMT, "tabulate": {"n": "int", "N": "int", "p": "pct0"}})]
     parts += [anova_oneway(d, v, "TRT01P") for v in cont]
     parts += [chisq_test(d, v, "TRT01P") for v in CATEGORICAL]
     return bind_ard(*parts)
@@ -76,14 +91,12 @@ PILOT1_FMT = {"N": "int", "mean": "d2", "sd": "d2", "median": "d2", "min": "d2",
 def pilot1_demographic(adsl: pd.DataFrame) -> pd.DataFrame:
     """R Submission Pilot 1 ``tlf-demographic``: ITT, mean (sd), median, min - max, counts.
 
+    The standard output ``trialsupp.tlg.demographics`` (ITT, planned arm, no Total column).
     Pilot 1 prints with rtables format "xx.xx" (2 decimals, trailing zeros dropped);
     the ARD carries 2-decimal formats (``d2``).
     """
-    d = arm_categorical(adsl[adsl["ITTFL"] == "Y"], "TRT01P", "TRT01PN")
-    d["AGEGR1"] = ordered(d["AGEGR1"], ["<65", "65-80", ">80"])
-    d["RACE"] = ordered(d["RACE"], ["WHITE", "BLACK OR AFRICAN AMERICAN", "AMERICAN INDIAN OR ALASKA NATIVE"])
+    d = arm_categorical(adsl, "TRT01P", "TRT01PN")
     cont = ["AGE", "HEIGHTBL", "WEIGHTBL", "BMIBL", "MMSETOT"]
-    return bind_ard(
-        ard_summary(d, cont, by="TRT01P", statistic=STATS, fmt=PILOT1_FMT),
-        ard_tabulate(d, ["AGEGR1", "RACE"], by="TRT01P", statistic=("n", "N")),
-    )
+    std = tlg.demographics(d, cont + ["AGEGR1", "RACE"], arm="TRT01P", pop_flag="ITTFL", total=False,
+                           arms=ARMS, layout="csr")
+    return _standard(std, {"summary": PILOT1_FMT, "tabulate": {"n": "int", "N": "int"}})

@@ -79,7 +79,7 @@ OUTPUTS: dict[str, tuple[str, str]] = {
     "14-3.11": ("ADAS Cog (11) - Repeated Measures Analysis of Change from Baseline to Week 24", "adadas"),
     "14-3.12": ("Mean NPI-X Total Score from Week 4 through Week 24 - Windowed", "adnpix"),
     "14-3.13": ("CIBIC+ - Categorical Analysis - LOCF", "adcibc"),
-    "pilot1-glucose": ("ANCOVA of Change from Baseline at Week 20", "adlbc"),
+    "pilot1-glucose": ("ANCOVA of Change from Baseline in Glucose (mmol/L) at Week 20", "adlbc"),
     "14-1": ("KM plot for Time to First Dermatologic Event: Safety population", "adtte"),
 }
 
@@ -569,7 +569,8 @@ def table_glucose(placed: pd.DataFrame, rules):
     t = t.add_row("p-Value", {"ls": cell(placed, "{p.value}", rules=rules, context="ancova.diff")})
     t = t.add_row("Root Mean Squared Error of Change", {"ls": cell(placed, "{rmse}", rules=rules,
                                                                    context="ancova.fit")})
-    return (t.footnote("[a] Table is based on participants who have observable data at Baseline and Week 20.")
+    return (t.footnote("[a] Baseline: participants with a baseline glucose value. Week 20 and change from "
+                       "baseline (and the ANCOVA): participants with a value at both Baseline and Week 20.")
              .footnote("[b] Based on an Analysis of covariance (ANCOVA) model with treatment and baseline "
                        "value as covariates; the CI of the difference is estimate +/- 1.96 x SE.")
              .abbreviations({"CI": "Confidence Interval", "LS": "Least Squares", "SD": "Standard Deviation"}))
@@ -592,16 +593,42 @@ def figure_14_1(curve: pd.DataFrame, risk: pd.DataFrame, rules, times: Sequence[
     return fig
 
 
-def write_rtf(table, out_dir, number: str, *, population: str, source: str, data_cut: str | None = None) -> str:
-    """Write ``<out_dir>/rtf/t-<number>.rtf`` (CSR page header, titles and footer); returns the path."""
+def write_rtf(table, out_dir, number: str, *, population: str, source: str, data_cut: str | None = None,
+              number_text: str | None = None) -> str:
+    """Write ``<out_dir>/rtf/t-<number>.rtf`` (CSR page header, titles and footer); returns the path.
+    ``number_text``: the printed number when it is not "Table <number>" (R Submission Pilot 1)."""
     from pathlib import Path
 
     path = Path(out_dir) / "rtf" / f"t-{number.replace('.', '-')}.rtf"
     path.parent.mkdir(parents=True, exist_ok=True)
     kind = "Figure" if number == "14-1" else "Table"
-    table.to_rtf(path, number=f"{kind} {number}" if number[0].isdigit() else None,
+    table.to_rtf(path, number=number_text or (f"{kind} {number}" if number[0].isdigit() else None),
                  titles=[f"Population: {population}"], header_left="Protocol: CDISCPILOT01",
                  header_right="Page {page} of {pages}",
                  footer_left=f"Source: {source}, cell {path.stem}",
                  footer_right=f"Data cut: {data_cut or 'none'}")
     return str(path)
+
+
+PILOT1 = "R Submission Pilot 1"
+
+
+def write_figure_rtf(fig, out_dir, *, population: str, source: str, data_cut: str | None = None) -> str:
+    """Figure 14-1 as its own RTF page (``<out_dir>/rtf/f-14-1.rtf``; 200 dpi PNG inside)."""
+    from pathlib import Path
+
+    from trialsupp.display.rtf_figure import figure_rtf
+
+    rtf_dir = Path(out_dir) / "rtf"
+    rtf_dir.mkdir(parents=True, exist_ok=True)
+    png = rtf_dir / "f-14-1.png"
+    fig.savefig(png, dpi=200, bbox_inches="tight", metadata={"Software": None})
+    path = rtf_dir / "f-14-1.rtf"
+    figure_rtf(png, path, number="Figure 14-1", title=OUTPUTS["14-1"][0], titles=[f"Population: {population}"],
+               footnotes=["Kaplan-Meier estimates with pointwise 95% confidence bands (log-log); "
+                          "+ censored; number of subjects at risk below the axis."],
+               header_left="Protocol: CDISCPILOT01", footer_left=f"Source: {source}, cell f-14-1",
+               footer_right=f"Data cut: {data_cut or 'none'}")
+    png.unlink()
+    return str(path)
+

@@ -1,5 +1,14 @@
-"""CDISCPILOT01 laboratory tables: 14-6.01 (chemistry by visit), 14-6.05 (normal range shifts,
-chemistry) and 14-6.06 (Hy's law shifts). Hematology (ADLBH) is not in data/cdiscpilot01.
+"""CDISCPILOT01 laboratory tables: 14-6.01 (by visit), 14-6.02 (beyond normal range), 14-6.03
+(clinically significant change from previous visit, ADLBCPV/ADLBHPV), 14-6.04 (shifts by visit),
+14-6.05 (shifts), chemistry (ADLBC) and hematology (ADLBH); 14-6.06 (Hy's law shifts).
+
+Counting rule (every lab table): records with a value, not records. A record whose category
+(LBNRIND, ANRIND, BNRIND) is missing is not counted, in the n or anywhere else.
+14-6.02 / 14-6.03 follow Atorus ``programs/t-14-6.02.R`` / ``t-14-6.03.R``: safety, ANL01FL = Y,
+AVISITN != 99; records per range category (L, N, H) and arm, percentages of the arm's records
+with a category; Fisher-Freeman-Halton exact test of arm x category (3 x k).
+14-6.04 follows ``t-14-6.04.R``: safety, scheduled visits Week 2-26 (no ANL01FL filter),
+BNRIND and ANRIND N or H; per visit, baseline category and arm: n and shift-to counts.
 
 14-6.01 follows Atorus ``programs/t-14-6-01.R``: safety population, scheduled visits
 (AVISITN 0-26) plus End of Treatment (AVISITN 99) records flagged AENTMTFL = Y; per test and
@@ -19,11 +28,31 @@ import pandas as pd
 from trialsupp.ard.schema import bind_ard
 from trialsupp.stats.cmh import cmh_test
 from trialsupp.stats.descriptive import ard_summary, ard_tabulate
+from trialsupp.stats.tests import fisher_test
 
 from ._util import tag
 from .common import arm_categorical, ordered
 
-__all__ = ["lab_visits", "t14_6_01", "t14_6_05", "t14_6_06", "LAB_FMT", "VISIT_LABELS"]
+__all__ = ["lab_visits", "t14_6_01", "t14_6_02", "t14_6_04", "t14_6_05", "t14_6_06", "LAB_FMT",
+           "VISIT_LABELS", "LAB_NAMES", "CHEM_ORDER", "HEME_ORDER", "SHIFT_VISITS"]
+
+# CSR test names (upper case, as the shells print them) and the shells' orders
+LAB_NAMES = {
+    "ALB": "ALBUMIN", "ALP": "ALKALINE PHOSPHATASE", "ALT": "ALANINE AMINOTRANSFERASE",
+    "AST": "ASPARTATE AMINOTRANSFERASE", "BILI": "BILIRUBIN", "BUN": "UREA NITROGEN", "CA": "CALCIUM",
+    "CHOL": "CHOLESTEROL", "CK": "CREATINE KINASE", "CL": "CHLORIDE", "CREAT": "CREATININE",
+    "GGT": "GAMMA GLUTAMYL TRANSFERASE", "GLUC": "GLUCOSE", "K": "POTASSIUM", "SODIUM": "SODIUM",
+    "PHOS": "PHOSPHATE", "PROT": "PROTEIN", "URATE": "URATE",
+    "BASO": "BASOPHILS", "EOS": "EOSINOPHILS", "HCT": "HEMATOCRIT", "HGB": "HEMOGLOBIN",
+    "LYM": "LYMPHOCYTES", "MCH": "ERY. MEAN CORPUSCULAR HEMOGLOBIN",
+    "MCHC": "ERY. MEAN CORPUSCULAR HB CONCENTRATION", "MCV": "ERY. MEAN CORPUSCULAR VOLUME",
+    "MONO": "MONOCYTES", "PLAT": "PLATELET", "RBC": "ERYTHROCYTES", "WBC": "LEUKOCYTES",
+}
+CHEM_ORDER = ["ALB", "ALP", "ALT", "AST", "BILI", "BUN", "CA", "CHOL", "CK", "CL", "CREAT", "GGT", "GLUC",
+              "K", "SODIUM", "PHOS", "PROT", "URATE"]
+HEME_ORDER = ["BASO", "EOS", "HCT", "HGB", "LYM", "MCH", "MCHC", "MCV", "MONO", "PLAT", "RBC", "WBC"]
+SHIFT_VISITS = ["WEEK 2", "WEEK 4", "WEEK 6", "WEEK 8", "WEEK 12", "WEEK 16", "WEEK 20", "WEEK 24", "WEEK 26"]
+RANGE = {"LOW": "L", "NORMAL": "N", "HIGH": "H", "L": "L", "N": "N", "H": "H"}
 
 LAB_FMT = {"N": "int", "mean": "d1", "sd": "d2"}
 VISIT_LABELS = {0: "Bsln", 2: "Wk 2", 4: "Wk 4", 6: "Wk 6", 8: "Wk 8", 12: "Wk 12", 16: "Wk 16",
@@ -51,8 +80,41 @@ def t14_6_01(adlbc: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     return bind_ard(value, change)
 
 
+def t14_6_02(adlb: pd.DataFrame, paramcd: str, indicator: str = "LBNRIND") -> pd.DataFrame:
+    """Records low / normal / high during treatment per arm (14-6.02; 14-6.03 with the ``pv``
+    datasets and ``indicator="ANRIND"``), and the exact test of arm x category.
+
+    ARD: variable = RANGE (L, N, H), group1 = TRTP; n, N (records with a category), p.
+    """
+    d = adlb[(adlb["SAFFL"] == "Y") & (adlb["ANL01FL"] == "Y") & (adlb["AVISITN"] != 99)
+             & (adlb["PARAMCD"] == paramcd)]
+    d = arm_categorical(d, "TRTP", "TRTPN")
+    d = d.assign(RANGE=ordered(d[indicator].map(RANGE), ["L", "N", "H"]))
+    d = d[d["RANGE"].notna()]
+    parts = [ard_tabulate(d, "RANGE", by="TRTP", fmt={"p": "pct0"})]
+    if d["RANGE"].nunique() > 1:   # one category only: no association to test (CSR: blank)
+        parts.append(fisher_test(d, "RANGE", "TRTP"))
+    return bind_ard(*parts)
+
+
+def t14_6_04(adlb: pd.DataFrame, paramcd: str, visit: str) -> pd.DataFrame:
+    """Shift from baseline range (BNRIND N/H) to the visit's range (ANRIND N/H) per arm at one
+    scheduled visit (14-6.04). ARD: variable = ANRIND, group1 = TRTP, group2 = BNRIND;
+    N = records of the arm with that baseline category, n/p per shift-to category."""
+    d = adlb[(adlb["SAFFL"] == "Y") & (adlb["AVISITN"] != 99) & (adlb["PARAMCD"] == paramcd)
+             & (adlb["VISIT"] == visit) & adlb["BNRIND"].isin(["N", "H"]) & adlb["ANRIND"].isin(["N", "H"])]
+    d = arm_categorical(d, "TRTP", "TRTPN")
+    d["ANRIND"] = ordered(d["ANRIND"], ["N", "H"])
+    parts = []
+    for b in ("N", "H"):
+        sub = d.assign(ANRIND=d["ANRIND"].where(d["BNRIND"] == b))
+        parts.append(tag(ard_tabulate(sub, "ANRIND", by="TRTP", fmt={"p": "pct0"}),
+                         group2="BNRIND", group2_level=b))
+    return bind_ard(*parts)
+
+
 def t14_6_05(adlbc: pd.DataFrame, paramcd: str) -> pd.DataFrame:
-    """Shift of one chemistry test: baseline N/H x on-treatment N/H per arm, CMH P value."""
+    """Shift of one lab test (ADLBC or ADLBH): baseline N/H x on-treatment N/H per arm, CMH P value."""
     d = adlbc[(adlbc["SAFFL"] == "Y") & (adlbc["ANL01FL"] == "Y") & (adlbc["PARAMCD"] == paramcd)]
     d = d[(d["AVISITN"] != 99) & d["BNRIND"].isin(["N", "H"]) & d["ANRIND"].isin(["N", "H"])]
     d = arm_categorical(d, "TRTP", "TRTPN")
@@ -62,7 +124,8 @@ def t14_6_05(adlbc: pd.DataFrame, paramcd: str) -> pd.DataFrame:
         # rows outside the baseline stratum are missing: every arm x level gets a row (zero counts too)
         sub = d.assign(ANRIND=d["ANRIND"].where(d["BNRIND"] == b))
         if len(sub):
-            parts.append(tag(ard_tabulate(sub, "ANRIND", by="TRTP"), group2="BNRIND", group2_level=b))
+            parts.append(tag(ard_tabulate(sub, "ANRIND", by="TRTP", fmt={"p": "pct0"}),
+                             group2="BNRIND", group2_level=b))
     if (d["ANRIND"] == "H").any():
         t = cmh_test(d, "TRTP", "ANRIND", strata="BNRIND")
         parts.append(t[t["variable_level"] == "row mean scores differ"])
@@ -90,3 +153,10 @@ def t14_6_06(adlbhy: pd.DataFrame) -> pd.DataFrame:
     t = cmh_test(p, "TRTP", "SHIFTTO", strata="BASEC")
     parts.append(t[t["variable_level"] == "general association"])
     return bind_ard(*parts)
+
+
+def header_n(adsl: pd.DataFrame, population: str = "SAFFL") -> pd.DataFrame:
+    """Subjects of the population per planned arm (the (N=...) of the CSR column headers).
+    ARD: variable = ``population`` flag, group1 = TRT01P, stat N."""
+    d = arm_categorical(adsl[adsl[population] == "Y"], "TRT01P", "TRT01PN")
+    return ard_tabulate(d, population, by="TRT01P", statistic=("N",))

@@ -47,11 +47,13 @@ def t14_1_02(adsl: pd.DataFrame) -> pd.DataFrame:
     termination due to adverse event (yes/no); due to lack of efficacy (yes/no).
     """
     d = arm_categorical(adsl, "TRT01P", "TRT01PN")
+    # "Missing" rows as the shell: subjects without COMP24FL; early terminators without a reason
     d["COMPSTAT"] = ordered(d["COMP24FL"].map({"Y": "Completed Week 24",
-                                               "N": "Early Termination (prior to Week 24)"}),
-                            ["Completed Week 24", "Early Termination (prior to Week 24)"])
+                                               "N": "Early Termination (prior to Week 24)"}).fillna("Missing"),
+                            ["Completed Week 24", "Early Termination (prior to Week 24)", "Missing"])
     early = d[d["COMP24FL"] == "N"].copy()
-    early["DCSREAS"] = ordered(early["DCSREAS"].where(early["DCSREAS"] != ""), list(TERM_REASONS))
+    reason = early["DCSREAS"].where(early["DCSREAS"].isin(list(TERM_REASONS)), "Missing")
+    early["DCSREAS"] = ordered(reason, list(TERM_REASONS) + ["Missing"])
     dt = with_total(d, "TRT01P")
     et = with_total(early, "TRT01P")
     tests = d.copy()
@@ -60,7 +62,8 @@ def t14_1_02(adsl: pd.DataFrame) -> pd.DataFrame:
     return bind_ard(
         ard_tabulate(dt, "COMPSTAT", by="TRT01P", denominator=dt, fmt={"p": "pct0"}),
         ard_tabulate(et, "DCSREAS", by="TRT01P", denominator=dt, fmt={"p": "pct0"}),
-        fisher_test(tests, "COMPSTAT", "TRT01P"),
+        fisher_test(tests[tests["COMPSTAT"] != "Missing"].assign(
+            COMPSTAT=lambda x: x["COMPSTAT"].cat.remove_categories(["Missing"])), "COMPSTAT", "TRT01P"),
         fisher_test(tests, "AEFL", "TRT01P"),
         fisher_test(tests, "LOEFL", "TRT01P"),
     )

@@ -109,8 +109,15 @@ def _fisher_2x2(a: int, b: int, c: int, d: int) -> tuple[float, float]:
     return p_obs, min(1.0, p)
 
 
+PAIRWISE = f"pairwise test vs {ARMS[0]}"   # context of the comparison rows: names the comparator
+
+
 def _fisher(denom: pd.DataFrame, subjects: set, **labels) -> pd.DataFrame:
-    """Low vs placebo and high vs placebo, subjects with / without the event (2 x 2)."""
+    """Low vs placebo and high vs placebo, subjects with / without the event (2 x 2).
+
+    Each row names both groups: group1_level = the active arm, context = "pairwise test vs
+    Placebo" (group2 stays free for the body system of a term row), method = "... <arm> vs Placebo".
+    """
     parts = []
     event = denom["USUBJID"].isin(subjects)
     code = code_ref(fisher_test)
@@ -121,11 +128,11 @@ def _fisher(denom: pd.DataFrame, subjects: set, **labels) -> pd.DataFrame:
         a, c = int((event & in_pbo).sum()), int((event & in_arm).sum())
         b, d = int((~event & in_pbo).sum()), int((~event & in_arm).sum())
         p_obs, p = _fisher_2x2(a, c, b, d)   # rows EVENT (Y, N), columns TRTA (placebo, arm)
-        method = "Fisher exact test"
+        method = f"Fisher exact test (two-sided), {arm} vs {ARMS[0]}"
         rows = ard_rows({"statistic": p_obs, "p.value": p}, variable="EVENT", group1="TRTA",
-                        context="test", method=method, code=code)
+                        context=PAIRWISE, method=method, code=code)
         rows = bind_ard(rows, ard_rows({"method": method}, variable="EVENT", group1="TRTA",
-                                       context="test", method=method, code=code))
+                                       context=PAIRWISE, method=method, code=code))
         parts.append(tag(rows, group1_level=arm, **labels))
     return bind_ard(*parts)
 

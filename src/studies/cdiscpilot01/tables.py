@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trialsupp.ard.fmt import CSR
+from trialsupp.ard.fmt import CSR, FormatRules
 from trialsupp.display import Table, cell, select
 from trialsupp.display.table import header_cell
 from trialsupp.display.markdown import raw_block
@@ -14,7 +14,7 @@ from trialsupp.display.markdown import raw_block
 from .common import ARM_SHORT, ARMS, TOTAL
 
 __all__ = ["rtf_options", "csr_output_meta", "arm_columns", "t_populations", "t_end_of_study", "t_sites",
-           "t_demographics", "t_exposure", "t_ae", "t_lab_summary", "t_vs_summary", "t_hylaw"]
+           "t_demographics", "t_exposure", "t_ae", "t_vs_summary", "t_hylaw"]
 
 
 def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", program: str = "",
@@ -55,53 +55,63 @@ def arm_columns(t: Table, ard: pd.DataFrame, by: str, total: bool = False, **whe
     return t.columns_from(ard, by, levels=levels, header="{level}\n(N={n})", **where)
 
 
-def _n_pct(sub: pd.DataFrame) -> str:
-    """CSR: "n (pct%)", plain "0" when the count is zero."""
+def _n_pct(sub: pd.DataFrame, zero_pct: bool = False) -> str:
+    """CSR: "n (pct%)"; a zero count prints plain "0" unless the shell prints "0 (0%)" (``zero_pct``:
+    14-1.01, 14-1.02)."""
     n = select(sub, stat_name="n")
-    return "{n}" if len(n) and n["stat"].iloc[0] == 0 else "{n} ({p}%)"
+    return "{n}" if len(n) and n["stat"].iloc[0] == 0 and not zero_pct else "{n} ({p}%)"
 
 
-def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1, extra=None, **where):
+def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1, extra=None,
+               zero_pct: bool = False, **where):
     cells = {}
     for lv in cols:
         sub = select(ard, group1=by, group1_level=lv, **where)
-        cells[lv] = cell(sub, _n_pct(sub), rules=CSR)
+        cells[lv] = cell(sub, _n_pct(sub, zero_pct), rules=CSR)
     if extra:
         cells.update(extra)
     return t.add_row(label, cells, indent=indent, ard=select(ard, **where))
 
 
-def _p_cell(ard: pd.DataFrame, **where):
+def _p_cell(ard: pd.DataFrame, rules: FormatRules = CSR, flag: float | None = None, **where):
+    """P value cell in the output's format; ``flag``: append "*" below that P (AE shells: 0.15)."""
     sub = select(ard, stat_name="p.value", **where)
-    return cell(sub, "{p.value}", rules=CSR) if len(sub) == 1 else ""
+    if len(sub) != 1:
+        return ""
+    star = "*" if flag is not None and sub["stat"].iloc[0] is not None and sub["stat"].iloc[0] < flag else ""
+    return cell(sub, "{p.value}" + star, rules=rules)
 
 
 def t_populations(placed: pd.DataFrame, rows) -> Table:
     t = arm_columns(Table("Summary of Populations", stub_header="", landscape=True, rules=CSR),
                     placed, "TRT01P", total=True, variable="ITTFL")
     for label, flag in rows:
-        t = _count_row(t, label, placed, "TRT01P", ARMS + [TOTAL], indent=0, variable=flag, variable_level="Y")
+        t = _count_row(t, label, placed, "TRT01P", ARMS + [TOTAL], indent=0, zero_pct=True, variable=flag,
+                       variable_level="Y")
     return t.footnote("NOTE: N in column headers represents number of subjects entered in study "
                       "(i.e., signed informed consent). Percentages are based on N.")
 
 
-def t_end_of_study(placed: pd.DataFrame, reasons: dict) -> Table:
+def t_end_of_study(placed: pd.DataFrame, reasons: dict, rules: FormatRules = CSR) -> Table:
     t = arm_columns(Table("Summary of End of Study Data", landscape=True, rules=CSR),
                     placed, "TRT01P", total=True, variable="COMPSTAT")
     t = t.add_column("p", "p-value [1]")
     cols = ARMS + [TOTAL]
     t = t.add_heading("Completion Status:")
-    for i, lv in enumerate(["Completed Week 24", "Early Termination (prior to Week 24)"]):
-        extra = {"p": _p_cell(placed, variable="COMPSTAT")} if i == 0 else None
-        t = _count_row(t, lv, placed, "TRT01P", cols, extra=extra, variable="COMPSTAT", variable_level=lv)
+    for i, lv in enumerate(["Completed Week 24", "Early Termination (prior to Week 24)", "Missing"]):
+        extra = {"p": _p_cell(placed, rules, variable="COMPSTAT")} if i == 0 else None
+        t = _count_row(t, lv, placed, "TRT01P", cols, extra=extra, zero_pct=True, variable="COMPSTAT",
+                       variable_level=lv)
     t = t.add_heading("Reason for Early Termination (prior to Week 24):")
-    for key, label in reasons.items():
+    for key, label in list(reasons.items()) + [("Missing", "Missing")]:
         extra = None
         if key == "Adverse Event":
-            extra = {"p": _p_cell(placed, variable="AEFL")}
+            extra = {"p": _p_cell(placed, rules, variable="AEFL")}
         if key == "Lack of Efficacy":
-            extra = {"p": _p_cell(placed, variable="LOEFL")}
-        t = _count_row(t, label, placed, "TRT01P", cols, extra=extra, variable="DCSREAS", variable_level=key)
+            extra = {"p": _p_cell(placed, rules, variable="LOEFL")}
+            label += " [2]"
+        t = _count_row(t, label, placed, "TRT01P", cols, extra=extra, zero_pct=True, variable="DCSREAS",
+                       variable_level=key)
     return (t.footnote("[1] Fisher's exact test.")
              .footnote("[2] Based on either patient/caregiver perception or physician perception."))
 
@@ -131,7 +141,8 @@ def t_sites(placed: pd.DataFrame) -> Table:
                       "at Week 24.")
 
 
-def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None) -> Table:
+def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None,
+                   rules: FormatRules = CSR) -> Table:
     t = arm_columns(Table("Summary of Demographic and Baseline Characteristics", landscape=True, rules=CSR),
                     placed, "TRT01P", total=True, variable="AGE")
     t = t.add_column("p", "p-value\n[1]")
@@ -147,18 +158,18 @@ def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_la
         if var in categorical and var not in labels:
             sub = select(placed, variable=var, variable_level=categorical[var][0], stat_name="N")
             t = t.add_row("n", {lv: cell(select(sub, group1_level=lv), "{N}", rules=CSR) for lv in cols}
-                          | {"p": _p_cell(placed, variable=var)}, indent=1, ard=sub)
+                          | {"p": _p_cell(placed, rules, variable=var)}, indent=1, ard=sub)
             for lv in categorical[var]:
                 t = _count_row(t, lv, placed, "TRT01P", cols, variable=var, variable_level=lv)
             continue
         for i, (lab, tpl) in enumerate(stats):
-            extra = {"p": _p_cell(placed, variable=var)} if i == 0 else {}
+            extra = {"p": _p_cell(placed, rules, variable=var)} if i == 0 else {}
             cells = {lv: cell(select(placed, variable=var, group1_level=lv, context="summary"), tpl, rules=CSR)
                      for lv in cols}
             t = t.add_row(lab, cells | extra, indent=1, ard=select(placed, variable=var))
         for cvar in cat_after.get(var, []):
             for j, lv in enumerate(categorical[cvar]):
-                extra = {"p": _p_cell(placed, variable=cvar)} if j == 0 else None
+                extra = {"p": _p_cell(placed, rules, variable=cvar)} if j == 0 else None
                 t = _count_row(t, (level_labels or {}).get(lv, lv), placed, "TRT01P", cols, extra=extra, variable=cvar, variable_level=lv)
     return (t.footnote("[1] P-values are results of ANOVA treatment group comparison for continuous "
                        "variables and Pearson's chi-square test for categorical variables.")
@@ -189,7 +200,7 @@ def t_exposure(placed: pd.DataFrame) -> Table:
              .footnote("[2] End of Study refers to Week 26/Early Termination."))
 
 
-def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
+def t_ae(placed: pd.DataFrame, title: str, any_label: str, rules: FormatRules = CSR) -> Table:
     t = Table(title, stub_header="System Organ Class/\nPreferred Term", landscape=True, rules=CSR)
     for arm in ARMS:
         n = select(placed, variable="ANYAE", group1_level=arm, stat_name="N")
@@ -205,8 +216,8 @@ def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
             cells[f"{arm}|n"] = cell(sub, _n_pct(sub), rules=CSR)
             zero = select(sub, stat_name="n")["stat"].iloc[0] == 0
             cells[f"{arm}|e"] = "" if zero else cell(sub, "[{n_event}]", rules=CSR)
-        cells["p_low"] = _p_cell(placed, group1_level=ARMS[1], **where)
-        cells["p_high"] = _p_cell(placed, group1_level=ARMS[2], **where)
+        cells["p_low"] = _p_cell(placed, rules, 0.15, group1_level=ARMS[1], **where)
+        cells["p_high"] = _p_cell(placed, rules, 0.15, group1_level=ARMS[2], **where)
         return t.add_row(label, cells, indent=indent, ard=select(placed, **where))
 
     t = row(t, any_label, 0, variable="ANYAE", variable_level="ANY BODY SYSTEM")
@@ -221,34 +232,8 @@ def t_ae(placed: pd.DataFrame, title: str, any_label: str) -> Table:
                       "the start of treatment. Adverse events are coded using MedDRA. Percentages are "
                       "based on the number of subjects in the safety population within each treatment group. "
                       "P-values are based on Fisher's Exact test for the comparison of placebo versus each "
-                      "active treatment group. Events are counted once per subject for n(%) and every "
-                      "occurrence for [AEs].")
-
-
-def t_lab_summary(placed: pd.DataFrame, param_labels: dict) -> Table:
-    t = Table("Summary Statistics for Continuous Laboratory Values", stub_header="Visit", landscape=True,
-              rules=CSR)
-    for arm in ARMS:
-        t = (t.add_column(f"{arm}|N", "N").add_column(f"{arm}|v", "Mean (SD)")
-              .add_column(f"{arm}|c", "Change\nfrom Bsln\nMean (SD)"))
-        t = t.spanner(ARM_SHORT[arm], [f"{arm}|N", f"{arm}|v", f"{arm}|c"])
-    t = t.add_group("CHEMISTRY")
-    for pc, label in param_labels.items():
-        p = select(placed, analysis_id=f"chem-{pc.lower()}")
-        t = t.add_heading(label)
-        visits = [v for v in dict.fromkeys(select(p, variable="AVAL")["group2_level"])]
-        for vis in visits:
-            cells = {}
-            for arm in ARMS:
-                a = select(p, variable="AVAL", group1_level=arm, group2_level=vis)
-                c = select(p, variable="CHG", group1_level=arm, group2_level=vis)
-                if not len(a) or select(a, stat_name="N")["stat"].iloc[0] == 0:
-                    continue
-                cells[f"{arm}|N"] = cell(a, "{N}", rules=CSR)
-                cells[f"{arm}|v"] = cell(a, "{mean} ({sd})", rules=CSR)
-                cells[f"{arm}|c"] = cell(c, "{mean} ({sd})", rules=CSR) if len(c) else ""
-            t = t.add_row(str(vis), cells, indent=1, ard=select(p, group2_level=vis))
-    return t.footnote("[1] End of treatment is the last on-treatment value (AENTMTFL = Y).")
+                      "active treatment group; * P < 0.15. Events are counted once per subject for n(%) "
+                      "and every occurrence for [AEs].")
 
 
 def t_vs_summary(placed: pd.DataFrame, title: str, var: str, measures: dict) -> Table:
@@ -265,13 +250,19 @@ def t_vs_summary(placed: pd.DataFrame, title: str, var: str, measures: dict) -> 
     return t.footnote("n, mean (SD), median [min, max].")
 
 
-def t_hylaw(placed: pd.DataFrame) -> Table:
+def t_hylaw(placed: pd.DataFrame, hdr: pd.DataFrame | None = None) -> Table:
+    """14-6.06; ``hdr`` (``labs.header_n``) puts "(N=...)" in the arm headers as the shell."""
     t = Table("Shifts of Hy's Law Values During Treatment", stub_header="Parameter / Shift", landscape=True,
               rules=CSR)
     for arm in ARMS:
         for b in ("Normal", "High"):
             t = t.add_column(f"{arm}|{b}", f"{b} at\nBaseline")
-        t = t.spanner(ARM_SHORT[arm], [f"{arm}|Normal", f"{arm}|High"])
+        keys = [f"{arm}|Normal", f"{arm}|High"]
+        if hdr is not None:
+            from .labtables import arm_spanner
+            t = arm_spanner(t, hdr, arm, keys)
+        else:
+            t = t.spanner(ARM_SHORT[arm], keys)
     t = t.add_column("p", "p-value\n[2]")
     for pc, label in (("TRANSHY", "Transaminase 1.5 x ULN"),
                       ("HYLAW", "Total Bili 1.5 x ULN and Transaminase 1.5 x ULN")):

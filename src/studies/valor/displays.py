@@ -159,6 +159,52 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
     return t
 
 
+# ---------------------------------------------------------------- exposure and listing
+def exposure_table(placed: pd.DataFrame, title: str = "Exposure to Study Drug (Intrathecal Doses)") -> Table:
+    groups = ("Placebo", "Tofersen 100 mg", "TOFERSEN_ANY")
+    labels = {"Placebo": "Placebo", "Tofersen 100 mg": "Tofersen 100 mg",
+              "TOFERSEN_ANY": "Ever treated with tofersen,\nVALOR and OLE"}
+    t = Table(title, label="tbl-exposure", stub_header="Exposure")
+    for g in groups:
+        n = select(placed, variable="NDOSE", group1_level=g, stat_name="N")
+        t = t.add_column(g, header_cell(n, labels[g] + "\n(n = {N})"))
+    t = t.spanner("VALOR (randomized period)", list(groups[:2]))
+    for var, label in (("NDOSE", "Doses per participant"), ("SPANWK", "First to last dose, wk")):
+        t = t.add_heading(label)
+        for tmpl, lab in (("{mean} ({sd})", "Mean (SD)"), ("{median} ({min}-{max})", "Median (range)")):
+            t = t.add_row(lab, {g: cell(placed, tmpl, variable=var, group1_level=g) for g in groups}, indent=1,
+                          ard=select(placed, variable=var))
+    t = t.add_row("Participant-years of exposure",
+                  {g: cell(placed, "{sum}", variable="EXPYR", group1_level=g) for g in groups},
+                  ard=select(placed, variable="EXPYR"))
+    return (t.footnote("VALOR columns: doses of the randomized period; last column: every tofersen dose in VALOR "
+                       "or the open-label extension.")
+             .footnote("From the first dose to the last dose plus one dosing interval of 4 weeks.",
+                       at_row("Participant-years of exposure"))
+             .abbreviations({"OLE": "open-label extension"}))
+
+
+def deaths_sae_listing_table(placed: pd.DataFrame, title: str = "Listing of Deaths and Serious Adverse Events"
+                             ) -> Table:
+    t = (Table(title, label="tbl-listing", stub_header="Randomized group", font_size=7.0, stub_width="11%")
+         .add_column("uid", "Participant")
+         .add_column("agesex", "Age, y/sex")
+         .add_column("sae", "Serious adverse events (study day of onset, period)")
+         .add_column("death", "Study day of death"))
+    for uid in dict.fromkeys(placed["variable_level"]):
+        r = select(placed, variable_level=uid)
+        dead = (r["stat_name"] == "death.day").any()
+        cells = {"uid": cell(r, "{id}"), "agesex": cell(r, "{age}/{sex}"), "sae": cell(r, "{sae}")}
+        if dead:
+            cells["death"] = cell(r, "{death.day}")
+        group = str(r.loc[r["stat_name"] == "group", "stat"].iloc[0])
+        t = t.add_row("Tofersen" if group.startswith("Tofersen") else group, cells, ard=r)
+    return (t.footnote("Study days from randomization (day 1). Periods: VALOR (randomized, double-blind) and OLE "
+                       "(open-label extension, all participants on tofersen).")
+             .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
+             .abbreviations({"OLE": "open-label extension"}))
+
+
 # ---------------------------------------------------------------- safety
 def _safety_columns(t: Table, placed: pd.DataFrame, arms: Sequence[str] = VALOR_ARMS,
                     ever_label: str = "Ever treated with tofersen,\nVALOR and OLE") -> Table:

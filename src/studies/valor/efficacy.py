@@ -38,7 +38,7 @@ from .common import (ARM, DELAYED, EARLY, ENDPOINTS, FASTER, GROUP, LONG_VISITS,
                      visit_name)
 
 __all__ = ["fit_mmrm", "mmrm_ard", "ard_group_sizes", "ard_week28_mmrm", "ard_jointrank_week28",
-           "fit_long", "ard_early_delayed", "ard_change_over_time", "ard_subgroups", "ard_stabilised",
+           "fit_long", "ard_early_delayed", "ard_visit_n", "ard_interactions", "ard_change_over_time", "ard_subgroups", "ard_stabilised",
            "trajectories", "subgroup_frame", "SUBGROUPS"]
 
 
@@ -175,6 +175,24 @@ def ard_early_delayed(fits: Mapping[str, MMRMFitter | Exception], report_weeks: 
     return bind_ard(*parts)
 
 
+def ard_visit_n(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = tuple(ENDPOINTS),
+                weeks: Sequence[int] = (52, 148), pop_name: str = "ITT") -> pd.DataFrame:
+    """Participants with an observed change from baseline per start group, end point and week
+    (the per-visit n behind the MMRM estimates; context ``visit_n``)."""
+    pop = population(data["adsl"], pop_name)
+    parts = []
+    for code in codes:
+        df = endpoint_records(data, code, pop, weeks)
+        for w in weeks:
+            at = df[(df["AVISITN"] == w) & df[code].notna()]
+            for lv in (DELAYED, EARLY):
+                parts.append(ard_rows({"n": int((at[GROUP] == lv).sum())}, variable=code, group1=GROUP,
+                                      group1_level=lv, group2="AVISIT", group2_level=f"Week {w}",
+                                      context="visit_n", method="Participants with an observed value",
+                                      fmt={"n": "int"}))
+    return bind_ard(*parts)
+
+
 def fit_all_long(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = tuple(ENDPOINTS),
                  pop_name: str = "ITT", weeks: Sequence[int] = LONG_VISITS) -> dict:
     """``fit_long`` per endpoint; a failed fit is kept as its exception (shown as NE)."""
@@ -264,6 +282,58 @@ def ard_subgroups(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> d
             diff.append(_relabel(_week52_diff(data, sub), head, lv))
             hr.append(_relabel(_hr(data, sub, paramcd), head, lv))
     return {"diff": bind_ard(*diff), "hr": bind_ard(*hr)}
+
+
+def interaction_frame(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> pd.DataFrame:
+    """One row per ITT participant: start group, subgroup variables, baseline ALSFRS-R, the observed
+    week-52 ALSFRS-R change (NaN if missing) and the time to ``paramcd`` (AVAL, EVENT)."""
+    pop = subgroup_frame(data["adsl"])
+    w52 = endpoint_records(data, "ALSFRST", pop, [52])[["USUBJID", "CHG"]]
+    tte = data["adtte"]
+    tte = tte.loc[tte["PARAMCD"] == paramcd, ["USUBJID", "AVAL", "CNSR"]]
+    df = pop.merge(w52, on="USUBJID", how="left").merge(tte, on="USUBJID", how="left")
+    df["EVENT"] = 1 - df["CNSR"]
+    df["EARLY"] = (df[GROUP] == EARLY).astype(float)
+    return df
+
+
+def ard_interactions(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> pd.DataFrame:
+    """Treatment-by-subgroup interaction P values per subgroup variable (context ``interaction``):
+    week-52 ALSFRS-R change, F test of the start group x subgroup terms in an ANCOVA (start group,
+    subgroup, baseline ALSFRS-R, their interaction; observed values); HR, likelihood-ratio test
+    of the same terms in a Cox model (Efron ties)."""
+    return interaction_ard(interaction_frame(data, paramcd))
+
+
+def interaction_ard(df: pd.DataFrame) -> pd.DataFrame:
+    """``ard_interactions`` on an ``interaction_frame``."""
+    import statsmodels.formula.api as smf
+    from scipy import stats as sst
+    from statsmodels.stats.anova import anova_lm
+
+    parts = []
+    for var, head in SUBGROUPS.items():
+        d = df[df["CHG"].notna()].copy()
+        d["SUB"] = d[var].astype(str)
+        full = smf.ols("CHG ~ EARLY * C(SUB) + BLALSFRS", d).fit()
+        red = smf.ols("CHG ~ EARLY + C(SUB) + BLALSFRS", d).fit()
+        p_alsfrs = float(anova_lm(red, full)["Pr(>F)"].iloc[1])
+        t = df[df["AVAL"].notna()].copy()
+        dummies = pd.get_dummies(t[var].astype(str), prefix="S", drop_first=True, dtype=float)
+        dummies.columns = [f"S{i}" for i in range(dummies.shape[1])]
+        inter = dummies.mul(t["EARLY"], axis=0)
+        inter.columns = [f"I{i}" for i in range(inter.shape[1])]
+        t = pd.concat([t[["AVAL", "EVENT", "EARLY"]], dummies, inter], axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c1 = CoxPH().fit(t, time="AVAL", event="EVENT", covariates=["EARLY", *dummies.columns, *inter.columns])
+            c0 = CoxPH().fit(t, time="AVAL", event="EVENT", covariates=["EARLY", *dummies.columns])
+        lr = 2 * (c1.loglik_ - c0.loglik_)
+        p_hr = float(sst.chi2.sf(lr, inter.shape[1]))
+        parts.append(ard_rows({"p.alsfrs": p_alsfrs, "p.hr": p_hr}, variable=var, variable_level=head,
+                              context="interaction", method="Interaction tests: ANCOVA F test; Cox likelihood ratio",
+                              fmt={"p.alsfrs": "pvalue", "p.hr": "pvalue"}))
+    return bind_ard(*parts)
 
 
 def ard_subgroup_sizes(data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -91,6 +91,7 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
     """eTable: early vs delayed start at weeks 52 and 148 (MMRM LS means and differences)."""
     t = (Table("Early vs Delayed Start of Tofersen: Change From Baseline to Weeks 52 and 148",
                label="tbl-early-delayed", stub_header="Outcome, LS mean change (95% CI)", rules=rules)
+         .add_column("nobs", "Assessed, No.\n(delayed / early)")
          .columns_from(placed, by=GROUP, levels=[DELAYED, EARLY], labels=GROUP_LABELS, header="{level}\n(n = {n})")
          .add_column("diff", "Difference\n(95% CI)")
          .add_column("p", "P value"))
@@ -100,10 +101,14 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
         t = t.add_group(f"Week {w}")
         for code in ENDPOINTS:
             m = select(placed, variable=code, group2_level=f"Week {w}")
+            nv = select(placed, variable=code, group2_level=f"Week {w}", context="visit_n")
             cells = {DELAYED: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=DELAYED),
                      EARLY: cell(m, EST_CI, rules=rules, context="mmrm_lsmeans", group1_level=EARLY),
                      "diff": cell(m, EST_CI, rules=rules, context="mmrm_diff"),
                      "p": cell(m, "{p.value}", rules=rules, context="mmrm_diff")}
+            if not nv.empty:
+                cells["nobs"] = Cell((fill(select(nv, group1_level=DELAYED), "{n}", rules=rules), " / ",
+                                      fill(select(nv, group1_level=EARLY), "{n}", rules=rules)))
             t = t.add_row(STUB[code], cells, indent=1, ard=m)
     t = (t.footnote("Mixed model for repeated measures of the change from baseline (start group, visit, start "
                     "group by visit interaction, baseline value and progression subgroup; unstructured "
@@ -111,6 +116,8 @@ def table_early_delayed(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148),
                     "observed visit (missing at random). Difference: early start minus placebo / delayed start.",
                     locate="stub")
          .footnote("Nominal P values, not adjusted for multiplicity.", locate={"column": "p"})
+         .footnote("Participants with an observed value at the visit; the column headers give the randomized "
+                   "numbers.", locate={"column": "nobs"})
          .footnote("Early start: randomized to tofersen; placebo / delayed start: randomized to placebo, "
                    "switched to tofersen at the start of the open-label extension.")
          .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
@@ -125,7 +132,7 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
     rows = select(placed, context="calibration")
     summ = select(rows, variable="summary")
     t = (Table("Calibration of the Simulated Study Against the Published Figures", label="tbl-calibration",
-               stub_header="Figure", rules=rules)
+               stub_header="Figure", rules=rules, font_size=7.5, stub_width="27%")
          .add_column("src", "Published record")
          .add_column("cut", "Data cut")
          .add_column("sim", "Simulated value\n(95% CI)")
@@ -151,7 +158,8 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
     t = (t.footnote("Rules: 95% CI, the simulated estimate lies inside the published 95% CI, the simulated CI "
                     "lies on the same side of the null value (0; 1 for hazard ratios) as the published CI, and "
                     f"its width is {lo} to {hi} times the published width (log scale for hazard ratios); "
-                    "\u00b115%, within 15% of the published point estimate; P side, a P value on the same side "
+                    "\u00b115%/CI, within 15% of the published point estimate or, for a simulated value "
+                    "with a 95% CI, the published value inside it; P side, a P value on the same side "
                     "of .05 as the published one; equal, counts fixed by design.", locate={"column": "rule"})
          .footnote("Simulated width divided by published width of the 95% CI.", locate={"column": "ok"})
          .footnote("Simulated values come from the same analyses as the efficacy tables: MMRM LS means and "
@@ -163,6 +171,40 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
                                                "SOD1", "SVC")}
                         | {"ANCOVA": "analysis of covariance", "HR": "hazard ratio", "LS": "least squares",
                            "OLE": "open-label extension"}))
+    return t
+
+
+def table_sensitivity(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148), rules: FormatRules = JAMA) -> Table:
+    """eTable: tipping-point (delta-adjusted multiple imputation) analysis of the ALSFRS-R
+    difference, early minus delayed start, at weeks 52 and 148."""
+    t = (Table("Tipping-Point Sensitivity Analysis of the ALSFRS-R Difference, Early vs Delayed Start",
+               label="tbl-sensitivity", stub_header="Imputation of missing values", rules=rules)
+         .add_column("delta", "Delta applied to imputed\nearly-start values, points")
+         .add_column("miss", "Missing, early / delayed start, No.")
+         .add_column("diff", "Difference\n(95% CI)")
+         .add_column("p", "P value"))
+    for w in weeks:
+        rows = select(placed, variable="ALSFRST", group2_level=f"Week {w}")
+        summ = select(rows, context="tipping.summary")
+        t = t.add_group(f"Week {w}")
+        tip = select(rows, context="tipping")
+        for i, delta in enumerate(dict.fromkeys(tip["variable_level"])):
+            r = select(tip, variable_level=delta)
+            stub = "Missing at random" if float(delta) == 0 else "Delta-adjusted"
+            cells = {"delta": cell(r, "{delta}", rules=rules), "diff": cell(r, EST_CI, rules=rules),
+                     "p": cell(r, "{p.value}", rules=rules)}
+            if i == 0:
+                cells["miss"] = cell(summ, "{n.missing.early} / {n.missing.delayed}", rules=rules)
+            t = t.add_row(stub, cells, indent=1, ard=r)
+    t = (t.footnote("Missing week-52 or week-148 ALSFRS-R changes of randomized participants (withdrawal, "
+                    "death, or visit not done) were multiply imputed under missing at random (Bayesian normal "
+                    "regression on start group, baseline ALSFRS-R and progression subgroup); the imputed values "
+                    "of the early-start group were then shifted by delta points (negative: worse than predicted). "
+                    "Each completed data set was analyzed by analysis of covariance (start group, baseline, "
+                    "progression subgroup) and the results combined by Rubin's rules.", locate="stub")
+         .footnote("Nominal P values, not adjusted for multiplicity.", locate={"column": "p"})
+         .footnote("Simulated data shaped like the VALOR trial; not the trial's data.")
+         .abbreviations({k: ABBR[k] for k in ("ALSFRS-R",)}))
     return t
 
 

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from trialsupp.ard.schema import bind_ard
+from trialsupp.ard.schema import ard_rows, bind_ard
 
 from trialsupp.stats.descriptive import ard_tabulate
 
@@ -133,3 +133,72 @@ def ae_table_ard(adsl: pd.DataFrame, adae: pd.DataFrame, threshold: float = 0.10
     """SOC/PT rows of the terms reported by >= ``threshold`` of any column (and their SOCs)."""
     full = soc_pt_ard(adsl, adae, **kw)
     return keep_terms(full, frequent_terms(full, threshold))
+
+
+# ---------------------------------------------------------------- exposure (ADEX) and listings
+EXPOSURE_GROUPS = ("Placebo", "Tofersen 100 mg", EVER_TOF)
+DOSING_INTERVAL_DAYS = 28      # a maintenance dose covers 4 weeks: exposure runs to last dose + 28 days
+
+
+def exposure_frame(adsl: pd.DataFrame, adex: pd.DataFrame, tof_label: str = VALOR_ARMS[1]) -> pd.DataFrame:
+    """One row per participant and exposure group: doses, time from first to last dose (weeks)
+    and exposure (years, first dose to last dose + one dosing interval). Groups: VALOR by
+    randomized arm (period 1 doses), and every tofersen dose in VALOR or the OLE."""
+    saf = adsl.loc[adsl["SAFFL"] == "Y", ["USUBJID", "TRT01P"]]
+    ex = adex.drop(columns=[c for c in ("TRT01P",) if c in adex.columns]).merge(saf, on="USUBJID")
+    ex = ex.assign(ASTDT=pd.to_datetime(ex["ASTDT"]))
+    parts = [ex[ex["APERIOD"] == 1].assign(**{GROUP: ex["TRT01P"]}),
+             ex[ex["TRTA"] == tof_label].assign(**{GROUP: EVER_TOF})]
+    rows = []
+    for part in parts:
+        for (uid, grp), d in part.groupby(["USUBJID", GROUP], observed=True):
+            span = (d["ASTDT"].max() - d["ASTDT"].min()).days
+            rows.append({"USUBJID": uid, GROUP: grp, "NDOSE": float(len(d)), "SPANWK": span / 7.0,
+                         "EXPYR": (span + DOSING_INTERVAL_DAYS) / 365.25})
+    out = pd.DataFrame(rows)
+    out[GROUP] = pd.Categorical(out[GROUP], categories=list(EXPOSURE_GROUPS))
+    return out
+
+
+def exposure_ard(adsl: pd.DataFrame, adex: pd.DataFrame) -> pd.DataFrame:
+    """Doses per participant and weeks from first to last dose (N, mean, SD, median, min, max)
+    and total participant-years of exposure, per exposure group."""
+    from trialsupp.stats.descriptive import ard_summary
+    f = exposure_frame(adsl, adex)
+    stats = ("N", "mean", "sd", "median", "min", "max")
+    doses = ard_summary(f, "NDOSE", by=GROUP, statistic=stats,
+                        fmt={"N": "int", "mean": "d1", "sd": "d1", "median": "d0", "min": "d0", "max": "d0"})
+    span = ard_summary(f, "SPANWK", by=GROUP, statistic=stats,
+                       fmt={"N": "int", "mean": "d0", "sd": "d0", "median": "d0", "min": "d0", "max": "d0"})
+    years = [ard_rows({"sum": float(f.loc[f[GROUP] == g, "EXPYR"].sum())}, variable="EXPYR", group1=GROUP,
+                      group1_level=g, context="exposure", method="Sum of (last dose - first dose + 28 days) / 365.25",
+                      fmt={"sum": "d1"}) for g in EXPOSURE_GROUPS]
+    return bind_ard(doses, span, *years)
+
+
+def deaths_sae_listing(adsl: pd.DataFrame, adae: pd.DataFrame) -> pd.DataFrame:
+    """Listing rows (one per participant with a death or a serious AE): participant, randomized
+    group, age/sex, serious AE preferred terms with study day of onset and period, and the
+    study day of death. Study days from randomization."""
+    saf = adsl[adsl["SAFFL"] == "Y"]
+    sae = adae[(adae["AESER"] == "Y") & adae["USUBJID"].isin(saf["USUBJID"])]
+    who = sorted(set(sae["USUBJID"]) | set(saf.loc[saf["DTHFL"] == "Y", "USUBJID"]))
+    rows = []
+    for uid in who:
+        p = saf[saf["USUBJID"] == uid].iloc[0]
+        ev = sae[sae["USUBJID"] == uid].sort_values("ASTDY")
+        terms = "; ".join(f"{t.title()} (day {int(dy)}, {per})" for t, dy, per in
+                          zip(ev["AEDECOD"], ev["ASTDY"], ev["APERIODC"]))
+        dday = None
+        if p["DTHFL"] == "Y":
+            dday = int((pd.to_datetime(p["DTHDT"]) - pd.to_datetime(p["RANDDT"])).days) + 1
+        st = {"id": str(uid), "group": str(p["TRT01P"]), "age": int(p["AGE"]), "sex": str(p["SEX"]),
+              "sae": terms or "None"}
+        if dday is not None:
+            st["death.day"] = dday
+        rows.append(ard_rows(st,
+                             variable="USUBJID", variable_level=uid, context="listing",
+                             method="Listing of deaths and serious adverse events",
+                             fmt={"id": "str", "group": "str", "age": "int", "sex": "str", "sae": "str",
+                                  "death.day": "int"}))
+    return bind_ard(*rows)

@@ -11,6 +11,7 @@ and the study's own ``audit.exempt`` patterns.
 from __future__ import annotations
 
 import json
+import bisect
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -19,11 +20,12 @@ from pathlib import Path
 import pandas as pd
 
 # no match starting inside a number: after "-" (range "0.51-0.80") or "," (the "400.0" of "1,550.0-4,400.0")
-NUMBER = re.compile(r"(?<![\w.,\-\u2212/])[\u2212-]?\d+(?:[.,]\d+)*%?(?![\w])")
+# a number, including JAMA's P values without a leading zero (".33", "<.001")
+NUMBER = re.compile(r"(?<![\w.,\-\u2212/])[\u2212-]?(?:\d+(?:[.,]\d+)*|\.\d+)%?(?![\w])")
 EXEMPT = [
     r"\be(?:Table|Figure|Methods|Results|References)\s*\d+",
     r"\b(?:Table|Figure|Listing)\s+\d+(?:-\d+(?:\.\d+)*)?",
-    r"\bPage\s+\d+\s+of\s+\d+", r"\bpage\s+\d+",
+    r"\bPage\s+\d+\s+of\s+\d+", r"\(document page \d+ of \d+\)", r"\bpage\s+\d+",
     r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2}| UTC)?)?",
     r"\b\d{1,2}:\d{2}(?::\d{2})?\b",
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+(?:\d{1,2},\s+)?\d{4}\b",
@@ -44,15 +46,25 @@ class Unbound:
         return f"{self.where}: {self.number!r} in \u201c{self.context}\u201d"
 
 
+def _blank(m: "re.Match[str]") -> str:
+    return " " * len(m.group(0))          # same length: positions in the text stay valid
+
+
 def _strip_exempt(text: str, extra: list[str]) -> str:
     for pattern in EXEMPT + extra:
-        text = re.sub(pattern, " ", text)
+        text = re.sub(pattern, _blank, text)
     return text
 
 
-def numbers_in(text: str, extra: list[str] = ()) -> list[tuple[str, str]]:
+def numbers_at(text: str, extra: list[str] = ()) -> list[tuple[int, str, str]]:
+    """(position, number, context) of each number that no exemption covers."""
     clean = _strip_exempt(text, list(extra))
-    return [(m.group(0), clean[max(0, m.start() - 30):m.end() + 30].strip()) for m in NUMBER.finditer(clean)]
+    return [(m.start(), m.group(0), " ".join(clean[max(0, m.start() - 30):m.end() + 30].split()))
+            for m in NUMBER.finditer(clean)]
+
+
+def numbers_in(text: str, extra: list[str] = ()) -> list[tuple[str, str]]:
+    return [(number, context) for _pos, number, context in numbers_at(text, extra)]
 
 
 class _Walker(HTMLParser):
@@ -111,6 +123,14 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
         shown = [fmt_by_id[i] for i in ids.split()]
         if not all(s in text for s in shown):
             problems.append(Unbound("HTML", text, f"differs from the ARD value(s) {shown} of {ids}"))
+            continue
+        rest = text                  # a span holds its values and nothing else that is a number
+        for s in sorted(shown, key=len, reverse=True):
+            rest = rest.replace(s, " ", 1)
+        for number, _context in numbers_in(rest, extra):
+            problems.append(Unbound("HTML", number, f"inside the span of {ids} ({text!r}) but not one of "
+                                                    f"its ARD values {shown}"))
+    problems += audit_figures(html, set(fmt_by_id))
     reasons = _error_texts(ard)
     for chunk in " ".join(walker.free).split("\n"):
         for reason in reasons:           # "Not estimable (NE): SD needs at least 2 values."
@@ -118,6 +138,24 @@ def audit_html(html: str, ard: pd.DataFrame, extra: list[str] = ()) -> list[Unbo
         for number, context in numbers_in(chunk, extra):
             problems.append(Unbound("HTML", number, context))
     return problems
+
+
+_SVG_IMG = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
+_BOUND_GROUP = re.compile(r'<g id="ard:([^"]+)"')
+
+
+def figure_bindings(html: str) -> list[list[str]]:
+    """ARD ids of each number drawn in the figures of the HTML (inline or embedded SVG)."""
+    import base64
+    svgs = [html] + [base64.b64decode(m.group(1)).decode("utf-8", "replace") for m in _SVG_IMG.finditer(html)]
+    return [ids.split("+") for svg in svgs for ids in _BOUND_GROUP.findall(svg)]
+
+
+def audit_figures(html: str, known: set[str]) -> list[Unbound]:
+    """Every number drawn in a figure is bound to ARD ids that exist in the store."""
+    return [Unbound("HTML figure", "+".join(ids), f"drawn number bound to unknown ARD id(s) "
+                                                 f"{', '.join(i for i in ids if i not in known)}")
+            for ids in figure_bindings(html) if any(i not in known for i in ids)]
 
 
 LABEL_COLUMNS = ("group1_level", "group2_level", "variable_level")
@@ -174,24 +212,72 @@ def _references_start(pages: list[str]) -> tuple[int, int] | None:
     return min(last.values()) if last else None
 
 
+def _element_tokens(ard: pd.DataFrame) -> dict[str, set[str]]:
+    """Formatted values per element (``output_id``), as ``_stat_tokens`` gives them."""
+    return {str(oid): _stat_tokens(rows) for oid, rows in ard.groupby("output_id", sort=False)
+            if isinstance(oid, str) and oid.strip()}
+
+
+def _element_at(line: str, starts: "re.Pattern[str] | None") -> str | None:
+    m = starts.match(line) if starts else None
+    return m.group(1) if m else None
+
+
+SECTION = re.compile(r"^(?:e(?:Methods|Results|Tables|Figures|References|Appendix)|Provenance|Contents)\s*$")
+
+
 def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts: list[str] = ()) -> list[Unbound]:
+    """Each number of the PDF must be a formatted ARD value; inside an element (from its
+    caption, e.g. "eTable 3." or "Table 14-3.01", to the next caption or section heading,
+    after the contents page) it must be a value of THAT element's rows."""
     tokens = _stat_tokens(ard)
+    by_element = _element_tokens(ard)
+    names = sorted((e for e in by_element if re.search(r"\d", e)), key=len, reverse=True)
+    # a caption line: "eTable 3. Title", "Table 14-3.01 Title", or a page header holding the id alone
+    starts = re.compile(r"^(?:(?:e?Table|e?Figure|Listing)\s+)?(" + "|".join(re.escape(n) for n in names)
+                        + r")(?:$|(?![\d.\-]*\d)[.:]?\s+[A-Z(])") if names else None   # alone, or its title
     pages = pdf_pages_text(pdf)
     refs = _references_start(pages)
     if refs:
         pages = [t if i < refs[0] else (t[:refs[1]] if i == refs[0] else "") for i, t in enumerate(pages)]
+    contents = next((i for i, t in enumerate(pages) if re.search(r"(?m)^Contents\s*$", t)), None)
     problems = []
-    for page_no, text in enumerate(pages, start=1):
-        text = " ".join(text.split())
+    element = None
+    for page_no, page in enumerate(pages, start=1):
+        # the page as one line (exemptions may span line breaks), with the element each
+        # line belongs to; the contents page lists captions without being the elements
+        parts, owners = [], []
+        element = None            # each page names its element (caption or page header), else prose rules
+        for raw in page.splitlines():
+            line = " ".join(raw.split())
+            if not line:
+                continue
+            if contents is not None and page_no - 1 > contents:
+                found = _element_at(line, starts)
+                if found:
+                    element = found
+                elif SECTION.match(line):
+                    element = None
+            parts.append(line)
+            owners.append(element if contents is not None and page_no - 1 > contents else None)
+        text = " ".join(parts)
         for exempt in exempt_texts:
             if exempt:
-                text = text.replace(" ".join(exempt.split()), " ")
-        for line in [text]:
-            for number, context in numbers_in(line, extra):
-                plain = number.replace("\u2212", "-")
-                if plain in tokens or plain.rstrip("%") in tokens:
-                    continue
+                text = text.replace(" ".join(exempt.split()), " " * len(" ".join(exempt.split())))
+        bounds, pos = [], 0
+        for line in parts:
+            bounds.append(pos)
+            pos += len(line) + 1
+        for at, number, context in numbers_at(text, extra):
+            plain = number.replace("\u2212", "-")
+            if plain not in tokens and plain.rstrip("%") not in tokens:
                 problems.append(Unbound(f"PDF page {page_no}", number, context))
+                continue
+            owner = owners[max(0, bisect.bisect_right(bounds, at) - 1)] if owners else None
+            own = by_element.get(owner) if owner else None
+            if own is not None and plain not in own and plain.rstrip("%") not in own:
+                problems.append(Unbound(f"PDF page {page_no}, {owner}", number,
+                                        f"{context} (a value of another element, not of {owner})"))
     return problems
 
 

@@ -45,7 +45,13 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), 1e-300)
 
 
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def values_equal(stat_name: str, a: Any, b: Any, rtol: float) -> tuple[bool, float | None]:
+    if _missing(a) or _missing(b):      # not estimable (None; NaN once read back from a float column)
+        return _missing(a) and _missing(b), None
     if a is None or b is None or isinstance(a, str) or isinstance(b, str) or isinstance(a, bool):
         return a == b, None
     if stat_name in COUNT_STATS:

@@ -16,6 +16,7 @@ or ``half_away`` (SAS ROUND(): 47.65 -> 47.7), a per-study setting.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 from typing import Any
@@ -31,12 +32,19 @@ class FormatRules:
     pvalue_style: str = "jama"       # "jama" | "csr"
     ci_sep: str = "-"                # JAMA: hyphen between positive limits
     thousands: str = ","             # JAMA: "38,083" (numbers of 1000 or more); CSR tables: ""
+    pvalue_digits: int = 3           # CSR style: decimals of a P value; below 10^-digits "<.001"/"<.0001"
+    pvalue_high: str = ""            # CSR style: text above the top cut, e.g. ">.99"; "" = ">.999" (digits 9s)
+    pct_below_step: bool = False     # a percentage above 0 that rounds to 0 prints "<1" ("<0.1" with 1 decimal)
 
     def __post_init__(self):
         if self.rounding not in ("half_even", "half_away"):
             raise ValueError(f"format rule 'rounding' must be half_even or half_away, not {self.rounding!r}")
         if self.pvalue_style not in ("jama", "csr"):
             raise ValueError(f"format rule 'pvalue_style' must be jama or csr, not {self.pvalue_style!r}")
+        if not (isinstance(self.pvalue_digits, int) and 2 <= self.pvalue_digits <= 6):
+            raise ValueError(f"format rule 'pvalue_digits' must be an integer 2-6, not {self.pvalue_digits!r}")
+        if self.pvalue_high and not re.fullmatch(r">\.9{1,6}", self.pvalue_high):
+            raise ValueError(f"format rule 'pvalue_high' must look like '>.99', not {self.pvalue_high!r}")
 
 
 JAMA = FormatRules()
@@ -102,17 +110,20 @@ def fmt_pvalue(p: float, rules: FormatRules = JAMA) -> str:
     """JAMA: 2 decimals, 3 when the first two are zeros or 2 would cross .05 (more when 3 would
     still cross: .0496); <.001; >.99; no leading zero.
 
-    CSR: 3 decimals with leading zero, "<.001" below .001, ">.999" above .999 (SAS PVALUE6.3 style
-    prints "<.0001"; the CDISC pilot tables print "<.001").
+    CSR: ``rules.pvalue_digits`` decimals with leading zero (default 3: "0.245"), "<.001" below
+    .001 ("<.0001" with 4 digits, as SAS PVALUE6.4), ">.999" above .999 or the study's
+    ``pvalue_high`` (e.g. ">.99" above .99). Set per output in the study's ``format_rules.outputs``.
     """
     if p is None or not (0.0 <= p <= 1.0):
         raise ValueError(f"P value must be within [0, 1], got {p!r}")
     if rules.pvalue_style == "csr":
-        if p < 0.001:
-            return "<.001"
-        if p > 0.999:
-            return ">.999"
-        return fmt_decimals(p, 3, rules)
+        digits = rules.pvalue_digits
+        if p < 10.0 ** -digits:
+            return "<." + "0" * (digits - 1) + "1"
+        high = rules.pvalue_high or ">." + "9" * digits
+        if p > 1 - 10.0 ** -(len(high) - 2):
+            return high
+        return fmt_decimals(p, digits, rules)
     if p < 0.001:
         return "<.001"
     two = round_decimal(p, 2, rules)
@@ -152,7 +163,11 @@ def format_stat(value: Any, spec: str, rules: FormatRules = JAMA) -> str:
         return fmt_decimals(float(value), 2, rules)
     if spec.startswith("pct"):
         # scale the decimal, not the float: 100 * 0.285 is 28.499999999999996 in binary
-        return fmt_decimals(Decimal(repr(float(value))).scaleb(2), int(spec[3:] or 0), rules)
+        pct, places = Decimal(repr(float(value))).scaleb(2), int(spec[3:] or 0)
+        step = Decimal(1).scaleb(-places)
+        if rules.pct_below_step and 0 < pct < step:
+            return "<" + f"{step:f}"
+        return fmt_decimals(pct, places, rules)
     if spec.startswith("sig"):
         return fmt_sig(float(value), int(spec[3:]), rules)
     if spec.startswith("d") and spec[1:].isdigit():

@@ -10,6 +10,7 @@ Pipeline side:  ``collect_notebook()`` reads those outputs back with the noteboo
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,7 +26,8 @@ from trialsupp.ard.schema import ARD_COLUMNS, ARDError, check_ard
 ARD_MIME = "application/vnd.trialsupp.ard+json"
 # time, and where this copy of the project lives (run.json only: ard.json stays byte-identical
 # for a project copied elsewhere)
-VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir", "study_config", "project")
+VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir", "study_config", "project",
+                     "notebooks")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -46,15 +48,46 @@ def _label_stem(label: str) -> str:
     return label.split("-", 1)[1] if label.startswith(("tbl-", "fig-")) else label
 
 
-def row_id(output: str, analysis_id: str, row: Mapping[str, Any]) -> str:
-    """Stable, readable id: label.analysis.group levels.variable.level.stat_name."""
+def _id_parts(output: str, analysis_id: str, row: Mapping[str, Any]) -> list[Any]:
     parts = [_label_stem(output), analysis_id]
     for col in ("group1_level", "group2_level", "variable", "variable_level"):
         val = row.get(col)
         if val is not None and not (isinstance(val, float) and pd.isna(val)) and val != "":
             parts.append(val)
-    stat = re.sub(r"[^A-Za-z0-9.]+", "-", str(row["stat_name"])).strip("-")   # keeps case: n vs N
-    return ".".join([*(slug(p) for p in parts), stat])
+    return parts
+
+
+def _stat_part(row: Mapping[str, Any]) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", str(row["stat_name"])).strip("-")   # keeps case: n vs N
+
+
+def row_id(output: str, analysis_id: str, row: Mapping[str, Any]) -> str:
+    """Stable, readable id: label.analysis.group levels.variable.level.stat_name."""
+    return ".".join([*(slug(p) for p in _id_parts(output, analysis_id, row)), _stat_part(row)])
+
+
+def _exact_slug(value: Any) -> str:
+    """The slug plus a short hash of the exact text: "PRURITUS" and "Pruritus" stay apart."""
+    return f"{slug(value)}-{hashlib.sha256(str(value).encode('utf-8')).hexdigest()[:6]}"
+
+
+def unique_ids(output: str, analysis_id: str, rows: list[Mapping[str, Any]]) -> list[str]:
+    """Row ids, unique by construction: where different levels share a slug (they differ only
+    in case or punctuation), that part of each such id carries a hash of its exact text."""
+    parts = [_id_parts(output, analysis_id, r) for r in rows]
+    ids = [row_id(output, analysis_id, r) for r in rows]
+    groups: dict[str, list[int]] = {}
+    for i, rid in enumerate(ids):
+        groups.setdefault(rid, []).append(i)
+    for members in groups.values():
+        if len(members) < 2 or len({tuple(map(str, parts[i])) for i in members}) < 2:
+            continue
+        for i in members:
+            differing = {k for k in range(len(parts[i]))
+                         if len({str(parts[j][k]) if k < len(parts[j]) else None for j in members}) > 1}
+            ids[i] = ".".join([*(_exact_slug(p) if k in differing else slug(p) for k, p in enumerate(parts[i])),
+                               _stat_part(rows[i])])
+    return ids
 
 
 def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
@@ -68,7 +101,7 @@ def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
     out["output_id"] = output
     out["analysis_id"] = analysis_id
     out["population"] = population
-    out["id"] = [row_id(output, analysis_id, r) for r in out.to_dict("records")]
+    out["id"] = unique_ids(output, analysis_id, out.to_dict("records"))
     out["stat_fmt"] = [format_stat(v, f, rules) for v, f in zip(out["stat"], out["fmt"])]
     out["notebook"] = None
     out["cell_id"] = None

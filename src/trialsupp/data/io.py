@@ -69,25 +69,56 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path.name}: cannot be read as {kind} ({first})") from None
 
 
+XPT_LIBRARY = (b"HEADER RECORD*******LIBRARY HEADER RECORD",      # SAS V5 transport
+               b"HEADER RECORD*******LIBV8   HEADER RECORD")      # SAS V8/V9 transport (long names)
+XPT_OBS = (b"HEADER RECORD*******OBS     HEADER RECORD", b"HEADER RECORD*******OBSV8   HEADER RECORD")
+
+
 def _read_xpt(path: Path) -> pd.DataFrame:
     import pyreadstat
     with open(path, "rb") as fh:
         head = fh.read(80)
-    if not head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD"):
+    if not head.startswith(XPT_LIBRARY):
         raise DataError(f"{path.name}: not a SAS transport (XPT) file")
+    size = path.stat().st_size
+    if size % 80:
+        raise DataError(f"{path.name}: SAS transport file does not end on an 80-byte record "
+                        f"({size} bytes): truncated or damaged")
     df, meta = pyreadstat.read_xport(str(path))
+    check_xpt_complete(path, len(df), sum(meta.variable_storage_width.values()))
     df.attrs["labels"] = dict(zip(meta.column_names, meta.column_labels))
     df.attrs["dataset_label"] = meta.file_label
     # character blanks are "" in XPT; ADaM analyses treat them as missing only where asked
     return df
 
 
+def check_xpt_complete(path: Path, rows: int, row_length: int) -> None:
+    """A transport file is 80-byte records (checked before reading); after the last
+    observation only blank padding may follow. A file cut short (or with bytes missing
+    inside) fails one of the two, where the reader would silently return the
+    observations it found."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    starts = [data.find(tag) for tag in XPT_OBS]
+    start = max(starts)
+    if start < 0:
+        raise DataError(f"{path.name}: SAS transport file has no observation header record: truncated or damaged")
+    if data.find(XPT_OBS[0], start + 80) >= 0 or data.find(XPT_OBS[1], start + 80) >= 0:
+        return                      # several members in one file: left to the reader
+    tail = data[start + 80 + rows * row_length:]
+    if row_length and tail.strip(b" "):
+        raise DataError(f"{path.name}: SAS transport file has {len(tail)} bytes after its {rows} complete "
+                        f"observations that are not padding: truncated or damaged")
+
+
 def read_study(root: str | Path, names: list[str] | None = None,
-               expected_sha256: dict[str, str] | None = None) -> StudyData:
+               expected_sha256: dict[str, str] | None = None,
+               manifest: dict | None = None) -> StudyData:
     """Read the named datasets (or every dataset file) under ``root``.
 
     ``expected_sha256`` maps file name -> checksum (as listed in SOURCE.md); a mismatch
-    is an error naming the file.
+    is an error naming the file. ``manifest`` (``data.manifest.load_manifest``) adds the
+    rule that every file read is listed with its SHA-256 and row count.
     """
     root = Path(root)
     if not root.is_dir():
@@ -106,7 +137,13 @@ def read_study(root: str | Path, names: list[str] | None = None,
         if want and want != digest:
             raise DataError(f"{path.name}: SHA-256 {digest[:12]}... does not match the recorded "
                             f"{want[:12]}... (file changed or corrupted)")
+        if manifest is not None:
+            from trialsupp.data.manifest import check_file
+            check_file(root, path, manifest, digest)
         data.datasets[name.lower()] = read_dataset(path)
+        if manifest is not None:
+            from trialsupp.data.manifest import check_rows
+            check_rows(path, data.datasets[name.lower()], manifest)
         data.hashes[name.lower()] = digest
     return data
 

@@ -6,7 +6,7 @@ through exactly one of these functions, so that an AE term such as
 """
 from __future__ import annotations
 
-__all__ = ["escape_html", "escape_typst", "escape_rtf"]
+__all__ = ["escape_html", "escape_typst", "escape_rtf", "strip_controls"]
 
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 
@@ -20,9 +20,19 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 _TYPST_SPECIAL = frozenset("\\#$*_`@<>[]~/=-+'\".:")
 
 
+def _control(c: str) -> bool:
+    """C0 controls other than tab/newline/return, DEL and C1 controls (BEL, ESC, ...): never shown."""
+    o = ord(c)
+    return (o < 32 and c not in "\t\n\r") or 0x7F <= o <= 0x9F
+
+
+def strip_controls(text: str) -> str:
+    return "".join(c for c in str(text) if not _control(c))
+
+
 def escape_html(text: str) -> str:
-    """Escape ``& < > " '`` for HTML text and attribute values."""
-    return "".join(_HTML.get(c, c) for c in str(text))
+    """Escape ``& < > " '`` for HTML text and attribute values; control characters are removed."""
+    return "".join(_HTML.get(c, c) for c in str(text) if not _control(c))
 
 
 def escape_typst(text: str) -> str:
@@ -37,7 +47,7 @@ def escape_typst(text: str) -> str:
             out.append("\\" + c)
         elif c in "\r\n\t":
             out.append(" ")
-        elif ord(c) < 32:
+        elif _control(c):
             continue
         else:
             out.append(c)
@@ -46,7 +56,7 @@ def escape_typst(text: str) -> str:
 
 def escape_typst_string(text: str) -> str:
     """Escape text for a Typst *string literal* ``"..."`` (code mode)."""
-    return (str(text).replace("\\", "\\\\").replace('"', '\\"')
+    return (strip_controls(text).replace("\\", "\\\\").replace('"', '\\"')
             .replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t"))
 
 
@@ -65,7 +75,7 @@ def escape_rtf(text: str) -> str:
             out.append("\\line ")
         elif c == "\t":
             out.append("\\tab ")
-        elif o < 32:
+        elif _control(c) or c == "\r":
             continue
         elif o < 128:
             out.append(c)

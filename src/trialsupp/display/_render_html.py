@@ -102,7 +102,7 @@ def render_html(data: TableData, *, include_caption: bool = False,
             if j in starts:
                 i, s = starts[j]
                 cells.append(f'<th class="ts-spanner" colspan="{len(s.columns)}">'
-                             f"{_plain(s.label)}{_marks(r.mark('spanner', i))}</th>")
+                             f"{_spanner_html(s.label)}{_marks(r.mark('spanner', i))}</th>")
                 j += len(s.columns)
             else:
                 cells.append("<th></th>")
@@ -164,3 +164,8 @@ def _decimal_widths(d: TableData, lay) -> dict[str, tuple[float, float]]:
             out[c.key] = (max(text_width(a, 1.0) for a, _ in parts) * 1.04,
                           max(text_width(b, 1.0) for _, b in parts) * 1.04)
     return out
+
+
+def _spanner_html(label) -> str:
+    """A spanner label: plain text, or a Cell whose statistics are bound (e.g. "Placebo (N=86)")."""
+    return render_cell(label) if hasattr(label, "ids") else _plain(label)

@@ -162,7 +162,7 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
             if j in starts:
                 i, s = starts[j]
                 j += len(s.columns)
-                cells.append((all_edges[j], "qc", _t(s.label) + _marks(r.mark("spanner", i))))
+                cells.append((all_edges[j], "qc", (_cell_text(s.label) if hasattr(s.label, "ids") else _t(s.label)) + _marks(r.mark("spanner", i))))
                 under.append(True)
             else:
                 j += 1

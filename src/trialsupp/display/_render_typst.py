@@ -125,7 +125,8 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
             if j in starts:
                 i, s = starts[j]
                 row.append(f"table.cell(colspan: {len(s.columns)}, align: center)"
-                           f"[*{_text(s.label)}*{_marks(r.mark('spanner', i))}]")
+                           f"[*{render_cell(s.label) if hasattr(s.label, 'ids') else _text(s.label)}*"
+                           f"{_marks(r.mark('spanner', i))}]")
                 rules.append(f"table.hline(start: {j + 1}, end: {j + 1 + len(s.columns)}, stroke: {THIN})")
                 j += len(s.columns)
             else:

@@ -84,7 +84,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Spanner:
-    label: str
+    label: Any                        # str, or a Cell (a bound header such as "Placebo (N=86)")
     columns: tuple[str, ...]
 
 

@@ -70,6 +70,17 @@ def _track(ax, rows: pd.DataFrame | Sequence[str]) -> None:
     fig._trialsupp_ard_ids = list(dict.fromkeys(have + [str(i) for i in ids if not _isnull(i)]))
 
 
+def _bound_text(ax, x, y, text: str, ids, **kw):
+    """A number drawn on the figure, bound to its ARD rows: the SVG group that draws it carries
+    ``id="ard:<id>[+<id>...]"`` (matplotlib ``gid``), so it is traceable in SVG and HTML."""
+    ids = [str(i) for i in ids if not _isnull(i)]
+    artist = ax.text(x, y, text, **kw)
+    if ids:
+        artist.set_gid("ard:" + "+".join(ids))
+        _track(ax, ids)
+    return artist
+
+
 def _drew(ax, key: str, text: str) -> None:
     """Record an element drawn on the figure, with its legend phrase (``figure_legend``)."""
     fig = ax.figure
@@ -275,8 +286,7 @@ def km_plot(ard: pd.DataFrame, ax=None, *, groups: Optional[Sequence[Any]] = Non
                                   markersize=5, label="Censored"))
     if hr is not None:
         stat = fill(hr, hr_template, rules=rules)
-        ax.text(*hr_pos, stat.text, transform=ax.transAxes, ha="left", va="bottom")
-        _track(ax, list(stat.ids))
+        _bound_text(ax, *hr_pos, stat.text, stat.ids, transform=ax.transAxes, ha="left", va="bottom")
     n_lines = 0
     if risk_table:
         n_lines = _risk_table(ax, select(ard, context=risk_context), grps, labels, times)
@@ -316,9 +326,8 @@ def _risk_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, times) -> No
             if len(hit) != 1:
                 missing.append(f"{g}@{t:g}")
                 continue
-            ax.text(t, 0.0, str(hit["stat_fmt"].iloc[0]), transform=trans + off, ha="center",
-                    va="top", fontsize=fs)
-            _track(ax, hit)
+            _bound_text(ax, t, 0.0, str(hit["stat_fmt"].iloc[0]), hit["id"], transform=trans + off,
+                        ha="center", va="top", fontsize=fs)
     if missing:
         raise MissingStatError("km_plot: no (or more than one) n_risk ARD row for "
                                + ", ".join(missing))
@@ -385,8 +394,7 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
                 if head not in count_cols:
                     raise
                 continue
-            ax.text(x, y, st.text, transform=lab_tr, ha="left", va="center")
-            _track(ax, list(st.ids))
+            _bound_text(ax, x, y, st.text, st.ids, transform=lab_tr, ha="left", va="center")
         _track(ax, rows[rows["stat_name"].isin(["estimate", "conf.low", "conf.high"])])
     top = n - 0.2
     ax.text(-0.9, top + 0.6, label_header, transform=lab_tr, ha="left", va="bottom", fontweight="bold")
@@ -470,8 +478,8 @@ def _n_table(ax, ard: pd.DataFrame, grps: list, labels: Mapping, n_stat: str) ->
             except (TypeError, ValueError):
                 continue
             if xlo <= x <= xhi:
-                ax.text(x, 0.0, str(r.stat_fmt), transform=trans + off, ha="center", va="top", fontsize=fs,
-                        color=st.text)
+                _bound_text(ax, x, 0.0, str(r.stat_fmt), [r.id], transform=trans + off, ha="center", va="top",
+                            fontsize=fs, color=st.text)
         _track(ax, rows)
     return top + line * (len(grps) + 1)
 
@@ -545,7 +553,7 @@ def mean_change_plot(ard: pd.DataFrame, ax=None, *, y_stat: str = "mean",
                      xlabel: str = "Week", ylabel: str = "Mean change from baseline (95% CI)",
                      dodge: float = 1.0, ref: Optional[float] = 0.0, n_stat: Optional[str] = "auto",
                      legend_loc: Optional[str] = "outside"):
-    """Mean (95% CI) over visits per group; ``bands=[(0, 28, "VALOR"), (28, None, "OLE")]``
+    """Mean (95% CI) over visits per group; ``bands=[(0, 28, "Randomized"), (28, None, "Extension")]``
     shades periods (design information, not statistics). ``n_stat``: the ARD statistic
     printed per visit under the x axis ("auto": ``n`` or ``N`` when present; None: none)."""
     return _trajectory(ard, ax, y_stat=y_stat, groups=groups, labels=labels, bands=bands,

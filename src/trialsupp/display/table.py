@@ -344,7 +344,8 @@ class Table:
     @property
     def ids(self) -> list[str]:
         d = self._data
-        out = [i for c in d.columns for i in c.header.ids]
+        out = [i for s in d.spanners if isinstance(s.label, Cell) for i in s.label.ids]
+        out += [i for c in d.columns for i in c.header.ids]
         for r in d.rows:
             for c in d.columns:
                 out += list(r.cell(c.key).ids)
@@ -436,8 +437,9 @@ class Table:
         t = self._replace(columns=self._data.columns + (col,))
         return t.spanner(spanner, [str(key)]) if spanner else t
 
-    def spanner(self, label: str, columns: Sequence[str]) -> "Table":
-        """A spanning heading over adjacent ``columns`` (keys)."""
+    def spanner(self, label: Union[str, Cell], columns: Sequence[str]) -> "Table":
+        """A spanning heading over adjacent ``columns`` (keys); a :func:`header_cell` label binds
+        its statistics (e.g. an arm's N)."""
         keys = [str(c) for c in columns]
         allk = list(self._data.column_keys())
         missing = [k for k in keys if k not in allk]
@@ -656,8 +658,8 @@ class Table:
         With ``ard``, ``text`` is a template filled from those ARD rows (filtered by
         ``where``) like a body cell, so numbers in the note are bound to the ARD:
         ``.footnote("Terms in at least {value}% of any group.", ard=placed, variable="threshold")``."""
-        if ard is not None:
-            text = cell(ard, text, rules=self._data.rules, **where)
+        if ard is not None:         # each field its own bound span; the words around them plain
+            text = header_cell(select(ard, **where) if where else ard, text, rules=self._data.rules)
         locs = _as_locations(locate)
         d = self._data
         for loc in locs:

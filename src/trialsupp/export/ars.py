@@ -238,9 +238,9 @@ def reporting_event(out_dir: str | Path) -> dict:
         files = [{"name": d["name"], "location": d["location"],
                   **({"fileType": {"controlledTerm": "pdf"}} if d["name"].endswith(".pdf") else
                      {"fileType": {"sponsorTermId": "FILETYPE_HTML"}})} for d in docs]
-        stem = output_id.replace(" ", "").lower()
-        for path in rtf + docx:
-            if path.stem.lower().replace("_", "-") in (stem, f"t-{stem}", f"table-{stem}") or stem in path.stem.lower():
+        key = re.sub(r"[^a-z0-9]+", "-", output_id.lower()).strip("-")
+        for path in rtf + docx:          # CSR files: t-14-3-01.rtf / .docx for output "14-3.01"
+            if re.sub(r"^[tf]-", "", path.stem.lower()) == key:
                 kind = _FILE_TYPES.get(path.suffix)
                 files.append({"name": path.name, "location": path.relative_to(out_dir).as_posix(),
                               "fileType": {"controlledTerm": kind} if kind else {"sponsorTermId": "FILETYPE_DOCX"}})

@@ -27,7 +27,7 @@ class _Anchors(HTMLParser):
         if "ts-stat" in (a.get("class") or "").split() and a.get("data-ard"):
             ids = [i for _t, i in reversed(self.stack) if i]
             # the element (tbl-x / fig-x) when inside one, else the innermost section
-            anchor = next((i for i in ids if re.match(r"(tbl|fig)-", i) and not i.endswith("-table")),
+            anchor = next((i for i in ids if re.match(r"(tbl|fig|table|figure)-", i) and not i.endswith("-table")),
                           ids[0] if ids else None)
             for ard_id in a["data-ard"].split():
                 if anchor and anchor not in self.anchors[ard_id]:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 SYSTEM_PARAMS = ("study", "data_dir", "out_dir")
+# the kernel's own shutdown chatter (a ZMQ socket closed under load) is not the user's business
+QUIET = "import logging as _l; _l.getLogger('tornado').setLevel(_l.CRITICAL); del _l"
 
 
 class NotebookError(RuntimeError):
@@ -59,8 +61,9 @@ def failed_cell(src: Path, executed: Path) -> str | None:
 
 
 def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Path,
-                     display_name: str, timeout: int = 1200) -> Path:
-    """Run ``src`` with ``parameters`` into ``dest``; raise NotebookError on any failure."""
+                     display_name: str, timeout: int = 1200, startup: str | None = None) -> Path:
+    """Run ``src`` with ``parameters`` into ``dest``; raise NotebookError on any failure.
+    ``startup``: one Python statement the kernel runs before the first cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -71,7 +74,8 @@ def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Pat
                                    cwd=str(cwd), progress_bar=False, log_output=False,
                                    execution_timeout=timeout, request_save_on_cell_execute=False,
                                    # kernel start-up/shutdown chatter would break the progress display
-                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"]
+                                   + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")])
     except PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count or exc.cell_index}"
         try:

@@ -2,7 +2,7 @@
 
 The YAML file::
 
-    study: valor
+    study: mytrial
     renders:
       - name: 12-month
         params: {data_cut: 12-month}

@@ -20,11 +20,14 @@ from trialsupp.ard.audit import audit_output
 from trialsupp.ard.provenance import environment, git_state, sha256_file
 from trialsupp.pipeline import outdir
 from trialsupp.publish.notebook_preview import write_preview
-from trialsupp.pipeline.cache import NotebookCache, cache_dir, notebook_key
+import trialsupp
+from trialsupp.pipeline.cache import NotebookCache, cache_dir, digest, hash_deps, key_parts
+from trialsupp.pipeline.deps import exec_line, read_record
 from trialsupp.pipeline.execute import execute_notebook
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
-                                      stage_project)
+                                      stage_notebooks, stage_project, study_metadata,
+                                      write_shown_store)
 from trialsupp.data.io import DataError
 from trialsupp.project import add_code_path, entry_point, install_templates, study_ref
 from trialsupp.study import Study, load_study, resolve_params
@@ -41,7 +44,9 @@ class RenderResult:
     elapsed_s: float = 0.0
     cache_hits: list[str] = field(default_factory=list)
     cache_misses: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)     # notebook -> why it ran or was restored
     unbound: list = field(default_factory=list)
+    engine: str = ""
 
 
 class AuditError(RuntimeError):
@@ -74,6 +79,35 @@ def prepare_data(study: Study, params: dict[str, Any], vdir: Path) -> Path:
         simulate(seed=params["seed"], out=target, formats=("parquet",), config=study.path)
         return target
     return study.data_dir
+
+
+def check_inputs(study: Study, data_dir: Path) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Input datasets -> SHA-256, and the manifest's record for run.json. A study that reads
+    files needs its manifest, and every file of the folder must be listed and unchanged."""
+    if not study.reads_files:
+        return hash_inputs(data_dir), None
+    from trialsupp.data.manifest import check_folder, load_manifest, run_record
+    manifest = load_manifest(data_dir, study.manifest)
+    return check_folder(data_dir, manifest), run_record(manifest)
+
+
+def check_data_requirements(study: Study, data_dir: Path) -> None:
+    """The datasets, variables and types the study config and each notebook declare they
+    need (``data.requirements``), checked on the data as delivered before any notebook runs."""
+    from trialsupp.data.io import read_study
+    from trialsupp.data.requirements import check, notebook_requirements, parse
+    reqs = parse(study.raw.get("requirements"), f"study config {study.label}")
+    for nb in study.notebooks:
+        reqs += notebook_requirements(nb)
+    if not reqs:
+        return
+    names = sorted({r.dataset for r in reqs})
+    present = {p.stem.lower() for p in data_dir.iterdir() if p.suffix.lower() in (".xpt", ".parquet")}
+    for r in reqs:
+        if r.dataset not in present:
+            raise DataError(f"dataset {r.dataset}: no {r.dataset}.xpt or {r.dataset}.parquet in {data_dir} "
+                            f"(required by {r.by})")
+    check(read_study(data_dir, names).datasets, reqs)
 
 
 def generator(study: Study):
@@ -109,17 +143,29 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
         rel = nb.relative_to(project).as_posix()
         dest = vdir / "notebooks" / nb.name
         work = vdir / ".work" / nb.stem
-        key = notebook_key(nb, values, inputs)
+        parts = key_parts(nb, _replace_places(values, {str(project): "."}), inputs)
+        key = digest(parts)
         with reporter.task(rel) as note:
-            if cache.restore(key, dest, work):
+            found = cache.find(key, parts, rel)
+            cache.reasons[rel] = found.reason
+            if found.entry is not None:
+                cache.restore(found.entry, dest, work)
                 cache.hits.append(rel)
-                note("cached")
+                note("restored from cache")
             else:
                 cache.misses.append(rel)
+                note(found.reason)
                 work.mkdir(parents=True, exist_ok=True)
-                execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel)
-                normalise_notebook(dest, places={str(work): ".", str(vdir): "."})
-                cache.store(key, dest, work)
+                record = vdir / ".work" / f"{nb.stem}.deps"
+                startup = exec_line(str(record), [str(project), str(data_dir)],
+                                    [str(vdir), str(cache.root), str(Path(trialsupp.__file__).parent)])
+                execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel,
+                                 startup=startup)
+                normalise_notebook(dest, places={str(work): ".", str(vdir): ".", str(project): "."},
+                                   run_places={str(work): ".", str(vdir): "."})
+                deps = hash_deps(read_record(record), project)
+                record.unlink(missing_ok=True)
+                cache.store(key, parts, rel, dest, work, deps)
         return dest
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -147,16 +193,20 @@ def _replace_places(value: Any, places: dict[str, str]) -> Any:
     return value
 
 
-def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None:
+def normalise_notebook(path: Path, places: dict[str, str] | None = None,
+                       run_places: dict[str, str] | None = None) -> None:
     """Drop run-time stamps papermill and nbclient write, so executions compare equal.
 
     Also: papermill gives its injected-parameters cell a random id (fixed here), and
     ``places`` maps run-specific folders (the version folder ``.<out>.<stamp>-<hex>`` and
     the notebook's work folder, which ``out_dir``/``data_dir`` point into) to stable
-    relative paths in that cell and in the papermill parameters (longest first).
+    relative paths in that cell and in the papermill parameters (longest first);
+    ``run_places`` (the temporary folders only) are also replaced in printed outputs, so a
+    cached notebook keeps no absolute path of an earlier render's temporary folder.
     """
     nb = json.loads(path.read_text(encoding="utf-8"))
     places = dict(sorted((places or {}).items(), key=lambda kv: -len(kv[0])))
+    run_places = dict(sorted((run_places or {}).items(), key=lambda kv: -len(kv[0])))
     pm = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
         pm.pop(key, None)
@@ -168,6 +218,16 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None) -> None
             if places:
                 cell["source"] = _replace_places(cell.get("source", ""), places)
         cell.get("metadata", {}).pop("execution", None)
+        if run_places:         # printed paths of this run's temporary folders (never the ARD itself)
+            for output in cell.get("outputs", []):
+                for field_ in ("text", "traceback"):
+                    if field_ in output:
+                        output[field_] = _replace_places(output[field_], run_places)
+                for mime, value in list(output.get("data", {}).items()):
+                    if mime.startswith("text/") or mime == "image/svg+xml":
+                        output["data"][mime] = _replace_places(value, run_places)
+                if output.get("metadata"):          # e.g. the paths of a figure's saved files
+                    output["metadata"] = _replace_places(output["metadata"], run_places)
         pmc = cell.get("metadata", {}).get("papermill", {})
         for key in ("start_time", "end_time", "duration"):
             pmc.pop(key, None)
@@ -178,8 +238,12 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
            force: bool = False, strict: bool = False, project: str | Path | None = None,
-           reproducible: bool = False) -> RenderResult:
+           reproducible: bool = False, stage_into: str | Path | None = None) -> RenderResult:
+    """Render a study (see the module docstring). ``stage_into``: stop after the results
+    store and put ``_results/`` and the executed notebooks into that project folder, for
+    ``quarto render`` to publish (``trialsupp.quarto_prerender``, Quarto's pre-render step)."""
     from trialsupp.pipeline.reproducible import document_time, epoch_of
+    from trialsupp.publish import resolve_engine
 
     started = time.monotonic()
     reporter = reporter or Reporter(quiet=True)
@@ -195,13 +259,16 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
         overrides["seed"] = seed
     values = resolve_params(st, overrides)
     preflight(st)
+    engine = resolve_engine(engine)     # "quarto" or "builtin" (fails early for a missing Quarto)
     fixed = document_time(st, values, reproducible)
     before = os.environ.get("SOURCE_DATE_EPOCH")
-    if fixed:       # kernels (matplotlib metadata) and Quarto read it too
-        os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0])
+    # every document is dated by one time: the fixed one, else the run's start (to the second),
+    # so that verify can re-make each of them byte for byte (Pandoc's DOCX zip dates included)
+    clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0] if fixed else clock)  # kernels, Quarto, Pandoc read it
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
-                       fixed, started)
+                       fixed, started, stage_into)
     finally:
         if before is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
@@ -210,12 +277,12 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
-            reporter, force, strict, fixed, started) -> RenderResult:
-    from trialsupp.publish import number_elements, publish
+            reporter, force, strict, fixed, started, stage_into=None) -> RenderResult:
+    from trialsupp.publish import engine_versions, number_elements, publish
     out = Path(out) if out else project / "_output" / st.name
-    out = out if out.is_absolute() else Path.cwd() / out
+    out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
     jobs = jobs or os.cpu_count() or 1
-    cache = NotebookCache(cache_dir(project), enabled=not force)
+    cache = NotebookCache(cache_dir(project), enabled=not force, project=project)
     os.environ["TRIALSUPP_PROJECT"] = str(project)      # kernels find the project from any folder
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")                   # notebooks run in parallel; BLAS threads fight
@@ -226,7 +293,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         try:
             with reporter.stage("data"):
                 data_dir = prepare_data(st, values, vdir)
-                inputs = hash_inputs(data_dir)
+                inputs, manifest_record = check_inputs(st, data_dir)
+                check_data_requirements(st, data_dir)
             with reporter.stage("notebooks"):
                 executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache)
                 for nb in executed:
@@ -235,13 +303,10 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 build.mkdir()
                 stage_project(project, build)
                 stage_metadata(build, st)
-                nb_stage = build / "notebooks" / st.name
-                nb_stage.mkdir(parents=True)
-                for nb in executed:
-                    shutil.copy2(nb, nb_stage / nb.name)
+                (build / "_results").mkdir()
+                stage_notebooks(executed, build / "notebooks" / st.name, build / "_results")
                 entry = build / st.report.relative_to(project)
                 param_rows = parameter_rows(st, values)
-                (build / "_results").mkdir()
                 (build / "_results" / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
                 (build / "_results" / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
                 numbering = number_elements(entry)
@@ -251,47 +316,77 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
                 clock_started = run["started"]
-                if fixed:
-                    run["started"] = fixed[0].isoformat(timespec="seconds")
+                run["started"] = (fixed[0] if fixed else dt.datetime.fromtimestamp(
+                    int(os.environ["SOURCE_DATE_EPOCH"]), dt.timezone.utc)).isoformat(timespec="seconds")
+                run["formats"] = list(formats)
+                run["notebooks"] = dict(sorted(cache.reasons.items()))
+                if manifest_record:
+                    run["data_manifest"] = manifest_record
                 store.write_store(rows + param_rows, vdir, run)
                 (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
-            with reporter.stage("publish " + "+".join(formats)):
-                # Word is made from the published HTML (same text, same numbers)
-                web = tuple(f for f in formats if f != "docx") or ("html",)
-                if "docx" in formats and "html" not in web:
-                    web = ("html",) + web
-                files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
-                                params=values, run=run)
-                files = name_outputs(files, vdir)
-                if "docx" in formats:
-                    files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
-                                              keep_html="html" in formats))
-            with reporter.stage("audit"):
-                unbound = audit_output(vdir)
-                if unbound and strict:
-                    listed = "; ".join(u.line() for u in unbound[:5])
-                    raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
-                                     + (" ..." if len(unbound) > 5 else ""))
+                shutil.copy2(vdir / "run.json", build / "_results" / "run.json")
+                (build / "_results" / "trialsupp.json").write_text(     # the study's `trialsupp:` map
+                    json.dumps(study_metadata(st), indent=1, ensure_ascii=False), encoding="utf-8")
+                write_shown_store(build, entry)
+            if stage_into is not None:          # `quarto render` publishes (pre-render script)
+                from trialsupp.quarto_prerender import stage_for_quarto
+                with reporter.stage("stage for quarto render"):
+                    stage_for_quarto(build, Path(stage_into), st.name)
+                files, unbound = {}, []
+            else:
+                with reporter.stage("publish " + "+".join(formats)):
+                    # Word is made from the published HTML (same text, same numbers)
+                    web = tuple(f for f in formats if f != "docx") or ("html",)
+                    if "docx" in formats and "html" not in web:
+                        web = ("html",) + web
+                    files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
+                                    params=values, run=run)
+                    files = name_outputs(files, vdir)
+                    remove_control_characters(vdir)
+                    if "docx" in formats:
+                        files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
+                                                  keep_html="html" in formats))
+                with reporter.stage("audit"):
+                    unbound = audit_output(vdir)
+                    if unbound and strict:
+                        listed = "; ".join(u.line() for u in unbound[:5])
+                        raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
+                                         + (" ..." if len(unbound) > 5 else ""))
+            elapsed = time.monotonic() - started
+            run_json = vdir / "run.json"
+            meta = json.loads(run_json.read_text())
+            meta["elapsed_s"] = round(elapsed, 2)
+            if fixed:
+                meta["reproducible"] = {"document_time": run["started"], "source": fixed[1],
+                                        "clock_started": clock_started}
+            meta["engine"] = engine_versions(engine)     # {"name": "quarto", "quarto": "1.10.18"} or builtin's
+            meta["audit_unbound"] = [u.line() for u in unbound]
+            store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+            write_output_manifest(vdir)
             outdir.swap_in(out, vdir)
         except BaseException:
             shutil.rmtree(vdir, ignore_errors=True)
             raise
         finally:
             shutil.rmtree(build, ignore_errors=True)
-    elapsed = time.monotonic() - started
-    run_json = out / "run.json"
-    meta = json.loads(run_json.read_text())
-    meta["elapsed_s"] = round(elapsed, 2)
-    if fixed:
-        meta["reproducible"] = {"document_time": run["started"], "source": fixed[1],
-                                "clock_started": clock_started}
-    meta["engine"] = engine_used(engine)
-    meta["audit_unbound"] = [u.line() for u in unbound]
-    store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
-                        cache_hits=cache.hits, cache_misses=cache.misses, unbound=unbound)
+                        cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons),
+                        unbound=unbound,
+                        engine=engine)
+
+
+def remove_control_characters(vdir: Path) -> None:
+    """No BEL, ESC or other control character from the data reaches a published HTML page
+    (the escaping functions drop them from tables; this also covers text that came
+    through Pandoc or a notebook's own output)."""
+    from trialsupp.display._escape import strip_controls
+    for page in vdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        clean = strip_controls(text)
+        if clean != text:
+            store.atomic_write_text(page, clean)
 
 
 def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
@@ -306,11 +401,6 @@ def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
     return written
 
 
-def engine_used(engine: str) -> str:
-    from trialsupp.publish import quarto_available
-    return "quarto" if engine == "quarto" or (engine == "auto" and quarto_available()) else "builtin"
-
-
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
     """Published files are called ``supplement.<ext>`` whatever the report's file name."""
     named = {}
@@ -320,6 +410,13 @@ def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:
             os.replace(path, target)
         named[kind] = target
     return named
+
+
+def write_output_manifest(vdir: Path) -> None:
+    """``manifest.json``: the SHA-256 of every file the render wrote (``verify`` checks them)."""
+    from trialsupp.pipeline.integrity import OUTPUT_MANIFEST, hash_output
+    doc = {"schema": "trialsupp-output-manifest/1", "files": hash_output(vdir)}
+    store.atomic_write_text(vdir / OUTPUT_MANIFEST, json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
 def run_metadata(st: Study, values: dict[str, Any], inputs: dict[str, str], project: Path,

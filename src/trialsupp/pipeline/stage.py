@@ -6,6 +6,7 @@ and ``_results/`` (``ard.json`` and the generated ``parameters.qmd``).
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -29,6 +30,48 @@ def stage_project(project: Path, build: Path) -> None:
             shutil.copytree(src, build / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         elif src.exists():
             shutil.copy2(src, build / name)
+
+
+def stage_notebooks(executed: list[Path], nb_stage: Path, results: Path) -> None:
+    """The executed notebooks as the report embeds them (``publish.embed.display_copy``:
+    no ARD payloads, one display form per output) and ``<results>/floats.json``, the ARD
+    ids each eFigure shows (read by the Quarto filter for its "ARD rows shown" list and
+    the provenance blob)."""
+    from trialsupp.publish.embed import display_copy
+    nb_stage.mkdir(parents=True, exist_ok=True)
+    shown: dict[str, list[str]] = {}
+    for nb in executed:
+        shown.update(display_copy(nb, nb_stage / nb.name))
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "floats.json").write_text(json.dumps(shown, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+_ARD_SHORTCODE = re.compile(r"\{\{<\s*ard\s+([^\s>]+)\s*>\}\}")
+_DATA_ARD = re.compile(r'data-ard="([^"]+)"')
+
+
+def write_shown_store(build: Path, study_report: Path) -> Path:
+    """``_results/ard-shown.json``: the rows the report can show (its ``ard`` shortcodes
+    and the ``data-ard`` values of the embedded notebooks' outputs). The Quarto
+    extension reads this instead of the whole store: its Lua JSON parser is slow on
+    the full ``ard.json`` (4 MB for VALOR), read once per format."""
+    results = build / "_results"
+    store = json.loads((results / "ard.json").read_text(encoding="utf-8"))
+    wanted: set[str] = set()
+    for qmd in [*study_report.parent.rglob("*.qmd"), *results.glob("*.qmd")]:
+        wanted.update(_ARD_SHORTCODE.findall(qmd.read_text(encoding="utf-8")))
+    for nb in (build / "notebooks").rglob("*.ipynb"):
+        for cell in json.loads(nb.read_text(encoding="utf-8")).get("cells", []):
+            for out in cell.get("outputs", []):
+                text = (out.get("data") or {}).get("text/markdown")
+                if text:
+                    for attr in _DATA_ARD.findall("".join(text) if isinstance(text, list) else text):
+                        wanted.update(attr.split())
+    rows = [r for r in store["rows"] if r.get("id") in wanted]
+    target = results / "ard-shown.json"
+    target.write_text(json.dumps({"run": store.get("run", {}), "rows": rows}, ensure_ascii=False),
+                      encoding="utf-8")
+    return target
 
 
 def citation_text(study: Study) -> str:

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from trialsupp.publish.qmd import PublishError
 
-__all__ = ["PublishError", "publish", "publish_builtin", "publish_quarto", "quarto_available",
+__all__ = ["PublishError", "publish", "resolve_engine", "engine_versions", "publish_builtin", "publish_quarto", "quarto_available",
            "number_elements", "number_report", "write_provenance_html"]
 
 
@@ -45,6 +45,42 @@ def publish(stage_dir: str | Path, entry: str | Path, out_dir: str | Path,
             if len(started) >= 16 and "run_time" not in kwargs:
                 kwargs["run_time"] = started[11:16] + " UTC"
     return _pb(stage_dir, entry, out_dir, formats, ard_json=ard_json, **kwargs)
+
+
+def resolve_engine(engine: str = "auto") -> str:
+    """``"quarto"`` or ``"builtin"``: the publisher ``publish(engine=...)`` will use."""
+    from trialsupp.publish.quarto import MIN_VERSION, quarto_available as _qa
+    if engine not in ("auto", "quarto", "builtin"):
+        raise PublishError(f"unknown engine {engine!r} (auto, quarto, builtin)")
+    if engine == "quarto" and not _qa():
+        raise PublishError(f"--engine quarto: Quarto >= {'.'.join(map(str, MIN_VERSION))} is not on PATH "
+                           "(install it from quarto.org or with `pip install quarto-cli`)")
+    return "quarto" if engine == "quarto" or (engine == "auto" and _qa()) else "builtin"
+
+
+def engine_versions(name: str) -> dict[str, str]:
+    """What made the output, for run.json: ``{"name": "quarto", "quarto": "1.10.18"}`` or
+    ``{"name": "builtin", "pandoc": ..., "typst": ...}``."""
+    from importlib import metadata
+    if name == "quarto":
+        from trialsupp.publish.quarto import quarto_version
+        v = quarto_version()
+        return {"name": "quarto", "quarto": ".".join(map(str, v)) if v else "unknown"}
+    info = {"name": "builtin"}
+    try:
+        info["pandoc"] = _pandoc_version()
+    except Exception:            # pypandoc missing or broken: the render would have failed
+        info["pandoc"] = "unknown"
+    try:
+        info["typst"] = metadata.version("typst")
+    except metadata.PackageNotFoundError:
+        info["typst"] = "unknown"
+    return info
+
+
+def _pandoc_version() -> str:
+    import pypandoc
+    return pypandoc.get_pandoc_version()
 
 
 def number_elements(entry: str | Path, stage_dir: str | Path | None = None) -> dict[str, str]:

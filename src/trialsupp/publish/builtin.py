@@ -27,6 +27,7 @@ import yaml
 
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.embed import embed_cell
+from trialsupp.publish.accessible import add_typst_alt, figure_alt
 from trialsupp.publish.provenance import EXTENSION, index_rows, load_store, provenance_html
 from trialsupp.publish.qmd import (ESCAPED_SHORTCODE_RE, SHORTCODE_RE, CalloutOpen, DivClose,
                                    Document, Embed, FloatDiv, Loc, PageBreak, PublishError, Text,
@@ -39,7 +40,7 @@ CALLOUT_TITLES = {"note": "Note", "tip": "Tip", "warning": "Warning",
 # project/format options that are not document metadata
 NON_META_KEYS = {"project", "format", "crossref", "execute", "filters", "shortcodes", "jupyter",
                  "engine", "template-partials", "css", "include-after-body", "include-in-header",
-                 "include-before-body", "embed-resources", "self-contained", "minimal",
+                 "include-before-body", "embed-resources", "section-divs", "filters", "self-contained", "minimal",
                  "html-math-method", "toc", "toc-depth", "keep-typ", "keep-md",
                  "fig-cap-location", "tbl-cap-location", "anchor-sections", "output-file",
                  "theme", "notebook-links", "notebook-view"}
@@ -208,6 +209,30 @@ def _convert_inlines(snippets: list[str], to: str) -> list[str]:
 
 # ---- building the markdown -----------------------------------------------
 
+_FLOAT_LIST = re.compile(r'<ul class="ts-float-list">\s*(.*?)</ul>\s*', re.S)
+_FLOAT_ITEM = re.compile(r'<li><a href="#((?:tbl|fig)-[^"]+)">.*?</a></li>', re.S)
+
+
+def nest_float_list(html: str) -> str:
+    """Contents in reading order (JAMA: eMethods, eResults, eTables, eFigures, eReferences):
+    the eTable and eFigure lines go under the contents entries of the eTables and eFigures
+    sections instead of after the whole list (left as is when those sections are missing)."""
+    m = _FLOAT_LIST.search(html)
+    if not m:
+        return html
+    items = {"tbl": [], "fig": []}
+    for it in _FLOAT_ITEM.finditer(m.group(1)):
+        items[it.group(1).split("-")[0]].append(it.group(0))
+    out = html
+    for kind, name in (("tbl", "eTables"), ("fig", "eFigures")):
+        entry = re.search(r'(<li><a href="#[^"]*"[^>]*>' + name + r'</a>)(</li>)', out)
+        if not entry or not items[kind]:
+            return html
+        out = out[:entry.start()] + entry.group(1) + "\n<ul>\n" + "\n".join(items[kind]) + "\n</ul>" \
+            + entry.group(2) + out[entry.end():]
+    return _FLOAT_LIST.sub("", out, count=1)
+
+
 class _Builder:
     def __init__(self, doc: Document, numbering: _xref.Numbering, prefixes: dict[str, str],
                  rows: dict[str, dict], build_dir: Path, notebook_href):
@@ -218,6 +243,23 @@ class _Builder:
         self.embeds: dict[str, object] = {}
         self.captions: dict[str, str] = {}       # label -> caption markdown
         self.used_ids: set[str] = set()
+
+    def figure_alts(self) -> dict[str, str]:
+        """Figure label -> alternative text from its caption and ARD rows (PDF/UA-1)."""
+        alts, heading = {}, ""
+        for item in self.doc.items:
+            if isinstance(item, Text):          # the section heading names an uncaptioned figure (CSR)
+                heads = [ln.lstrip("#").strip() for ln, _loc in item.lines if ln.startswith("#")]
+                heading = heads[-1] if heads else heading
+            emb = self.embeds.get(id(item)) if isinstance(item, Embed) else None
+            if emb is None or not emb.media:
+                continue
+            if emb.kind == "fig" and emb.label in self.numbering.numbers:
+                caption = self.numbering.caption(emb.label, self.captions.get(emb.label))
+            else:
+                caption = emb.options.get("fig-alt") or emb.caption or heading or emb.label
+            alts[emb.label] = figure_alt(str(caption), [self.rows[i] for i in emb.ard_ids if i in self.rows])
+        return alts
 
     def prepare(self) -> None:
         media = self.build_dir / "media"
@@ -483,6 +525,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                             "--embed-resources", f"--resource-path={build}",
                             f"--include-in-header={style}", f"--include-after-body={after}",
                             "--section-divs", "--wrap=none"])
+            target.write_text(nest_float_list(target.read_text(encoding="utf-8")), encoding="utf-8")
             written["html"] = target
             if keep_intermediate:
                 shutil.copy2(md, out / md.name)
@@ -513,6 +556,8 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                 str(md), "typst", format=MD_FORMAT, outputfile=str(typ),
                 extra_args=["--standalone", f"--template={tpl_dir / 'template.typ'}",
                             "--wrap=preserve"])
+            typ.write_text(add_typst_alt(typ.read_text(encoding="utf-8"), builder.figure_alts()),
+                           encoding="utf-8")
             if "typst" in formats or keep_intermediate:
                 shutil.copy2(typ, out / typ.name)
                 written["typst"] = out / typ.name
@@ -555,6 +600,11 @@ def _data_ard_ids(text: str) -> list[str]:
     return ids
 
 
+# PDF/UA-1 (ISO 14289-1): tagged, with title, language and alternative text; Typst checks
+# the rules it can check and refuses to write a PDF that breaks them
+PDF_STANDARDS = ("ua-1",)
+
+
 def _compile_typst(typ: Path, root: Path, target: Path, date: str | None,
                    font_paths: Iterable[str | Path]) -> None:
     import typst
@@ -562,7 +612,7 @@ def _compile_typst(typ: Path, root: Path, target: Path, date: str | None,
     stamp = int(when.replace(tzinfo=_dt.timezone.utc).timestamp())
     try:
         pdf = typst.compile(str(typ), root=str(root), font_paths=[str(p) for p in font_paths],
-                            timestamp=stamp)
+                            timestamp=stamp, pdf_standards=list(PDF_STANDARDS))
     except Exception as exc:  # typst raises TypstError with the diagnostics
         raise PublishError(f"Typst could not compile {typ.name}: {exc}") from exc
     target.write_bytes(pdf)

@@ -42,7 +42,8 @@ def _png_for_svgs(html: str, figures: Path | None) -> str:
     def swap(m: re.Match) -> str:
         svg = by_hash.get(hashlib.sha256(base64.b64decode(m.group(1))).hexdigest())
         png = svg.with_suffix(".png") if svg else None
-        return f'src="{png.as_posix()}"' if png and png.is_file() else m.group(0)
+        # relative: Pandoc writes the path into the DOCX, which must not depend on the folder
+        return f'src="{figures.name}/{png.name}"' if png and png.is_file() else m.group(0)
     return _SVG_SRC.sub(swap, html)
 
 
@@ -55,6 +56,8 @@ def _clean(html: str) -> str:
     html = re.sub(r"<(/?)(header|nav|main)\b[^>]*>", r"<\1div>", html)     # Pandoc reads only <main> when present
     html = re.sub(r'<h1 class="title">(.*?)</h1>', r'<p><strong>\1</strong></p>', html, flags=re.S)
     html = re.sub(r'<div[^>]*class="[^"]*ts-popup[^"]*"[^>]*>.*?</div>', "", html, flags=re.S)
+    # the collapsed list of a figure's ARD ids: interactive HTML only (the PDF prints its source line)
+    html = re.sub(r'<details class="ts-ard-list">.*?</details>', "", html, flags=re.S)
     return re.sub(r"(<table\b[^>]*>)(.*?)(</table>)", _colgroup, html, flags=re.S)
 
 
@@ -82,6 +85,8 @@ def html_to_docx(html: str, target: Path, *, figures: Path | None = None, landsc
         src = Path(tmp) / "in.html"
         src.write_text(html, encoding="utf-8")
         args = [f"--reference-doc={reference_doc(landscape)}", "--wrap=none"]
+        if figures is not None:
+            args.append(f"--resource-path={figures.parent}")
         out = Path(tmp) / "out.docx"
         _pandoc().convert_file(str(src), "docx", format="html", outputfile=str(out), extra_args=args)
         if title:

@@ -139,6 +139,7 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
             continue
         data = out.get("data", {})
         ard_ids += (out.get("metadata", {}).get("trialsupp") or {}).get("ard_ids", [])
+        after = (out.get("metadata", {}).get("trialsupp") or {}).get("after")
         if ARD_MIME in data:
             payload = data[ARD_MIME]
             payload = json.loads(payload) if isinstance(payload, str) else payload
@@ -168,6 +169,8 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
         else:
             raise PublishError(f"{where}cell {label}: no supported output among {', '.join(mimes)} "
                                "(text/markdown, image/svg+xml, text/plain)")
+        if after:                   # a figure legend moved here by display_copy
+            parts.append(after.strip("\n"))
     if not parts:
         raise PublishError(f"{where}cell {label} of {nb_path} has no displayable output")
     cell_id = cell.get("id")
@@ -176,3 +179,85 @@ def embed_cell(nb_path: str | Path, label: str, *, media_dir: Path,
                     cell_id=cell_id, media=media, ard_ids=list(dict.fromkeys(ard_ids)))
 
 
+
+
+# Outputs a report never shows: Quarto prints "Unable to display output for mime type(s)"
+# for each (and turns a figure cell with two outputs into sub-figures), and any
+# text/html or application/javascript output makes it load RequireJS and jQuery from a CDN
+# (its Jupyter-widget support); the display form of our tables is text/markdown.
+_REDUNDANT_WITH_MARKDOWN = ("text/html", "text/plain", "application/javascript")
+# In Typst output Quarto parses every raw HTML table into a Pandoc table, first running
+# `quarto run juice.ts` (a Deno process per table, whose import needs the network);
+# this comment (Quarto's documented opt-out) leaves the raw block alone.
+NO_TABLE_PROCESSING = "<!--| quarto-html-table-processing: none -->"
+_RAW_HTML_FENCE = re.compile(r"^(`{3,})\{=html\}\n", re.M)
+
+
+def _no_table_processing(markdown: str) -> str:
+    if NO_TABLE_PROCESSING in markdown:
+        return markdown
+    return _RAW_HTML_FENCE.sub(lambda m: m.group(0) + NO_TABLE_PROCESSING + "\n", markdown)
+
+
+def display_outputs(outputs: list) -> list:
+    """The outputs of one cell as a report shows them: no ARD payload, no widget
+    views, and only the ``text/markdown`` form where one exists."""
+    kept = []
+    for out in outputs:
+        if out.get("output_type") not in ("display_data", "execute_result"):
+            kept.append(out)
+            continue
+        data = {k: v for k, v in (out.get("data") or {}).items() if k not in IGNORED_MIMES}
+        if "text/markdown" in data:
+            data = {k: v for k, v in data.items() if k not in _REDUNDANT_WITH_MARKDOWN}
+            data["text/markdown"] = _no_table_processing(_text(data["text/markdown"]))
+        data.pop("application/javascript", None)
+        if data:
+            kept.append({**out, "data": data})
+    return kept
+
+
+def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, dict]:
+    """Write the copy of an executed notebook that the report embeds from (see
+    ``display_outputs``; notebook-level widget state dropped too). The ids of the ARD
+    rows a cell recorded move to its first remaining output's ``trialsupp.ard_ids``
+    metadata, where ``embed_cell`` reads them. In a ``fig-`` cell, markdown shown after
+    the image (the figure legend) moves into the image output's ``trialsupp.after``
+    metadata: Quarto makes every output of a figure cell a sub-figure.
+
+    Returns ``{label: {"ard_ids": [...], "after": markdown}}`` for the ``fig-`` cells,
+    written to ``_results/floats.json`` for the Quarto filter."""
+    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    nb.get("metadata", {}).pop("widgets", None)
+    shown: dict[str, dict] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        ids = []
+        for out in cell.get("outputs", []):
+            ids += (out.get("metadata", {}).get("trialsupp") or {}).get("ard_ids", [])
+            payload = (out.get("data") or {}).get(ARD_MIME)
+            if payload is not None:
+                payload = json.loads(payload) if isinstance(payload, str) else payload
+                ids += [r["id"] for r in payload.get("rows", [])]
+        ids = list(dict.fromkeys(ids))
+        outputs = display_outputs(cell.get("outputs", []))
+        label = str(cell_options(_text(cell.get("source", ""))).get("label", ""))
+        shown_in = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")]
+        after = ""
+        if label.startswith("fig-"):
+            images = [o for o in shown_in if any(m.startswith("image/") for m in o["data"])]
+            notes = [o for o in shown_in if o not in images and "text/markdown" in o["data"]]
+            if images and notes and shown_in.index(notes[0]) > shown_in.index(images[0]):
+                after = "\n\n".join(_text(o["data"]["text/markdown"]).strip("\n") for o in notes)
+                outputs = [o for o in outputs if not any(o is n for n in notes)]
+                shown_in = [o for o in shown_in if not any(o is n for n in notes)]
+        if (ids or after) and shown_in:
+            meta = shown_in[0].setdefault("metadata", {})
+            meta["trialsupp"] = {**(meta.get("trialsupp") or {}), "ard_ids": ids,
+                                 **({"after": after} if after else {})}
+        cell["outputs"] = outputs
+        if label.startswith("fig-"):
+            shown[label] = {"ard_ids": ids, "after": after}
+    Path(dest).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return shown

@@ -1,16 +1,17 @@
 """The Quarto path: ``quarto render`` of the staged project.
 
-Quarto (>= 1.5) must be on PATH; it cannot be installed by pip on the
-project's machines, so this path is kept correct against Quarto's documented
-CLI but is not exercised in CI (the built-in publisher is).
+Quarto (>= 1.5) must be on PATH (quarto.org, ``pip install quarto-cli``, or on
+machines without GitHub access ``../shared/tools/quarto/install.sh``; CI installs it).
 
-Per format: ``quarto render <entry> --to html`` and ``--to typst`` (Quarto's
-``typst`` format compiles the PDF with its bundled Typst). The project config
+One ``quarto render <entry>`` for both formats (``--to html`` or ``--to typst``
+for one; Quarto's ``typst`` format compiles the PDF with its Typst). The project config
 (``<stage>/_quarto.yml``) sets ``output-dir: _output``; outputs are looked up
 there and copied to ``out_dir`` when one is given.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from trialsupp.publish import crossref as _xref
-from trialsupp.publish.provenance import write_provenance_html
+from trialsupp.publish.provenance import load_store
 from trialsupp.publish.qmd import PublishError, parse_qmd
 
 MIN_VERSION = (1, 5)
@@ -62,40 +63,52 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
                    profile: str | None = None, timeout: float = 1800) -> dict[str, Path]:
     """Render the staged report with Quarto; returns ``{"html": Path, "pdf": Path}``.
 
-    Writes ``<stage>/_results/provenance.html`` (the ARD blob and popup script,
-    included after the body by ``_quarto.yml``) before rendering. Warns when
+    The project's filter ``_extensions/trialsupp/trialsupp.lua`` adds what the
+    built-in publisher adds (source lines, contents list, provenance blob of the
+    displayed rows) from ``<stage>/_results/``. Warns when
     Quarto's numbering (order of appearance) would differ from the JAMA
     numbering by first citation used by the built-in publisher.
     """
     stage = Path(stage_dir).resolve()
-    entry_path = (stage / entry) if not Path(entry).is_absolute() else Path(entry)
+    entry_path = ((stage / entry) if not Path(entry).is_absolute() else Path(entry)).resolve()
     if not entry_path.is_file():
         raise PublishError(f"report entry not found: {entry_path}")
     exe = shutil.which(quarto)
     if exe is None or not quarto_available(quarto=quarto):
         raise PublishError(f"Quarto >= {'.'.join(map(str, MIN_VERSION))} is not on PATH; "
                            "use engine='builtin'")
-    write_provenance_html(stage, ard_json)
+    if ard_json is not None and not (stage / "_results" / "ard.json").is_file():
+        store = load_store(ard_json)
+        (stage / "_results").mkdir(exist_ok=True)
+        (stage / "_results" / "ard.json").write_text(json.dumps(store), encoding="utf-8")
     _warn_numbering(stage, entry_path)
+    formats = tuple(formats)
+    unknown = [f for f in formats if f not in QUARTO_TO]
+    if unknown or not formats:
+        raise PublishError(f"unknown format {', '.join(unknown) or '(none)'} (html, pdf)")
+    # One Quarto process for all formats (start-up is most of a small render): without
+    # --to, Quarto renders every format the project lists (html and typst).
+    cmd = [exe, "render", str(entry_path.relative_to(stage))]
+    if len(formats) == 1:
+        cmd += ["--to", QUARTO_TO[formats[0]][0]]
+    if profile:
+        cmd += ["--profile", profile]
+    label = "quarto " + " ".join(cmd[1:])
+    try:
+        # the project's pre-render script (trialsupp.quarto_prerender) has nothing to do here
+        env = {**os.environ, "TRIALSUPP_STAGED_BUILD": "1"}
+        res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise PublishError(f"{label} timed out after {timeout} s") from exc
+    if res.returncode != 0:
+        tail = "\n".join((res.stderr or res.stdout or "").strip().splitlines()[-40:])
+        raise PublishError(f"{label} failed (exit {res.returncode}):\n{tail}")
     written: dict[str, Path] = {}
     for fmt in formats:
-        if fmt not in QUARTO_TO:
-            raise PublishError(f"unknown format {fmt!r} (html, pdf)")
         to, suffix = QUARTO_TO[fmt]
-        cmd = [exe, "render", str(entry_path.relative_to(stage)), "--to", to]
-        if profile:
-            cmd += ["--profile", profile]
-        try:
-            res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            raise PublishError(f"quarto render --to {to} timed out after {timeout} s") from exc
-        if res.returncode != 0:
-            tail = "\n".join((res.stderr or res.stdout or "").strip().splitlines()[-40:])
-            raise PublishError(f"quarto render --to {to} failed (exit {res.returncode}):\n{tail}")
         found = _output_path(stage, entry_path, suffix)
         if found is None:
-            raise PublishError(f"quarto render --to {to} succeeded but no {entry_path.stem}{suffix} "
-                               f"was found under {stage}")
+            raise PublishError(f"{label} succeeded but no {entry_path.stem}{suffix} was found under {stage}")
         if out_dir is not None:
             dest = Path(out_dir)
             dest.mkdir(parents=True, exist_ok=True)

@@ -112,13 +112,15 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
         front["trialsupp"] = {"heading": f"Protocol {inv.studyid or name.upper()}", "landscape": True,
                               "csr": True, "protocol": inv.studyid or name.upper(), "page-numbering": "of"}
         front["layout"] = "csr"
+        front["crossref"] = {"tbl-title": "Table", "fig-title": "Figure", "tbl-prefix": "Table",
+                             "fig-prefix": "Figure"}
     cites = ", ".join(f"@{label}" for _, label, _ in labels)
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip(), "---", "",
              "<!-- Written by `trialsupp new`. Every number in this report comes from a notebook in",
              f"     notebooks/{name}/ (ARD rows); cite numbers in prose with the ard shortcode and an ARD id",
              "     (`trialsupp trace` lists the ids of a rendered output). -->", "",
              "# Standard Outputs", "",
-             f"Standard analysis data model outputs of study {name.upper()}: {cites}."
+             f"Standard outputs of study {inv.studyid or name.upper()} from its analysis data (ADaM): {cites}."
              if labels else "No standard output could be made from these data.", ""]
     if inv.missing:
         lines += ["Outputs not produced, for missing analysis variables: "
@@ -180,6 +182,8 @@ def new_project(path: Path, adam: Path, *, layout: str = "jama", title: Optional
             if sha256_file(src) != sha256_file(dst):
                 raise NewError(f"{src.name}: the copy differs from the original (disk full?)")
         (data / "SOURCE.md").write_text(_source_md(inv, copies, name), encoding="utf-8")
+        from trialsupp.data.manifest import accept     # the input manifest a render requires
+        accept(data, f"trialsupp new: copied from {adam}")
         nb_dir = stage / "notebooks" / name
         nb_dir.mkdir(parents=True)
         notebooks = []

@@ -154,15 +154,15 @@ def measurement_decimals(values: Any, min_distinct: int = 20) -> int:
     at least 8 lying on a lattice (every gap a multiple of the smallest), the resolution ``q``
     is the smallest gap between them and ``k`` the decimals that show a step
     of ``q`` (q = 8.84 -> 0, 0.1 -> 1, 0.025 -> 2), never more than the recorded decimals.
-    Fewer distinct values: the recorded decimals (more than 2 of them are taken as a
-    conversion tail: 3 significant digits at the median absolute value).
+    Otherwise the recorded decimals, unless more than 2 without a lattice (a conversion tail or
+    unrounded derived values): then 3 significant digits at the median absolute value.
     """
     x = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(float)
     k = recorded_decimals(x)
     u = np.unique(np.round(x, 8))
     gaps = np.diff(u)
     lattice = len(u) >= 8 and np.allclose(gaps / gaps.min(), np.round(gaps / gaps.min()), atol=1e-3)
-    if lattice or len(u) >= min_distinct:
+    if lattice or (k <= 2 and len(u) >= min_distinct):
         q = float(np.min(gaps))
         return int(min(k, max(0, math.ceil(-math.log10(q) - 1e-6))))
     if k <= 2:

@@ -209,7 +209,7 @@ def km_figure(adtte: pd.DataFrame, adsl: pd.DataFrame, *, paramcd: Optional[str]
             km_plot(placed, ax=ax, groups=levels, ci=True, censor=True, risk_table=True, times=times,
                     rules=rules, hr=hr_rows if hr and len(hr_rows) else None,
                     xlabel=f"Time ({unit})", ylabel=ylabel, xmax=xmax,
-                    legend_loc="lower left" if not hr else "upper right")
+                    legend_loc="best")
         return fig
 
     return TLG(f"km-{paramcd.lower()}", title, ard, population_label(pop_flag), ("adtte", "adsl"), "figure", build)

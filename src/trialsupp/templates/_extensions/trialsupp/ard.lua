@@ -17,14 +17,13 @@ local function project_dir()
   return pandoc.path.directory(quarto.doc.input_file)
 end
 
-local function load_store()
-  if index ~= nil then
-    return index
-  end
-  local path = pandoc.path.join({ project_dir(), "_results", "ard.json" })
+local full = false
+
+local function read_rows(name)
+  local path = pandoc.path.join({ project_dir(), "_results", name })
   local handle = io.open(path, "r")
   if handle == nil then
-    error("trialsupp ard shortcode: cannot read the results store " .. path)
+    return nil, path
   end
   local text = handle:read("a")
   handle:close()
@@ -38,6 +37,23 @@ local function load_store()
       index[row.id] = row
     end
   end
+  return index, path
+end
+
+-- First the rows the report shows (_results/ard-shown.json, written by trialsupp's
+-- staging step: small, quick to parse); the whole store only for an id not among them.
+local function load_store(id)
+  if index == nil and read_rows("ard-shown.json") == nil then
+    full = true
+    local rows, path = read_rows("ard.json")
+    if rows == nil then
+      error("trialsupp ard shortcode: cannot read the results store " .. path)
+    end
+  end
+  if index[id] == nil and not full then
+    full = true
+    read_rows("ard.json")
+  end
   return index
 end
 
@@ -50,7 +66,7 @@ local function ard(args, kwargs, meta, raw_args, context)
     error("trialsupp ard shortcode: expected exactly one ARD id, got " .. tostring(#args))
   end
   local id = pandoc.utils.stringify(args[1])
-  local row = load_store()[id]
+  local row = load_store(id)[id]
   if row == nil then
     error("trialsupp ard shortcode: unknown ARD id '" .. id .. "' (not in _results/ard.json)")
   end

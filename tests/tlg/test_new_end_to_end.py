@@ -1,0 +1,119 @@
+"""`trialsupp new` end to end, no hand-written line: the CDISC pilot ADaM as a CSR appendix
+(HTML + PDF + RTF) and the simulated VALOR ADaM as a JAMA supplement (HTML + PDF); each
+renders, `trialsupp audit` finds 0 unbound numbers and `trialsupp verify` reproduces it.
+Numbers are checked against independent pandas computations and the R reference."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialsupp.data.io import read_dataset
+from trialsupp.scaffold import new_project
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+REF = json.loads((ROOT / "tests/reference/tlg/tlg_reference.json").read_text())
+ARMS = ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
+
+
+def _cli(args, cwd, tmp):
+    env = {k: v for k, v in os.environ.items() if k != "TRIALSUPP_PROJECT"}   # the project is cwd's
+    env["TRIALSUPP_CACHE"] = str(tmp / "cache")
+    res = subprocess.run([sys.executable, "-m", "trialsupp.cli", *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=3600)
+    return res.returncode, res.stdout + res.stderr
+
+
+def _project(tmp, adam, layout, study=None):
+    proj = tmp / "proj"
+    res = new_project(proj, adam, layout=layout, study=study, echo=lambda _: None)
+    rc, log = _cli(["render", "--engine", "builtin", "--quiet"], proj, tmp)
+    assert rc == 0, log[-4000:]
+    out = proj / "_output" / res["study"]
+    rows = json.loads((out / "ard.json").read_text())["rows"]
+    return {"proj": proj, "out": out, "rows": rows, "study": res["study"], "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def pilot(tmp_path_factory):
+    return _project(tmp_path_factory.mktemp("pilot"), ROOT / "data" / "cdiscpilot01", "csr")
+
+
+@pytest.fixture(scope="module")
+def valor(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("valor")
+    env = {k: v for k, v in os.environ.items() if k != "TRIALSUPP_PROJECT"}
+    subprocess.run([sys.executable, "-m", "trialsupp.cli", "simulate", "--study", "valor", "--out", str(tmp / "adam")],
+                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    return _project(tmp, tmp / "adam", "jama")
+
+
+def _rows(rows, output=None, **where):
+    """Rows of the output labelled ``output`` (ids start with the label stem; the store's
+    output_id is the element number, "eTable 1") matching ``where``."""
+    stem = output.split("-", 1)[1] + "." if output else ""
+    return [r for r in rows if r["id"].startswith(stem) and all(r.get(k) == v for k, v in where.items())]
+
+
+@pytest.mark.parametrize("which", ["pilot", "valor"])
+def test_renders_with_the_standard_outputs(which, request):
+    p = request.getfixturevalue(which)
+    html = (p["out"] / "supplement.html").read_text(encoding="utf-8")
+    assert (p["out"] / "supplement.pdf").stat().st_size > 20_000
+    need = ["tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt"]
+    need += ["tbl-adlbc-by-visit", "fig-km-ttde"] if which == "pilot" else ["tbl-adlb-by-visit", "fig-km-dthpv"]
+    for label in need:
+        assert f'id="{label}"' in html, label
+        assert _rows(p["rows"], label), label
+    km = "fig-km-ttde" if which == "pilot" else "fig-km-dthpv"
+    assert len(_rows(p["rows"], km, stat_name="n_risk")) >= 8        # numbers at risk drawn
+    if which == "pilot":
+        rtf = sorted(f.stem for f in (p["out"] / "rtf").glob("*.rtf"))
+        assert {"tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt", "tbl-adlbc-by-visit"} <= set(rtf)
+        assert "Protocol: CDISCPILOT01" in (p["out"] / "rtf" / "tbl-demographics.rtf").read_text(encoding="ascii")
+    else:
+        assert "Simulated data." in html
+
+
+@pytest.mark.parametrize("which", ["pilot", "valor"])
+def test_audit_finds_no_unbound_number_and_verify_reproduces(which, request):
+    p = request.getfixturevalue(which)
+    rc, log = _cli(["audit"], p["proj"], p["tmp"])
+    assert rc == 0 and "0 unbound number(s)" in log, log[-3000:]
+    rc, log = _cli(["verify"], p["proj"], p["tmp"])
+    assert rc == 0 and "reproduced" in log, log[-3000:]
+
+
+def test_pilot_numbers_equal_independent_computations(pilot):
+    adsl = read_dataset(ROOT / "data" / "cdiscpilot01" / "adsl.xpt")
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    rows = pilot["rows"]
+    for arm, g in itt.groupby("TRT01P"):
+        mean = _rows(rows, output="tbl-demographics", variable="AGE", group1_level=arm, stat_name="mean")
+        assert len(mean) == 1 and mean[0]["stat"] == pytest.approx(g["AGE"].mean(), rel=1e-12)
+        assert mean[0]["stat_fmt"] == f"{round(g['AGE'].mean() + 1e-12, 1):.1f}"
+    for arm in ARMS:
+        anyae = _rows(rows, output="tbl-ae-soc-pt", variable="ANYAE", group1_level=arm, stat_name="n")
+        assert anyae[0]["stat"] == REF["ae"]["any"][arm]
+    html = (pilot["out"] / "supplement.html").read_text(encoding="utf-8")
+    assert f'data-ard="{mean[0]["id"]}"' in html
+
+
+def test_valor_numbers_equal_independent_computations(valor):
+    adam = valor["tmp"] / "adam"
+    adsl = pd.read_parquet(adam / "adsl.parquet")
+    adae = pd.read_parquet(adam / "adae.parquet")
+    saf = adsl[adsl["SAFFL"] == "Y"]
+    te = adae[(adae["TRTEMFL"] == "Y") & adae["USUBJID"].isin(saf["USUBJID"])]
+    arm = te.merge(saf[["USUBJID", "TRT01A"]], on="USUBJID")
+    for a, g in saf.groupby("TRT01A"):
+        n = arm[arm["TRT01A"] == a]["USUBJID"].nunique()
+        got = _rows(valor["rows"], output="tbl-ae-overview", variable="AECAT",
+                    variable_level="Any adverse event", group1_level=a, stat_name="n")
+        assert got[0]["stat"] == n
+        N = _rows(valor["rows"], output="tbl-ae-overview", variable="TRT01A", variable_level=a, stat_name="n")
+        assert N[0]["stat"] == len(g)
