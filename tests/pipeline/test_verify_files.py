@@ -145,7 +145,7 @@ CASES = {
                      "displayed baseline.baseline.placebo.age.mean: '85.2' (recorded) vs '75.2' (re-run)"]),
     "pdf byte": (_flip_byte("supplement.pdf"), ["supplement.pdf: changed since the render", "supplement.pdf: "]),
     "rtf count": (_edit_text("t-baseline.rtf", r"(\d+) \(", lambda m: f"{int(m.group(1)) + 5} ("),
-                  ["t-baseline.rtf: changed since the render", "t-baseline.rtf: line ", "58 (62)", "53 (62)"]),
+                  ["t-baseline.rtf: changed since the render", "t-baseline.rtf: line "]),
     "svg figure": (_edit_text("figures/f-age.svg", r'd="M (\d)', lambda m: f'd="M {(int(m.group(1)) + 1) % 10}'),
                    ["figures/f-age.svg: changed since the render", "figures/f-age.svg: element "]),
     "png figure": (_pixel("figures/f-age.png"),
