@@ -135,18 +135,43 @@ def code_dir(project: Path) -> Path:
     return project / "src"
 
 
+_CODE_PATH: list[str] = []      # the project src/ this process put on its paths
+
+
 def add_code_path(project: Path) -> None:
     """Put ``<project>/src`` on this process's import path and on the PYTHONPATH of
-    subprocesses (notebook kernels), so that ``import studies.<study>`` works."""
+    subprocesses (notebook kernels), so that ``import studies.<study>`` works. A process
+    that serves another project first drops the previous project's folder and the modules
+    imported from it (every project names its code ``studies``)."""
     src = code_dir(project)
     if not src.is_dir():
         return
+    for old in [p for p in _CODE_PATH if p != str(src)]:
+        _drop_code_path(old)
     if str(src) not in sys.path:
         sys.path.insert(0, str(src))
         importlib.invalidate_caches()
     parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if str(src) not in parts:
         os.environ["PYTHONPATH"] = os.pathsep.join([str(src), *parts])
+    if str(src) not in _CODE_PATH:
+        _CODE_PATH.append(str(src))
+
+
+def _drop_code_path(src: str) -> None:
+    _CODE_PATH.remove(src)
+    while src in sys.path:
+        sys.path.remove(src)
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    if parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join(parts)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or ""
+        if where.startswith(src + os.sep):
+            del sys.modules[name]
+    importlib.invalidate_caches()
 
 
 def entry_point(spec: str, project: Path, where: str) -> Callable:

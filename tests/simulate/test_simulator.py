@@ -156,7 +156,10 @@ class TestDeterminism:
         digests = []
         for i, hashseed in enumerate(("0", "1", "12345")):
             out = tmp_path / f"run{i}"
-            env = {**os.environ, "PYTHONHASHSEED": hashseed}
+            # this project's code first: an earlier test may have rendered another project
+            code = str(Path(__file__).resolve().parents[2] / "src")
+            env = {**os.environ, "PYTHONHASHSEED": hashseed,
+                   "PYTHONPATH": os.pathsep.join([code, os.environ.get("PYTHONPATH", "")])}
             subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env)
             digests.append(_digests(out))
         assert digests[0] == digests[1] == digests[2]
