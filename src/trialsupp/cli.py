@@ -37,7 +37,8 @@ def cmd_render(args) -> int:
     if args.matrix:
         from trialsupp.pipeline.matrix import render_matrix
         results = render_matrix(args.matrix, out=args.out, jobs=args.jobs, engine=args.engine,
-                                formats=_formats(args.to), reporter=Reporter(quiet=args.quiet), force=args.force)
+                                formats=_formats(args.to), reporter=Reporter(quiet=args.quiet), force=args.force,
+                                scheduler=args.scheduler)
         for r in results:
             print(f"rendered {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
         return 0
@@ -81,7 +82,8 @@ def cmd_calibrate(args) -> int:
     if not spec:
         raise ValueError(f"study {st.name} has no calibration (calibration.command in {st.label})")
     run = entry_point(spec, st.project_dir, f"{st.label}: calibration.command")
-    return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path) or 0)
+    extra = {"scheduler": args.scheduler} if args.scheduler else {}      # a study's command may not take it
+    return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path, **extra) or 0)
 
 
 def cmd_params(args) -> int:
@@ -252,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reproducible", action="store_true",
                    help="byte-identical HTML/PDF: date the documents by the data cut (or SOURCE_DATE_EPOCH)")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="--matrix: run the sets on this Dask scheduler (default: a local cluster of --jobs processes)")
 
     n = sub.add_parser("new", help="a project (or one more study in it) from an ADaM folder")
     n.add_argument("path", metavar="PATH", help="project folder (created, or an existing project)")
@@ -280,7 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--study", help=STUDY_HELP)
     cal.add_argument("--seed", type=int, help="seed (default: simulation.seed)")
     cal.add_argument("--replicates", type=int, default=0, help="also run R seeds: median and share within tolerance")
-    cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the replicates")
+    cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                     help="worker processes of the local Dask cluster for the replicates")
+    cal.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the replicates on this Dask scheduler (tcp://host:8786) instead of a local cluster")
 
     pa = sub.add_parser("params", help="list a study's parameters")
     pa.add_argument("--study", help=STUDY_HELP)
