@@ -40,12 +40,15 @@ def cmd_render(args) -> int:
                                 formats=_formats(args.to), reporter=Reporter(quiet=args.quiet), force=args.force,
                                 scheduler=args.scheduler)
         for r in results:
-            print(f"rendered {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
+            print(f"{'unchanged' if r.unchanged else 'rendered'} {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
         return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
                     reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
                     reproducible=args.reproducible)
+    if result.unchanged:
+        print(f"unchanged: {result.out} is up to date (nothing it depends on changed; --force renders again)")
+        return 0
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
     if args.engine == "auto" and result.engine == "builtin":

@@ -30,6 +30,9 @@ class Reporter:
         """One line per finished item of a longer step: what is done and what is left."""
         self._say(f"  [green]ok[/green] {what} {done} of {total} ({total - done} left)")
 
+    def stage_skipped(self, name: str, why: str) -> None:
+        self._say(f"[green]=[/green] {name}: {why}")
+
     @contextmanager
     def stage(self, name: str):
         self._say(f"[bold]>[/bold] {name}")
