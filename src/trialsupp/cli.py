@@ -147,7 +147,8 @@ def cmd_audit(args) -> int:
 def cmd_verify(args) -> int:
     from trialsupp.pipeline.verify import verify
     out = _out_dir(args)
-    report = verify(out, rtol=args.rtol, engine=args.engine)
+    from trialsupp.pipeline.progress import Reporter
+    report = verify(out, rtol=args.rtol, engine=args.engine, reporter=Reporter(quiet=args.quiet))
     for p in report["problems"]:
         print(p)
     a = report["ard"]
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
                    help="publisher of the re-run (default: the one recorded in run.json)")
+    v.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
     ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
     ex.add_argument("format", choices=("ars",))

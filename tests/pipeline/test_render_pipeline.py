@@ -128,3 +128,20 @@ def test_unchanged_render_is_a_no_op_and_a_report_edit_republishes(mini):
     edited = render(str(study), out=out, engine="builtin", formats=["html"])
     assert not edited.unchanged and edited.cache_hits == ["notebooks/mini/baseline.ipynb"]
     assert "One more sentence." in (out / "supplement.html").read_text()
+
+
+def test_verify_shows_each_step_and_the_rerun_notebooks(mini, capfd):
+    from trialsupp.pipeline.progress import Reporter
+    from trialsupp.pipeline.verify import VERIFY_STEPS, verify
+    root, study = mini
+    out = root / "_output" / "mini"
+    render(str(study), out=out, engine="builtin", formats=["html"])
+    capfd.readouterr()
+    report = verify(out, engine="builtin", reporter=Reporter())
+    err = capfd.readouterr().err
+    assert report["verdict"] == "reproduced", report["problems"]
+    for i, what in enumerate(VERIFY_STEPS):
+        start, done = err.index(f"> verify {i + 1}/5: {what}"), err.index(f"ok verify {i + 1}/5: {what}")
+        assert start < done
+    rerun = err.index("notebooks/mini/baseline.ipynb")
+    assert err.index("> verify 2/5") < rerun < err.index("ok verify 2/5")

@@ -293,7 +293,11 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
             from trialsupp.pipeline.fingerprint import unchanged
             if unchanged(out, fp):
                 reporter.stage_skipped("render", "unchanged: nothing it depends on changed")
-                return _unchanged_result(out, formats, engine, started)
+                result = _unchanged_result(out, formats, engine, started)
+                if strict and result.unbound:        # --strict judges the recorded audit too
+                    raise AuditError(f"{len(result.unbound)} number(s) not bound to an ARD row: "
+                                     + "; ".join(result.unbound[:5]) + (" ..." if len(result.unbound) > 5 else ""))
+                return result
         vdir = outdir.new_version_dir(out)
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
         try:
