@@ -61,7 +61,10 @@ class Study:
     def format_rules_for(self, output: str | None) -> FormatRules:
         """The study's format rules, with the overrides of ``format_rules.outputs[output]`` (e.g. a
         CSR shell printing 4-decimal P values: ``outputs: {"14-2.01": {pvalue_digits: 4}}``)."""
-        raw = dict(self.raw.get("format_rules", {}) or {})
+        given = self.raw.get("format_rules", {}) or {}
+        if not isinstance(given, dict):
+            raise ConfigError(f"{self.label}: format_rules: must be a mapping of rule: value, got {given!r}")
+        raw = dict(given)
         per = raw.pop("outputs", None) or {}
         where = "format_rules"
         if output is not None and output in per:

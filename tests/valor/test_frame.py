@@ -2,6 +2,8 @@
 calculations (pandas/numpy by hand; R survival via tests/reference/valor/frame_reference.json)."""
 from __future__ import annotations
 
+import re
+
 import json
 import math
 import warnings
@@ -138,7 +140,8 @@ def test_ae_table_threshold_and_counts(valor, placer):
                   "tbl-ae", "rule")
     t = D.ae_table(placed, rule)
     assert t.data.rows[0].label == "Any adverse event"
-    assert "Preferred terms reported by 10% or more" in t.to_html()
+    # the threshold is a bound number of its own inside the footnote: compare the text
+    assert "Preferred terms reported by 10% or more" in re.sub(r"<[^>]+>", "", t.to_html())
 
 
 # ------------------------------------------------------------------ time to event vs R

@@ -160,8 +160,7 @@ def tte_table(placed: pd.DataFrame, analyses: Sequence[tuple[str, str, str, str]
 
 
 # ---------------------------------------------------------------- exposure and listing
-def exposure_table(placed: pd.DataFrame, title: str = "Exposure to Study Drug (Intrathecal Doses) in VALOR and "
-                                                        "in All Tofersen-Treated Participants") -> Table:
+def exposure_table(placed: pd.DataFrame, title: str = "Exposure to Study Drug (Intrathecal Doses)") -> Table:
     groups = ("Placebo", "Tofersen 100 mg", "TOFERSEN_ANY")
     labels = {"Placebo": "Placebo", "Tofersen 100 mg": "Tofersen 100 mg",
               "TOFERSEN_ANY": "Ever treated with tofersen,\nVALOR and OLE"}
@@ -180,7 +179,7 @@ def exposure_table(placed: pd.DataFrame, title: str = "Exposure to Study Drug (I
                   ard=select(placed, variable="EXPYR"))
     return (t.footnote("VALOR columns: doses of the randomized period; last column: every tofersen dose in VALOR "
                        "or the open-label extension.")
-             .footnote("From the first dose to the last dose plus one 4-week dosing interval.",
+             .footnote("From the first dose to the last dose plus one dosing interval of 4 weeks.",
                        at_row("Participant-years of exposure"))
              .abbreviations({"OLE": "open-label extension"}))
 

@@ -177,9 +177,9 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
 def table_sensitivity(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148), rules: FormatRules = JAMA) -> Table:
     """eTable: tipping-point (delta-adjusted multiple imputation) analysis of the ALSFRS-R
     difference, early minus delayed start, at weeks 52 and 148."""
-    t = (Table("Missing-Data Sensitivity Analysis: Tipping-Point Multiple Imputation of the ALSFRS-R "
-               "Difference, Early vs Delayed Start", label="tbl-sensitivity",
-               stub_header="Delta applied to imputed early-start values, points", rules=rules)
+    t = (Table("Tipping-Point Sensitivity Analysis of the ALSFRS-R Difference, Early vs Delayed Start",
+               label="tbl-sensitivity", stub_header="Imputation of missing values", rules=rules)
+         .add_column("delta", "Delta applied to imputed\nearly-start values, points")
          .add_column("miss", "Missing, early / delayed start, No.")
          .add_column("diff", "Difference\n(95% CI)")
          .add_column("p", "P value"))
@@ -190,8 +190,9 @@ def table_sensitivity(placed: pd.DataFrame, weeks: Sequence[int] = (52, 148), ru
         tip = select(rows, context="tipping")
         for i, delta in enumerate(dict.fromkeys(tip["variable_level"])):
             r = select(tip, variable_level=delta)
-            stub = "0 (missing at random)" if float(delta) == 0 else delta.replace("-", "\u2212")
-            cells = {"diff": cell(r, EST_CI, rules=rules), "p": cell(r, "{p.value}", rules=rules)}
+            stub = "Missing at random" if float(delta) == 0 else "Delta-adjusted"
+            cells = {"delta": cell(r, "{delta}", rules=rules), "diff": cell(r, EST_CI, rules=rules),
+                     "p": cell(r, "{p.value}", rules=rules)}
             if i == 0:
                 cells["miss"] = cell(summ, "{n.missing.early} / {n.missing.delayed}", rules=rules)
             t = t.add_row(stub, cells, indent=1, ard=r)

@@ -102,11 +102,11 @@ def tipping_point(data: Mapping[str, pd.DataFrame], week: int, deltas: Sequence[
         pr = pool(est, se, dfcom=dfc)
         if tip is None and pr.p_value >= 0.05:
             tip = delta
-        parts.append(ard_rows({"estimate": pr.estimate, "conf.low": pr.conf_low, "conf.high": pr.conf_high,
-                               "p.value": pr.p_value, "fmi": pr.fmi},
+        parts.append(ard_rows({"delta": float(delta), "estimate": pr.estimate, "conf.low": pr.conf_low,
+                               "conf.high": pr.conf_high, "p.value": pr.p_value, "fmi": pr.fmi},
                               variable="ALSFRST", variable_level=f"{delta:g}", group1=GROUP, group1_level=EARLY,
                               group2="AVISIT", group2_level=f"Week {week}", context="tipping", method=method,
-                              code=code, fmt={"estimate": "d1", "conf.low": "d1", "conf.high": "d1",
+                              code=code, fmt={"delta": "d0", "estimate": "d1", "conf.low": "d1", "conf.high": "d1",
                                               "p.value": "pvalue", "fmi": "pct0"}))
     counts = {"n.missing.early": int((miss & early).sum()), "n.missing.delayed": int((miss & ~early).sum()),
               "n.early": int(early.sum()), "n.delayed": int((~early).sum()),

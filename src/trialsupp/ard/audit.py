@@ -233,9 +233,9 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts:
     tokens = _stat_tokens(ard)
     by_element = _element_tokens(ard)
     names = sorted((e for e in by_element if re.search(r"\d", e)), key=len, reverse=True)
-    # a caption line: "eTable 3. ...", "Table 14-3.01 ...", "Figure 14-1 ..." (the id, then no more digits)
+    # a caption line: "eTable 3. Title", "Table 14-3.01 Title", or a page header holding the id alone
     starts = re.compile(r"^(?:(?:e?Table|e?Figure|Listing)\s+)?(" + "|".join(re.escape(n) for n in names)
-                        + r")(?![\d.\-]*\d)") if names else None
+                        + r")(?:$|(?![\d.\-]*\d)[.:]?\s+[A-Z(])") if names else None   # alone, or its title
     pages = pdf_pages_text(pdf)
     refs = _references_start(pages)
     if refs:
@@ -247,6 +247,7 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts:
         # the page as one line (exemptions may span line breaks), with the element each
         # line belongs to; the contents page lists captions without being the elements
         parts, owners = [], []
+        element = None            # each page names its element (caption or page header), else prose rules
         for raw in page.splitlines():
             line = " ".join(raw.split())
             if not line:

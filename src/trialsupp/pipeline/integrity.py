@@ -81,6 +81,8 @@ def explain(rel: str, recorded: Path, rerun: Path) -> list[str]:
             places = _lines(_html_text(recorded), _html_text(rerun), "line")
         elif kind == ".rtf":
             places = _lines(_rtf_text(recorded), _rtf_text(rerun), "line")
+            if not _lines(*(_undated(_rtf_text(p)) for p in (recorded, rerun)), "line"):
+                return []     # only the footer's run time: the table was restored from the notebook cache
         elif kind == ".pdf":
             places = _pdf_pages(recorded, rerun)
         elif kind == ".png":
@@ -124,7 +126,9 @@ def _walk(x: Any, y: Any, where: str, out: list[str], ignore: set[str]) -> None:
             key = p.get("id") if isinstance(p, dict) and "id" in p else i
             _walk(p, q, f"{where}[{key}]", out, ignore)
     elif x != y:
-        out.append(f"{where or 'document'}: {_short(x)} (recorded) vs {_short(y)} (re-run)")
+        a, b = (v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str) for v in (x, y))
+        a, b = _differing(a, b)
+        out.append(f"{where or 'document'}: {_short(a)} (recorded) vs {_short(b)} (re-run)")
 
 
 def _csv_cells(a: Path, b: Path) -> list[str]:
@@ -177,6 +181,13 @@ def _html_text(path: Path) -> list[str]:
     text = re.sub(r"<br\s*/?>|</(p|div|tr|li|h\d|caption|figcaption|td|th)>", "\n", text, flags=re.I)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+_RUN_TIME = re.compile(r"Run: \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})? UTC")
+
+
+def _undated(lines: list[str]) -> list[str]:
+    return [_RUN_TIME.sub("Run: <time>", line) for line in lines]
 
 
 def _rtf_text(path: Path) -> list[str]:

@@ -263,8 +263,10 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     engine = resolve_engine(engine)     # "quarto" or "builtin" (fails early for a missing Quarto)
     fixed = document_time(st, values, reproducible)
     before = os.environ.get("SOURCE_DATE_EPOCH")
-    if fixed:       # kernels (matplotlib metadata) and Quarto read it too
-        os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0])
+    # every document is dated by one time: the fixed one, else the run's start (to the second),
+    # so that verify can re-make each of them byte for byte (Pandoc's DOCX zip dates included)
+    clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0] if fixed else clock)  # kernels, Quarto, Pandoc read it
     from trialsupp.pipeline.fingerprint import render_fingerprint
     fp = render_fingerprint(st, values, formats, engine, fixed)
     try:
@@ -326,8 +328,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
                 clock_started = run["started"]
-                if fixed:
-                    run["started"] = fixed[0].isoformat(timespec="seconds")
+                run["started"] = (fixed[0] if fixed else dt.datetime.fromtimestamp(
+                    int(os.environ["SOURCE_DATE_EPOCH"]), dt.timezone.utc)).isoformat(timespec="seconds")
                 run["formats"] = list(formats)
                 run["notebooks"] = dict(sorted(cache.reasons.items()))
                 if manifest_record:

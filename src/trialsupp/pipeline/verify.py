@@ -24,6 +24,7 @@ from trialsupp.ard.audit import audit_html
 from trialsupp.ard.compare import compare_ard
 from trialsupp.ard.provenance import environment, sha256_file
 from trialsupp.ard.store import atomic_write_text, read_store
+from trialsupp.data.io import DataError
 from trialsupp.pipeline.integrity import check_manifest, explain, output_files
 from trialsupp.pipeline.outdir import output_lock
 
@@ -114,20 +115,30 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None, reporte
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
         # same inputs and code) would only restore the executed notebooks being verified
         with step(1):
-            again = _rerender(render, study_ref, study.project_dir, Path(tmp) / "out", formats, run, params,
-                              engine, fixed if fixed.get("document_time") else None, reporter)
+            try:
+                again = _rerender(render, study_ref, study.project_dir, Path(tmp) / "out", formats, run, params,
+                                  engine, fixed if fixed.get("document_time") else None, reporter)
+            except DataError as exc:    # the inputs no longer pass their manifest: nothing to compare with
+                again = None
+                report["problems"].append(f"re-run refused: {exc}")
+                files += [{"file": rel, "render": st, "rerun": "not re-run", "sha256": sha256_file(out_dir / rel)
+                           if (out_dir / rel).is_file() else None} for rel, st in sorted(render_status.items())]
         with step(2):
-            report["problems"] += compare_files(out_dir, again.out, render_status, files)
-            report["documents"] = compare_documents(out_dir, again.out, formats)
-            report["problems"] += [f"document {name}: SHA-256 {d['recorded'][:12]}... (recorded) vs "
-                                   f"{d['rerun'][:12]}... (re-run)"
-                                   for name, d in report["documents"]["files"].items() if not d["match"]]
+            if again is not None:
+                report["problems"] += compare_files(out_dir, again.out, render_status, files)
+                report["documents"] = compare_documents(out_dir, again.out, formats)
+                report["problems"] += [f"document {name}: SHA-256 {d['recorded'][:12]}... (recorded) vs "
+                                       f"{d['rerun'][:12]}... (re-run)"
+                                       for name, d in report["documents"]["files"].items() if not d["match"]]
         with step(3):
-            fresh = read_store(again.out)
-            if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
-                report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
+            if again is not None:
+                fresh = read_store(again.out)
+                if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
+                    report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
+                new_html = (again.out / "supplement.html").read_text(encoding="utf-8") if "html" in formats else ""
+            else:
+                fresh, new_html = recorded.iloc[0:0], ""
             comparison = compare_ard(recorded, fresh, rtol=rtol)
-            new_html = (again.out / "supplement.html").read_text(encoding="utf-8") if "html" in formats else ""
             fresh_env = environment()
 
     report["files"] = files
@@ -136,7 +147,8 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None, reporte
                      "only_rerun": comparison.only_b,
                      "mismatched": [d.__dict__ for d in comparison.differences]}
     report["problems"] += [f"ARD {d.line()}" for d in comparison.differences]
-    report["problems"] += [f"ARD row {i} missing from the re-run" for i in comparison.only_a]
+    if again is not None:
+        report["problems"] += [f"ARD row {i} missing from the re-run" for i in comparison.only_a]
     report["problems"] += [f"ARD row {i} new in the re-run" for i in comparison.only_b]
     if old_html and new_html:
         old_vals, new_vals = displayed_values(old_html), displayed_values(new_html)
@@ -175,7 +187,7 @@ def compare_files(out_dir: Path, rerun: Path, render_status: dict[str, str],
                 entry["rerun"] = "identical"
             else:
                 places = explain(rel, out_dir / rel, rerun / rel)
-                entry["rerun"] = "differs" if places else "same results (run time and folder differ)"
+                entry["rerun"] = "differs" if places else "same results (run time, folder or footer date differ)"
                 problems += places
         files.append(entry)
     return problems

@@ -90,7 +90,7 @@ FIGURES: tuple[Figure, ...] = (
            "12-month", "relative", "d1"),
     Figure("w52_alsfrs_delayed", "ALSFRS-R change to week 52, delayed start", -9.5, None, "\u22126.0 vs \u22129.5",
            "12-month", "relative", "d1"),
-    Figure("w52_alsfrs_diff", "ALSFRS-R difference at week 52, early - delayed", 3.5, (0.4, 6.7),
+    Figure("w52_alsfrs_diff", "ALSFRS-R difference at week 52, early minus delayed start", 3.5, (0.4, 6.7),
            "Adjusted mean difference, 3.5 (95% CI, 0.4-6.7)", "12-month", "ci", "d1"),
     Figure("w52_alsfrs_p", "ALSFRS-R difference at week 52, nominal P", 0.03, None, "P = .03 (nominal)",
            "12-month", "pvalue", "pvalue"),
@@ -532,14 +532,24 @@ def screen_seeds(first: int, last: int, jobs: int = 2) -> list[int]:
     return sorted(s for part in parts for s, ok in part if ok)
 
 
-def pick_default_seed(first: int = 1, last: int = 2000, jobs: int = 2, n_imputations: int = 20) -> int | None:
-    """The default-seed rule: the first seed in ``first..last`` that passes the fast
-    pre-screen and then every figure's full rule under the report's own analyses."""
+def pick_default_seed(first: int = 1, last: int = 700, jobs: int = 2, n_imputations: int = 20,
+                      max_candidates: int | None = None) -> int | None:
+    """The default-seed rule: among the seeds of ``first..last`` that pass the fast pre-screen,
+    in order, the first that meets every rule; failing that, the one that meets the rule of
+    every figure with a published 95% CI and misses the fewest other figures (ties: the lower
+    seed). ``max_candidates`` bounds the number of full evaluations."""
     from studies.valor.simulate.valor import simulate
-    for s in screen_seeds(first, last, jobs):
-        if evaluate(simulated_values(simulate(seed=s), n_imputations, s))["within"].all():
+    best, best_miss = None, None
+    for s in screen_seeds(first, last, jobs)[:max_candidates]:
+        df = evaluate(simulated_values(simulate(seed=s), n_imputations, s))
+        if not df.loc[df["rule"] == "ci", "within"].all():
+            continue
+        miss = int((~df["within"]).sum())
+        if miss == 0:
             return s
-    return None
+        if best_miss is None or miss < best_miss:
+            best, best_miss = s, miss
+    return best
 
 
 # ---------------------------------------------------------------- output
