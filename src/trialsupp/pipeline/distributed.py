@@ -9,6 +9,7 @@ item (e.g. the seed), so the results are the same wherever and in whatever order
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -52,9 +53,18 @@ def client(scheduler: str | None = None, jobs: int | None = None):
         cl.run(_add_paths, paths)
         yield cl
     finally:
-        cl.close()
-        if cluster is not None:
-            cluster.close()
+        # a loaded machine's slow worker exits are not the user's concern: no shutdown warnings
+        quiet = [logging.getLogger(n) for n in ("distributed", "distributed.nanny")]
+        levels = [q.level for q in quiet]
+        for q in quiet:
+            q.setLevel(logging.ERROR)
+        try:
+            cl.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            for q, lv in zip(quiet, levels):
+                q.setLevel(lv)
 
 
 def map_replicates(fn: Callable[[Any], Any], items: Iterable[Any], scheduler: str | None = None,
