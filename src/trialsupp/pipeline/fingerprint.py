@@ -3,7 +3,7 @@
 Study config and project config, resolved parameters, formats, the fixed document time,
 notebooks, ``report/``, ``_quarto.yml``, ``_extensions/``, the project's own code
 (``src/``: generators, analyses), the data folder of a study that reads files, the
-trialsupp package source, the publishing engine, Python and the key statistics packages.
+trialsupp package source, the publishing engine, Python and every installed distribution.
 ``render`` records it in ``run.json``; when the recorded one equals today's and every file
 of the output manifest is still there, the output is left as it is.
 """
@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable
 
 import trialsupp
 
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", "_output", ".pytest_cache"}
-PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib", "papermill", "nbclient",
-            "pypandoc-binary", "typst", "rtflite", "pyarrow", "pyreadstat")
 KEY = "fingerprint"
 
 
@@ -43,13 +41,21 @@ def _hash_tree(h, label: str, root: Path) -> None:
         h.update(p.read_bytes())
 
 
-def _versions(engine: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"python": sys.version, "engine": engine}
-    for name in PACKAGES:
+def _installed() -> list[str]:
+    """Every installed distribution as its ``name-version.dist-info`` folder: one directory
+    listing per path entry (``importlib.metadata.version`` per package costs 10 ms each)."""
+    found = set()
+    for entry in sys.path:
         try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
+            with os.scandir(entry or ".") as it:
+                found.update(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def _versions(engine: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"python": sys.version, "engine": engine, "installed": _installed()}
     if engine == "quarto":          # the binary itself (cheaper than asking it for its version)
         exe = shutil.which("quarto")
         out["quarto"] = [exe, Path(exe).resolve().stat().st_mtime_ns] if exe else None
