@@ -132,7 +132,7 @@ def stranded(page: Page, headings: set[str]) -> list[str]:
             y = max(ln.y1 for ln in above)
             row = [ln for ln in above if ln.y1 > y - 2]
             left = min(ln.x0 for ln in body)
-            if len(row) >= 3 and last[0].x0 < left + 30:
+            if len(row) >= 3 and last[0].x0 < left + 2:         # group labels are not indented
                 return [f"page {page.number}: table row heading {text!r} is the last line"]
     return []
 

@@ -156,12 +156,18 @@ class Layout:
         return tuple(w / t for w in self.widths)
 
 
+def spans_table(d: TableData, row) -> bool:
+    """A group label, or a row heading with no cell text: set across the whole table."""
+    return row.kind == "group" or (row.kind == "heading"
+                                   and not any(row.cell(c.key).text for c in d.columns))
+
+
 def _column_texts(d: TableData) -> list[tuple[list[str], list[str]]]:
     """Per column (stub first): (header lines, body lines)."""
     stub_body = []
     for r in d.rows:
-        if r.kind == "group":
-            continue            # group labels span the whole table
+        if spans_table(d, r):
+            continue            # group labels and row headings span the whole table
         stub_body += [("  " * r.indent) + x for x in r.label.split("\n")]
     out = [(d.stub_header.split("\n"), stub_body)]
     for c in d.columns:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_html
-from ._layout import decimal_parts, protect
+from ._layout import decimal_parts, protect, spans_table, text_width
 from ._render_typst import table_layout
 from ._table_data import Cell, Resolved, Stat, TableData, resolve
 
@@ -29,6 +29,8 @@ CSS = """<style>
 .ts-table td.ts-stub{text-align:left;}
 .ts-table td.ts-num{text-align:center;white-space:nowrap;font-variant-numeric:tabular-nums;}
 .ts-table .ts-dec{display:inline-block;text-align:left;box-sizing:content-box;}
+.ts-table.ts-csr{font-size:0.8em;}
+.ts-table.ts-csr th,.ts-table.ts-csr td{padding:0.2em 0.35em;}
 .ts-table td.ts-left{text-align:left;}
 .ts-table td.ts-text{text-align:center;}
 .ts-table tr.ts-group td{font-weight:bold;padding-top:0.5em;}
@@ -75,7 +77,7 @@ def render_html(data: TableData, *, include_caption: bool = False,
     out = []
     if css:
         out.append(CSS)
-    attrs = ' class="ts-table"'
+    attrs = ' class="ts-table ts-csr"' if d.rules.pvalue_style == "csr" else ' class="ts-table"'
     if d.label:
         attrs += f' id="{escape_html(d.label)}-table"'
     attrs += ' data-quarto-disable-processing="true"'
@@ -117,6 +119,10 @@ def render_html(data: TableData, *, include_caption: bool = False,
         if row.kind == "group":
             out.append(f'<tr class="ts-group"><td colspan="{ncol}">{lab}</td></tr>')
             continue
+        if spans_table(d, row):          # a row heading across the table
+            out.append(f'<tr class="ts-heading"><td class="ts-stub" colspan="{ncol}"'
+                       f'{_indent_style(row.indent)}>{lab}</td></tr>')
+            continue
         tds = [f'<td class="ts-stub"{_indent_style(row.indent)}>{lab}</td>']
         for j, c in enumerate(d.columns):
             cls = "ts-num" if lay.numeric[j] else "ts-left" if c.align != "center" else "ts-text"
@@ -126,8 +132,9 @@ def render_html(data: TableData, *, include_caption: bool = False,
             parts = decimal_parts(cell.text) if c.key in dec else None
             if parts:       # CSR decimal alignment: units digits under each other (tabular figures)
                 lw, tw = dec[c.key]
-                body = (f'<span class="ts-dec" style="width:{lw + tw}ch;padding-left:'
-                        f'{lw - len(parts[0])}ch">{body}</span>')
+                pad = lw - text_width(parts[0], 1.0)
+                body = (f'<span class="ts-dec" style="width:{lw + tw - pad:.2f}em;padding-left:'
+                        f'{pad:.2f}em">{body}</span>')
             tds.append(f'<td class="{cls}">{body}{_marks(r.mark("cell", i, c.key))}</td>')
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</tbody>")
@@ -146,14 +153,16 @@ def render_html(data: TableData, *, include_caption: bool = False,
     return "\n".join(out)
 
 
-def _decimal_widths(d: TableData, lay) -> dict[str, tuple[int, int]]:
-    """Per statistic column: the longest part before / from the decimal point (characters)."""
+def _decimal_widths(d: TableData, lay) -> dict[str, tuple[float, float]]:
+    """Per statistic column: the widest part before / from the decimal point, in em (sans
+    font metrics, with tabular figures every digit has the same width)."""
     out = {}
     for j, c in enumerate(d.columns):
         parts = [decimal_parts(r.cell(c.key).text) for r in d.rows] if lay.numeric[j] else []
         parts = [p for p in parts if p]
         if parts:
-            out[c.key] = (max(len(a) for a, _ in parts), max(len(b) for _, b in parts))
+            out[c.key] = (max(text_width(a, 1.0) for a, _ in parts) * 1.04,
+                          max(text_width(b, 1.0) for _, b in parts) * 1.04)
     return out
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from ._escape import escape_rtf
-from ._layout import NBSP, Layout, decimal_parts, layout, mono_width, protect, tokens
+from ._layout import NBSP, Layout, decimal_parts, layout, mono_width, protect, spans_table, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 TWIPS_PER_IN = 1440
@@ -224,12 +224,14 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
         if rw.kind == "group":
             out.append(row([(width, "ql", r"{\b " + lab + "}")], bottom=last, keep_next=True))
             continue
-        heading = rw.kind == "heading" and not any(rw.cell(c.key).text for c in d.columns)
         indent = rf"\li{240 * rw.indent}" if rw.indent else ""
+        if spans_table(d, rw):          # a row heading: across the table, kept with the next row
+            out.append(row([(width, "ql" + indent, lab)], bottom=last, keep_next=True))
+            continue
         cells = [(stub_w, "ql" + indent, lab)]
         for j, c in enumerate(d.columns):
             cells.append((edges[j], "qc" if c.align == "center" or lay.numeric[j] else "ql",
                           body_text(c.key, rw.cell(c.key)) + _marks(r.mark("cell", i, c.key))))
-        out.append(row(cells, bottom=last, keep_next=heading))
+        out.append(row(cells, bottom=last))
     out.append(r"\pard\plain\f0\fs" + str(fs) + r"\par" + "\n}")
     return "".join(out)

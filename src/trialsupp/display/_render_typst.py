@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._layout import NBSP, Layout, decimal_parts, layout, protect, tokens
+from ._layout import NBSP, Layout, decimal_parts, layout, protect, spans_table, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -144,12 +144,16 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L.append("  ),")
     for i, row in enumerate(d.rows):
         lab = f"{_text(protect(row.label))}{_marks(r.mark('row', i))}"
-        ind = f"#h({1.0 * row.indent}em)" if row.indent else ""
         if row.kind == "group":
             # a sub-header: never the last line of a page, repeated on continuation pages
             L.append(f"  table.header(level: 2, table.cell(colspan: {ncol})[*{lab}*]),")
             continue
-        cells = [f"[{ind}{lab}]"]
+        if spans_table(d, row):         # a row heading: across the table, a sub-header too
+            body = f"#pad(left: {1.0 * row.indent}em)[{lab}]" if row.indent else lab
+            L.append(f"  table.header(level: {3 + row.indent}, table.cell(colspan: {ncol})[{body}]),")
+            continue
+        # an indented label keeps its indent on every line it wraps to
+        cells = [f"pad(left: {1.0 * row.indent}em)[{lab}]" if row.indent else f"[{lab}]"]
         for j, c in enumerate(d.columns):
             cell = row.cell(c.key)
             mark = _marks(r.mark('cell', i, c.key))
@@ -158,10 +162,7 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
                 content = (_num(cell) if lay.numeric[j] and cell.text and "\n" not in cell.text
                            else _text(protect(cell.text)))
             cells.append(f"[{content}{mark}]")
-        if row.kind == "heading" and not any(row.cell(c.key).text for c in d.columns):
-            L.append(f"  table.header(level: {3 + row.indent}, " + ", ".join(cells) + "),")
-        else:
-            L.append("  " + ", ".join(cells) + ",")
+        L.append("  " + ", ".join(cells) + ",")
     notes = _notes(d, r)
     if d.landscape and notes:
         # CSR: footnotes repeat at the foot of every page of the table

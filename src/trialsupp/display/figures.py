@@ -133,8 +133,8 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     ticks = [t for t in READABLE_LOG_TICKS if inside(t)]
     if len(ticks) < 3:                       # a narrow range: add 0.75, 1.5, 3 ...
         ticks = sorted(set(ticks) | {t for t in (0.2, 0.4, 0.75, 1.5, 3, 6, 8, 15, 30) if inside(t)})
-    if len(ticks) < 3:
-        ticks = sorted(set(ticks) | {t for t in (0.3, 0.6, 0.7, 0.8, 0.9, 1.25, 1.75) if inside(t)})
+    if len(ticks) < 3:                       # narrower still: steps of 0.1 around 1
+        ticks = [t for t in (0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 1.75, 2) if inside(t)]
     if len(ticks) > 7:                       # a wide range: powers of ten (and 1)
         ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 100, 1000) if inside(t)]
     return ticks
@@ -402,8 +402,9 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
         ax.text(x, top + 0.6, head, transform=lab_tr, ha="left", va="bottom", fontweight="bold")
     ax.axvline(ref, color=GREY, linestyle="--", linewidth=0.7, zorder=0)
     _drew(ax, "forest", "squares show the estimates and horizontal lines their 95% CIs")
-    _drew(ax, f"forest_ref_{ref:g}", "the dashed vertical line marks no difference"
-          + ("; the hazard ratio axis is logarithmic" if log else ""))
+    _drew(ax, "forest_ref", "the dashed vertical line marks no difference")
+    if log:
+        _drew(ax, "forest_log", "the ratio axis is logarithmic")
     if log:
         ax.set_xscale("log")
         ax.xaxis.set_minor_locator(ticker.NullLocator())

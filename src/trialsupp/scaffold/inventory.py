@@ -107,7 +107,8 @@ def _labels_of(series: pd.Series) -> set[str]:
 def inspect_adam(root: Path) -> Inventory:
     """Read every ADaM dataset (``.xpt``/``.parquet``) under ``root`` and decide the outputs."""
     root = Path(root)
-    files = sorted(p for p in root.iterdir() if p.suffix.lower() in FORMATS and p.is_file())
+    files = sorted(p for p in root.iterdir() if p.suffix.lower() in FORMATS and p.is_file()
+                   and p.stem.lower() != "define")          # define.json is metadata, not a dataset
     if not files:
         raise FileNotFoundError(f"{root}: no ADaM datasets (.xpt or .parquet files)")
     data = {p.stem.lower(): read_dataset(p) for p in files}

@@ -173,8 +173,10 @@ def new_project(path: Path, adam: Path, *, layout: str = "jama", title: Optional
     try:
         data = stage / "data" / name
         data.mkdir(parents=True)
-        files = sorted(p for p in adam.iterdir() if p.is_file() and (p.suffix.lower() in FORMATS
-                                                                    or p.name in ("define.xml", "define.json")))
+        # the datasets read, and define.xml (metadata; define.json stays behind: a .json in the
+        # data folder is read as a Dataset-JSON dataset)
+        files = sorted(p for p in adam.iterdir() if p.is_file() and (p.name == "define.xml" or (
+            p.suffix.lower() in FORMATS and p.stem.lower() in inv.datasets)))
         for p in files:
             shutil.copy2(p, data / p.name)
         copies = [data / p.name for p in files]
