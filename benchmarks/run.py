@@ -46,8 +46,11 @@ SCENARIOS = {
         render('valor', out=OUT)
         import pathlib
         qmd = pathlib.Path(PROJECT) / 'report' / 'valor' / 'index.qmd'
-        qmd.write_text(qmd.read_text().replace('supplementary material', 'supplementary  material', 1))
-        """), "render('valor', out=OUT)"),
+        text = qmd.read_text()
+        edited = text.replace('The data in this supplement are simulated', 'The data in this supplement are all simulated', 1)
+        assert edited != text, 'the one-word change found nothing to change'
+        qmd.write_text(edited)
+        """), "assert not render('valor', out=OUT).unchanged"),
     "cdiscpilot01_cold": (RENDER + "import shutil; shutil.rmtree(CACHE, ignore_errors=True)",
                           "render('cdiscpilot01', out=OUT)"),
     "simulate_valor": ("from studies.valor.simulate.valor import simulate; simulate(seed=1)",
