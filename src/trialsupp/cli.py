@@ -37,14 +37,18 @@ def cmd_render(args) -> int:
     if args.matrix:
         from trialsupp.pipeline.matrix import render_matrix
         results = render_matrix(args.matrix, out=args.out, jobs=args.jobs, engine=args.engine,
-                                formats=_formats(args.to), reporter=Reporter(quiet=args.quiet), force=args.force)
+                                formats=_formats(args.to), reporter=Reporter(quiet=args.quiet), force=args.force,
+                                scheduler=args.scheduler)
         for r in results:
-            print(f"rendered {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
+            print(f"{'unchanged' if r.unchanged else 'rendered'} {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
         return 0
     result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
                     jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
                     reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
                     reproducible=args.reproducible)
+    if result.unchanged:
+        print(f"unchanged: {result.out} is up to date (nothing it depends on changed; --force renders again)")
+        return 0
     if result.unbound:
         print(f"audit: {len(result.unbound)} number(s) not bound to an ARD row (trialsupp audit lists them)")
     if args.engine == "auto" and result.engine == "builtin":
@@ -81,7 +85,8 @@ def cmd_calibrate(args) -> int:
     if not spec:
         raise ValueError(f"study {st.name} has no calibration (calibration.command in {st.label})")
     run = entry_point(spec, st.project_dir, f"{st.label}: calibration.command")
-    return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path) or 0)
+    extra = {"scheduler": args.scheduler} if args.scheduler else {}      # a study's command may not take it
+    return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path, **extra) or 0)
 
 
 def cmd_params(args) -> int:
@@ -142,7 +147,8 @@ def cmd_audit(args) -> int:
 def cmd_verify(args) -> int:
     from trialsupp.pipeline.verify import verify
     out = _out_dir(args)
-    report = verify(out, rtol=args.rtol, engine=args.engine)
+    from trialsupp.pipeline.progress import Reporter
+    report = verify(out, rtol=args.rtol, engine=args.engine, reporter=Reporter(quiet=args.quiet))
     for p in report["problems"]:
         print(p)
     a = report["ard"]
@@ -252,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reproducible", action="store_true",
                    help="byte-identical HTML/PDF: date the documents by the data cut (or SOURCE_DATE_EPOCH)")
     r.add_argument("--matrix", metavar="FILE", help="YAML list of parameter sets: one supplement each")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="--matrix: run the sets on this Dask scheduler (default: a local cluster of --jobs processes)")
 
     n = sub.add_parser("new", help="a project (or one more study in it) from an ADaM folder")
     n.add_argument("path", metavar="PATH", help="project folder (created, or an existing project)")
@@ -280,7 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--study", help=STUDY_HELP)
     cal.add_argument("--seed", type=int, help="seed (default: simulation.seed)")
     cal.add_argument("--replicates", type=int, default=0, help="also run R seeds: median and share within tolerance")
-    cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the replicates")
+    cal.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                     help="worker processes of the local Dask cluster for the replicates")
+    cal.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the replicates on this Dask scheduler (tcp://host:8786) instead of a local cluster")
 
     pa = sub.add_parser("params", help="list a study's parameters")
     pa.add_argument("--study", help=STUDY_HELP)
@@ -300,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance for non-count numbers")
     v.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
                    help="publisher of the re-run (default: the one recorded in run.json)")
+    v.add_argument("--quiet", "-q", action="store_true", help="no progress display")
 
     ex = sub.add_parser("export", help="export a render's results store to a standard (ars: CDISC ARS 1.0 JSON)")
     ex.add_argument("format", choices=("ars",))

@@ -64,7 +64,7 @@ def test_editing_an_imported_project_module_changes_the_next_render(helper_proje
     deps = json.loads((_entry(tmp_path / "cache") / "deps.json").read_text())
     assert "src/studies/mini/helpers.py" in deps and "data/mini/adsl.xpt" in deps
 
-    again = _render(study, out)
+    again = _render(study, out.with_name("again"))     # the same folder would be an unchanged no-op
     assert again.cache_hits == [NB] and again.reasons[NB].startswith("restored from cache")
 
     (root / "src" / "studies" / "mini" / "helpers.py").write_text(HELPER.format(shift=10))
@@ -98,12 +98,12 @@ def test_flipped_value_in_a_cache_entry_is_discarded_with_one_warning(mini, tmp_
     true_age = _age(out)
     _tamper_cached_value(_entry(tmp_path / "cache"), true_age, true_age + 1)
     capfd.readouterr()
-    again = _render(study, out)
+    again = _render(study, out.with_name("again"))
     err = capfd.readouterr().err.strip().splitlines()
     assert again.cache_misses == [NB]
     assert again.reasons[NB] == "ran: cache entry damaged (notebook.ipynb SHA-256 differs)"
     assert len(err) == 1 and err[0].startswith("trialsupp: warning: cache entry ") and "re-executing" in err[0]
-    assert _age(out) == true_age
+    assert _age(again.out) == true_age
 
 
 def test_unreadable_manifest_is_discarded_not_a_json_error(mini, tmp_path, capfd):
@@ -111,10 +111,10 @@ def test_unreadable_manifest_is_discarded_not_a_json_error(mini, tmp_path, capfd
     out = root / "_output" / "mini"
     _render(study, out)
     (_entry(tmp_path / "cache") / MANIFEST).write_bytes(b"\x00{not json")
-    again = _render(study, out)
+    again = _render(study, out.with_name("again"))
     assert again.reasons[NB] == f"ran: cache entry damaged ({MANIFEST} unreadable: JSONDecodeError)"
     assert "trialsupp: warning:" in capfd.readouterr().err
-    assert _render(study, out).cache_hits == [NB]          # the re-execution stored a good entry
+    assert _render(study, out.with_name("third")).cache_hits == [NB]          # the re-execution stored a good entry
 
 
 def test_force_reexecutes_and_refreshes_the_entry(mini, tmp_path):
@@ -129,11 +129,12 @@ def test_force_reexecutes_and_refreshes_the_entry(mini, tmp_path):
     manifest = json.loads((entry / MANIFEST).read_text())
     manifest["files"] = _files_of(entry)
     (entry / MANIFEST).write_text(json.dumps(manifest))
-    assert _render(study, out).cache_hits == [NB] and _age(out) == true_age + 1    # stale
+    stale = _render(study, out.with_name("stale"))
+    assert stale.cache_hits == [NB] and _age(stale.out) == true_age + 1
     _render(study, out, force=True)
     assert _age(out) == true_age
-    plain = _render(study, out)
-    assert plain.cache_hits == [NB] and _age(out) == true_age
+    plain = _render(study, out.with_name("plain"))
+    assert plain.cache_hits == [NB] and _age(plain.out) == true_age
 
 
 def test_cached_notebook_keeps_no_absolute_path_of_a_temporary_folder(mini, tmp_path):

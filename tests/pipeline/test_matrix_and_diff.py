@@ -36,6 +36,11 @@ def test_matrix_renders_each_set_and_diff_shows_what_changed(mini, tmp_path):
                           env={**os.environ, "TRIALSUPP_PROJECT": str(root)})
     assert proc.returncode == 0 and "'Safety' -> 'ITT'" in proc.stdout
     assert (tmp_path / "m" / "itt" / "diff.html").exists()
+    # the sets ran on a local Dask cluster: the same as a plain in-process render of the set
+    from trialsupp.pipeline.render import render
+    plain = render(study=study, out=tmp_path / "plain", formats=("html",), params={"population": "ITT"},
+                   engine="builtin")
+    assert (plain.out / "ard.json").read_bytes() == (tmp_path / "m" / "itt" / "ard.json").read_bytes()
 
 
 @pytest.mark.parametrize("body, message", [

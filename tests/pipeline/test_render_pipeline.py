@@ -1,5 +1,6 @@
 """End to end: notebook -> results store -> HTML + PDF, on a small project with real CDISC ADSL."""
 import json
+import os
 import subprocess
 import sys
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -65,9 +66,10 @@ def test_cache_reuses_unchanged_notebooks_and_reruns_changed_ones(mini):
     out = root / "_output" / "mini"
     first = render(str(study), out=out, engine="builtin", formats=["html"])
     assert first.cache_misses == ["notebooks/mini/baseline.ipynb"]
-    again = render(str(study), out=out, engine="builtin", formats=["html"])
+    # another output folder (the same one would be an unchanged no-op, see test_unchanged_render)
+    again = render(str(study), out=root / "_output" / "again", engine="builtin", formats=["html"])
     assert again.cache_hits == ["notebooks/mini/baseline.ipynb"]
-    assert (out / "ard.json").read_bytes() == (out / "ard.json").read_bytes()
+    assert (out / "ard.json").read_bytes() == (again.out / "ard.json").read_bytes()
     param = render(str(study), out=out, engine="builtin", formats=["html"], params={"population": "ITT"})
     assert param.cache_misses == ["notebooks/mini/baseline.ipynb"]
     forced = render(str(study), out=out, engine="builtin", formats=["html"], force=True)
@@ -101,3 +103,45 @@ def test_missing_data_dir_is_one_line(mini, tmp_path):
                 env={**os.environ, "TRIALSUPP_PROJECT": str(root)})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"trialsupp: error: data directory {root / 'data' / 'absent'} does not exist"
+
+
+def _state(out):
+    return {p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_unchanged_render_is_a_no_op_and_a_report_edit_republishes(mini):
+    root, study = mini
+    out = root / "_output" / "mini"
+    first = render(str(study), out=out, engine="builtin", formats=["html"])
+    assert not first.unchanged and len(json.loads((out / "run.json").read_text())["fingerprint"]) == 64
+    before, target = _state(out), out.resolve()
+    again = render(str(study), out=out, engine="builtin", formats=["html"])
+    assert again.unchanged and again.n_rows == first.n_rows and again.files == first.files
+    assert out.resolve() == target and _state(out) == before       # every file: same bytes, same mtime
+    proc = _cli("render", "--study", str(study), "--out", str(out), "--engine", "builtin", "--to", "html",
+                env={**os.environ, "TRIALSUPP_PROJECT": str(root)})
+    assert proc.returncode == 0 and proc.stdout.startswith(f"unchanged: {out}"), proc.stdout + proc.stderr
+    assert _state(out) == before
+    report = root / "report" / "mini" / "index.qmd"
+    report.write_text(report.read_text() + "\nOne more sentence.\n")
+    edited = render(str(study), out=out, engine="builtin", formats=["html"])
+    assert not edited.unchanged and edited.cache_hits == ["notebooks/mini/baseline.ipynb"]
+    assert "One more sentence." in (out / "supplement.html").read_text()
+
+
+def test_verify_shows_each_step_and_the_rerun_notebooks(mini, capfd):
+    from trialsupp.pipeline.progress import Reporter
+    from trialsupp.pipeline.verify import VERIFY_STEPS, verify
+    root, study = mini
+    out = root / "_output" / "mini"
+    render(str(study), out=out, engine="builtin", formats=["html"])
+    capfd.readouterr()
+    report = verify(out, engine="builtin", reporter=Reporter())
+    err = capfd.readouterr().err
+    assert report["verdict"] == "reproduced", report["problems"]
+    for i, what in enumerate(VERIFY_STEPS):
+        start, done = err.index(f"> verify {i + 1}/5: {what}"), err.index(f"ok verify {i + 1}/5: {what}")
+        assert start < done
+    rerun = err.index("notebooks/mini/baseline.ipynb")
+    assert err.index("> verify 2/5") < rerun < err.index("ok verify 2/5")

@@ -207,6 +207,9 @@ def test_every_kind_of_file_is_checked(verified, name):
     if not want:
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert proc.stdout.strip().splitlines()[-1].startswith("reproduced:")
+        # progress through rich on stderr: each step, what is left, the re-run's notebook
+        assert "verify 2/5: re-run every notebook and re-publish" in proc.stderr
+        assert "verify 5/5: write the certificate" in proc.stderr and "notebooks/mini/baseline.ipynb" in proc.stderr
         return
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "NOT reproduced" in proc.stdout

@@ -10,14 +10,15 @@ The YAML file::
         params: {data_cut: final}
 
 Each render goes to a sibling folder ``<out>/<name>`` (default ``_output/<study>-matrix/<name>``);
-every parameter set is validated before anything runs; sets run in parallel (cores
-shared between them) and share executed notebooks through the cache.
+every parameter set is validated before anything runs; sets run in parallel on Dask
+(``trialsupp.pipeline.distributed``: a local cluster of ``jobs`` processes by default, any
+scheduler with ``--scheduler``; cores shared between them) and share executed notebooks
+through the cache.
 """
 from __future__ import annotations
 
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,16 @@ def load_matrix(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def render_matrix(path: str | Path, out: str | Path | None = None, jobs: int | None = None,
-                  engine: str = "auto", formats=("html", "pdf"), reporter=None, force: bool = False):
+def render_one(task: dict[str, Any]):
+    """One parameter set (runs on a Dask worker; ``task`` is plain data)."""
     from trialsupp.pipeline.render import render
+    return render(**task)
+
+
+def render_matrix(path: str | Path, out: str | Path | None = None, jobs: int | None = None,
+                  engine: str = "auto", formats=("html", "pdf"), reporter=None, force: bool = False,
+                  scheduler: str | None = None):
+    from trialsupp.pipeline.distributed import map_replicates
     doc = load_matrix(path)
     st = load_study(doc.get("study"))
     study = str(st.path)
@@ -69,12 +77,24 @@ def render_matrix(path: str | Path, out: str | Path | None = None, jobs: int | N
     parallel = max(1, min(len(entries), cores))
     per_render = max(1, cores // parallel)
     formats = doc.get("formats", formats)
-
-    def one(entry):
+    tasks = []
+    for entry in entries:
         params = dict(entry.get("params") or {})
         seed = params.pop("seed", entry.get("seed"))
-        return render(study=study, out=root / entry["name"], formats=formats, seed=seed, jobs=per_render,
-                      params=params, engine=engine, reporter=reporter, force=force)
+        tasks.append(dict(study=study, out=str(root / entry["name"]), formats=tuple(formats), seed=seed,
+                          jobs=per_render, params=params, engine=engine, force=force,
+                          project=str(st.project_dir)))
+    names = [e["name"] for e in entries]
 
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        return list(pool.map(one, entries))
+    def done(n, total):
+        if reporter is not None:
+            reporter.progress(n, total, "parameter set")
+    with (reporter.stage(f"render matrix: {len(tasks)} sets on Dask") if reporter else _null()):
+        results = map_replicates(render_one, tasks, scheduler=scheduler, jobs=parallel, on_done=done)
+    assert [r.out.name for r in results] == names
+    return results
+
+
+def _null():
+    from contextlib import nullcontext
+    return nullcontext()

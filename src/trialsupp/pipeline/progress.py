@@ -26,6 +26,13 @@ class Reporter:
             with self._lock:
                 self._console.print(text)
 
+    def progress(self, done: int, total: int, what: str) -> None:
+        """One line per finished item of a longer step: what is done and what is left."""
+        self._say(f"  [green]ok[/green] {what} {done} of {total} ({total - done} left)")
+
+    def stage_skipped(self, name: str, why: str) -> None:
+        self._say(f"[green]=[/green] {name}: {why}")
+
     @contextmanager
     def stage(self, name: str):
         self._say(f"[bold]>[/bold] {name}")

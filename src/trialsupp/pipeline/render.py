@@ -47,6 +47,7 @@ class RenderResult:
     reasons: dict[str, str] = field(default_factory=dict)     # notebook -> why it ran or was restored
     unbound: list = field(default_factory=list)
     engine: str = ""
+    unchanged: bool = False          # nothing the render depends on changed: the output was left as it is
 
 
 class AuditError(RuntimeError):
@@ -266,9 +267,11 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     # so that verify can re-make each of them byte for byte (Pandoc's DOCX zip dates included)
     clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0] if fixed else clock)  # kernels, Quarto, Pandoc read it
+    from trialsupp.pipeline.fingerprint import render_fingerprint
+    fp = render_fingerprint(st, values, formats, engine, fixed)
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
-                       fixed, started, stage_into)
+                       fixed, started, stage_into, fp)
     finally:
         if before is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
@@ -277,7 +280,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
-            reporter, force, strict, fixed, started, stage_into=None) -> RenderResult:
+            reporter, force, strict, fixed, started, stage_into=None, fp=None) -> RenderResult:
     from trialsupp.publish import engine_versions, number_elements, publish
     out = Path(out) if out else project / "_output" / st.name
     out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
@@ -288,6 +291,15 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         os.environ.setdefault(var, "1")                   # notebooks run in parallel; BLAS threads fight
 
     with outdir.output_lock(out, wait=wait):
+        if fp and stage_into is None and not force:
+            from trialsupp.pipeline.fingerprint import unchanged
+            if unchanged(out, fp):
+                reporter.stage_skipped("render", "unchanged: nothing it depends on changed")
+                result = _unchanged_result(out, formats, engine, started)
+                if strict and result.unbound:        # --strict judges the recorded audit too
+                    raise AuditError(f"{len(result.unbound)} number(s) not bound to an ARD row: "
+                                     + "; ".join(result.unbound[:5]) + (" ..." if len(result.unbound) > 5 else ""))
+                return result
         vdir = outdir.new_version_dir(out)
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
         try:
@@ -362,6 +374,9 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                                         "clock_started": clock_started}
             meta["engine"] = engine_versions(engine)     # {"name": "quarto", "quarto": "1.10.18"} or builtin's
             meta["audit_unbound"] = [u.line() for u in unbound]
+            if fp and stage_into is None:
+                meta["fingerprint"] = fp             # an unchanged re-render leaves this output as it is
+                meta["n_rows"] = len(rows) + len(param_rows)
             store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
             write_output_manifest(vdir)
             outdir.swap_in(out, vdir)
@@ -375,6 +390,14 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                         cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons),
                         unbound=unbound,
                         engine=engine)
+
+
+def _unchanged_result(out: Path, formats, engine: str, started: float) -> RenderResult:
+    meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    files = {f: out / f"supplement.{f}" for f in formats if (out / f"supplement.{f}").is_file()}
+    return RenderResult(out=out, files=files, n_rows=int(meta.get("n_rows", 0)),
+                        elapsed_s=time.monotonic() - started, engine=engine,
+                        unbound=list(meta.get("audit_unbound", [])), unchanged=True)
 
 
 def remove_control_characters(vdir: Path) -> None:

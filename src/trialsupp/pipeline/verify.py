@@ -67,9 +67,20 @@ def recorded_engine(run: dict[str, Any], engine: str | None) -> str:
     return "builtin"
 
 
-def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None) -> dict[str, Any]:
+VERIFY_STEPS = ("inputs and output files", "re-run every notebook and re-publish", "compare files and documents",
+                "compare ARD rows and displayed values", "write the certificate")
+
+
+def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None, reporter=None) -> dict[str, Any]:
+    """Re-run an output from its recorded inputs and compare; ``reporter`` (``progress.Reporter``)
+    shows each step (what runs, how many are left) and the re-run's notebooks."""
+    from trialsupp.pipeline.progress import Reporter
     from trialsupp.pipeline.render import render
     from trialsupp.study import load_study
+    reporter = reporter or Reporter(quiet=True)
+
+    def step(i):
+        return reporter.stage(f"verify {i + 1}/{len(VERIFY_STEPS)}: {VERIFY_STEPS[i]}")
 
     out_dir = Path(out_dir)
     recorded = read_store(out_dir)
@@ -83,15 +94,15 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None) -> dict
                               "engine": engine,
                               "checked": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                               "rtol": rtol, "problems": []}
-    report["problems"] += check_inputs(run, data_dir)
-    render_status, changed = check_manifest(out_dir)
-    report["problems"] += changed
-
-    html_path = out_dir / "supplement.html"
-    old_html = html_path.read_text(encoding="utf-8") if html_path.exists() else ""
-    if old_html:
-        report["problems"] += [f"HTML: {u.number!r} {u.context}" for u in audit_html(old_html, recorded)
-                               if "ARD" in u.context]
+    with step(0):
+        report["problems"] += check_inputs(run, data_dir)
+        render_status, changed = check_manifest(out_dir)
+        report["problems"] += changed
+        html_path = out_dir / "supplement.html"
+        old_html = html_path.read_text(encoding="utf-8") if html_path.exists() else ""
+        if old_html:
+            report["problems"] += [f"HTML: {u.number!r} {u.context}" for u in audit_html(old_html, recorded)
+                                   if "ARD" in u.context]
 
     files: list[dict[str, Any]] = []
     # the documents carry the run's date: the re-run is dated the same (SOURCE_DATE_EPOCH), so
@@ -103,28 +114,32 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None) -> dict
         params = {k: v for k, v in run["params"].items() if v is not None and k != "seed"}
         # force: really re-execute every notebook; a hit in the notebook cache (same machine,
         # same inputs and code) would only restore the executed notebooks being verified
-        try:
-            again = _rerender(render, study_ref, study.project_dir, Path(tmp) / "out", formats, run, params,
-                              engine, fixed if fixed.get("document_time") else None)
-        except DataError as exc:    # the inputs no longer pass their manifest: nothing to compare with
-            again = None
-            report["problems"].append(f"re-run refused: {exc}")
-            files += [{"file": rel, "render": st, "rerun": "not re-run", "sha256": sha256_file(out_dir / rel)
-                       if (out_dir / rel).is_file() else None} for rel, st in sorted(render_status.items())]
-        if again is not None:
-            report["problems"] += compare_files(out_dir, again.out, render_status, files)
-            report["documents"] = compare_documents(out_dir, again.out, formats)
-            report["problems"] += [f"document {name}: SHA-256 {d['recorded'][:12]}... (recorded) vs "
-                                   f"{d['rerun'][:12]}... (re-run)"
-                                   for name, d in report["documents"]["files"].items() if not d["match"]]
-            fresh = read_store(again.out)
-            if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
-                report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
-            new_html = (again.out / "supplement.html").read_text(encoding="utf-8") if "html" in formats else ""
-        else:
-            fresh, new_html = recorded.iloc[0:0], ""
-        comparison = compare_ard(recorded, fresh, rtol=rtol)
-        fresh_env = environment()
+        with step(1):
+            try:
+                again = _rerender(render, study_ref, study.project_dir, Path(tmp) / "out", formats, run, params,
+                                  engine, fixed if fixed.get("document_time") else None, reporter)
+            except DataError as exc:    # the inputs no longer pass their manifest: nothing to compare with
+                again = None
+                report["problems"].append(f"re-run refused: {exc}")
+                files += [{"file": rel, "render": st, "rerun": "not re-run", "sha256": sha256_file(out_dir / rel)
+                           if (out_dir / rel).is_file() else None} for rel, st in sorted(render_status.items())]
+        with step(2):
+            if again is not None:
+                report["problems"] += compare_files(out_dir, again.out, render_status, files)
+                report["documents"] = compare_documents(out_dir, again.out, formats)
+                report["problems"] += [f"document {name}: SHA-256 {d['recorded'][:12]}... (recorded) vs "
+                                       f"{d['rerun'][:12]}... (re-run)"
+                                       for name, d in report["documents"]["files"].items() if not d["match"]]
+        with step(3):
+            if again is not None:
+                fresh = read_store(again.out)
+                if run.get("inputs") != json.loads((again.out / "run.json").read_text())["inputs"]:
+                    report["problems"].append("inputs: the re-run read inputs with other hashes than recorded")
+                new_html = (again.out / "supplement.html").read_text(encoding="utf-8") if "html" in formats else ""
+            else:
+                fresh, new_html = recorded.iloc[0:0], ""
+            comparison = compare_ard(recorded, fresh, rtol=rtol)
+            fresh_env = environment()
 
     report["files"] = files
     report["ard"] = {"recorded_rows": comparison.n_a, "rerun_rows": comparison.n_b,
@@ -147,7 +162,7 @@ def verify(out_dir: Path, rtol: float = 1e-9, engine: str | None = None) -> dict
         f"{k}: {v} -> {fresh_env['packages'].get(k)}" for k, v in (run.get("packages") or {}).items()
         if fresh_env["packages"].get(k) != v)
     report["verdict"] = "reproduced" if not report["problems"] else "NOT reproduced"
-    with output_lock(out_dir, wait=True):        # never write into an output a render is replacing
+    with step(4), output_lock(out_dir, wait=True):        # never write into an output a render is replacing
         atomic_write_text(out_dir / "verify.json", json.dumps(report, indent=1, sort_keys=True, default=str) + "\n")
         atomic_write_text(out_dir / "verify.html", certificate_html(report))
     return report
@@ -178,7 +193,7 @@ def compare_files(out_dir: Path, rerun: Path, render_status: dict[str, str],
     return problems
 
 
-def _rerender(render, study_ref, project, out, formats, run, params, engine, fixed):
+def _rerender(render, study_ref, project, out, formats, run, params, engine, fixed, reporter=None):
     import os
     from trialsupp.pipeline.reproducible import epoch_of
     before = os.environ.get("SOURCE_DATE_EPOCH")
@@ -186,7 +201,7 @@ def _rerender(render, study_ref, project, out, formats, run, params, engine, fix
         os.environ["SOURCE_DATE_EPOCH"] = epoch_of(dt.datetime.fromisoformat(fixed["document_time"]))
     try:
         return render(study=study_ref, project=project, out=out, formats=formats,
-                      seed=run["params"].get("seed"), params=params, engine=engine, force=True)
+                      seed=run["params"].get("seed"), params=params, engine=engine, force=True, reporter=reporter)
     finally:
         if before is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

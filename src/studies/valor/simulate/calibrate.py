@@ -25,7 +25,8 @@ Over replicate seeds the median estimate is held to the point part of the rule
 (``within_tolerance``: inside the published CI, within 15%, ...).
 
 ``calibrate(seed)`` evaluates every figure for one seed; with ``replicates`` it
-also runs seeds ``seed + 1 ... seed + replicates`` in a process pool and reports
+also runs seeds ``seed + 1 ... seed + replicates`` on Dask (``trialsupp.pipeline.distributed``:
+a local cluster of ``jobs`` processes, or ``scheduler``) and reports
 the median simulated value and the share of seeds passing the full rule.
 ``replicate_headlines`` is the fast benchmark path and ``screen_seeds`` the fast
 pre-screen of the default-seed search (see their docstrings).
@@ -37,7 +38,6 @@ import os
 import math
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -369,6 +369,7 @@ def evaluate(values: Mapping[str, tuple]) -> pd.DataFrame:
 
 def _one_seed(args) -> dict[str, float | None]:
     seed, n_imputations = args
+    _single_thread_blas()
     from studies.valor.simulate.valor import simulate
     data = simulate(seed=seed)
     return simulated_values(data, n_imputations, seed)
@@ -384,26 +385,20 @@ def _single_thread_blas() -> None:
         pass
 
 
-def _pool(jobs: int):
-    import multiprocessing as mp
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork"), initializer=_single_thread_blas)
-
-
-def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imputations: int = 20
-              ) -> pd.DataFrame:
+def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imputations: int = 20,
+              scheduler: str | None = None) -> pd.DataFrame:
     """Calibration table for ``seed`` (default ``simulation.seed``); with ``replicates`` > 0 also
     the median over seeds ``seed+1 .. seed+replicates`` (``median``) and the share of those seeds
-    within tolerance (``share_within``), computed in a process pool of ``jobs`` workers."""
+    within tolerance (``share_within``), computed on Dask: a local cluster of ``jobs`` workers,
+    or the scheduler at ``scheduler`` (``"inline"``: in this process)."""
+    from trialsupp.pipeline.distributed import map_replicates
     from studies.valor.simulate.valor import simulate
     seed = _config()["seed"] if seed is None else seed
     df = evaluate(simulated_values(simulate(seed=seed), n_imputations, seed))
     df.attrs.update(seed=seed, replicates=replicates)
     if replicates:
         seeds = [seed + 1 + i for i in range(replicates)]
-        with _pool(jobs) as ex:
-            res = list(ex.map(_one_seed, [(s, n_imputations) for s in seeds], chunksize=max(1, replicates // (4 * jobs))))
+        res = map_replicates(_one_seed, [(s, n_imputations) for s in seeds], scheduler=scheduler, jobs=jobs)
         med, share, wmed = [], [], []
         for f in FIGURES:
             trip = [r.get(f.name, (None, None, None)) for r in res]
@@ -488,15 +483,17 @@ def _init_sim():
 
 
 def _headline_chunk(seeds) -> list[dict]:
+    _single_thread_blas()
     if not _SIM:
         _init_sim()
     return [_headline_one(s) for s in seeds]
 
 
-def replicate_headlines(n_replicates: int = 1000, jobs: int = 2, first_seed: int = 1) -> pd.DataFrame:
+def replicate_headlines(n_replicates: int = 1000, jobs: int = 2, first_seed: int = 1,
+                        scheduler: str | None = None) -> pd.DataFrame:
     """Headline analyses (week-52 ALSFRS-R difference, HR death or permanent ventilation, HR
     death; 12-month cut) of ``n_replicates`` simulated studies (seeds ``first_seed ...``) on
-    ``jobs`` processes. One row per replicate; ``attrs["elapsed_s"]`` the wall time.
+    Dask (a local cluster of ``jobs`` processes, or ``scheduler``; ``"inline"``: in this process). One row per replicate; ``attrs["elapsed_s"]`` the wall time.
 
     Speed: the full ADaM build + unstructured MMRM takes seconds per replicate, so this
     path derives the week-52 change and the event times straight from the model arrays
@@ -505,12 +502,9 @@ def replicate_headlines(n_replicates: int = 1000, jobs: int = 2, first_seed: int
     """
     t0 = time.perf_counter()
     seeds = list(range(first_seed, first_seed + n_replicates))
-    chunks = [seeds[i::jobs * 4] for i in range(jobs * 4)]
-    if jobs > 1:
-        with _pool(jobs) as ex:
-            parts = list(ex.map(_headline_chunk, chunks))
-    else:
-        parts = [_headline_chunk(c) for c in chunks]
+    chunks = [c for c in (seeds[i::jobs * 4] for i in range(jobs * 4)) if c]
+    from trialsupp.pipeline.distributed import map_replicates
+    parts = map_replicates(_headline_chunk, chunks, scheduler=scheduler, jobs=jobs)
     rows = [dict(seed=s, **r) for c, part in zip(chunks, parts) for s, r in zip(c, part)]
     df = pd.DataFrame(rows).sort_values("seed").reset_index(drop=True)
     df.attrs["elapsed_s"] = time.perf_counter() - t0
@@ -532,9 +526,9 @@ def screen_seeds(first: int, last: int, jobs: int = 2) -> list[int]:
     ``ci`` rule for all five figures with a published 95% CI: the pre-screen of the
     default-seed search (the full analyses take seconds per seed)."""
     seeds = list(range(first, last + 1))
-    chunks = [seeds[i::jobs * 4] for i in range(jobs * 4)]
-    with _pool(jobs) as ex:
-        parts = list(ex.map(_screen_chunk, chunks))
+    chunks = [c for c in (seeds[i::jobs * 4] for i in range(jobs * 4)) if c]
+    from trialsupp.pipeline.distributed import map_replicates
+    parts = map_replicates(_screen_chunk, chunks, jobs=jobs)
     return sorted(s for part in parts for s, ok in part if ok)
 
 
@@ -654,11 +648,12 @@ def calibration_summary(df: pd.DataFrame) -> dict:
             "width.low": WIDTH_RANGE[0], "width.high": WIDTH_RANGE[1]}
 
 
-def main(seed: int | None = None, replicates: int = 0, jobs: int = 2, config=None) -> int:
+def main(seed: int | None = None, replicates: int = 0, jobs: int = 2, config=None,
+         scheduler: str | None = None) -> int:
     """``trialsupp calibrate`` for this study (its ``calibration.command``): print the table;
     exit status 1 when a figure is outside tolerance. ``config`` is the study config path
     (the table always uses this study's own ``simulation`` section)."""
-    table = calibrate(seed=seed, replicates=replicates, jobs=jobs)
+    table = calibrate(seed=seed, replicates=replicates, jobs=jobs, scheduler=scheduler)
     print(format_table(table))
     bad = ~table["within"].astype(bool)
     if "median_within" in table:
