@@ -144,10 +144,10 @@ def add_code_path(project: Path) -> None:
     that serves another project first drops the previous project's folder and the modules
     imported from it (every project names its code ``studies``)."""
     src = code_dir(project)
-    if not src.is_dir():
-        return
     for old in [p for p in _CODE_PATH if p != str(src)]:
         _drop_code_path(old)
+    if not src.is_dir():
+        return
     if str(src) not in sys.path:
         sys.path.insert(0, str(src))
         importlib.invalidate_caches()

@@ -262,7 +262,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     preflight(st)
     engine = resolve_engine(engine)     # "quarto" or "builtin" (fails early for a missing Quarto)
     fixed = document_time(st, values, reproducible)
-    before = os.environ.get("SOURCE_DATE_EPOCH")
+    before = {k: os.environ.get(k) for k in ("SOURCE_DATE_EPOCH", "TRIALSUPP_PROJECT")}
     # every document is dated by one time: the fixed one, else the run's start (to the second),
     # so that verify can re-make each of them byte for byte (Pandoc's DOCX zip dates included)
     clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -272,11 +272,12 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
                        fixed, started, stage_into, fp)
-    finally:
-        if before is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = before
+    finally:        # a library call leaves the process environment as it found it
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
