@@ -159,17 +159,21 @@ def add_code_path(project: Path) -> None:
 
 
 def _drop_code_path(src: str) -> None:
+    """Forget a project's code folder; trialsupp itself may live there (a source checkout
+    that is also a project) and then stays importable."""
     _CODE_PATH.remove(src)
-    while src in sys.path:
-        sys.path.remove(src)
-    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
-    if parts:
-        os.environ["PYTHONPATH"] = os.pathsep.join(parts)
-    else:
-        os.environ.pop("PYTHONPATH", None)
+    ours = Path(__file__).resolve().parent.parent == Path(src).resolve()
+    if not ours:
+        while src in sys.path:
+            sys.path.remove(src)
+        parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+        if parts:
+            os.environ["PYTHONPATH"] = os.pathsep.join(parts)
+        else:
+            os.environ.pop("PYTHONPATH", None)
     for name, module in list(sys.modules.items()):
         where = getattr(module, "__file__", None) or ""
-        if where.startswith(src + os.sep):
+        if where.startswith(src + os.sep) and name.partition(".")[0] != "trialsupp":
             del sys.modules[name]
     importlib.invalidate_caches()
 
