@@ -17,7 +17,8 @@ puts into the project what the report reads: ``_results/`` (``ard.json``,
 in ``.trialsupp-cache/quarto-sources/`` meanwhile. The pipeline's own output goes to
 ``_output/<study>/`` as usual (ARD store, notebook previews).
 
-After (``post-render``): the committed notebooks are put back, and the notebook
+After (``post-render``): the HTML contents list is nested in reading order as the
+built-in publisher's (also in the staged build), the committed notebooks are put back, and the notebook
 previews are copied next to each rendered document (``notebooks/<nb>.html``, the
 target of the source links).
 
@@ -145,8 +146,23 @@ def init(project: Path) -> list[Path]:
     return made
 
 
+def nest_contents(project: Path) -> None:
+    """The HTML contents in reading order, as the built-in publisher writes them: eTable and
+    eFigure lines under the eTables and eFigures entries (``builtin.nest_float_list``)."""
+    from trialsupp.publish.builtin import nest_float_list
+    for out in os.environ.get("QUARTO_PROJECT_OUTPUT_FILES", "").splitlines():
+        page = project / out.strip()
+        if out.strip().endswith(".html") and page.is_file():
+            text = page.read_text(encoding="utf-8")
+            nested = nest_float_list(text)
+            if nested != text:
+                page.write_text(nested, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if "--post" in argv:
+        nest_contents(_project())   # also inside trialsupp's build folder
     if os.environ.get(STAGED):
         return 0            # inside trialsupp's own build folder: the pipeline staged everything
     project = _project()

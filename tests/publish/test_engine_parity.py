@@ -32,9 +32,10 @@ def front_block(page: str) -> str:
 
 
 def float_list(page: str) -> list[tuple[str, str]]:
-    """(id, "eTable N. Caption") of the contents list."""
-    m = re.search(r'<ul class="ts-float-list">(.*?)</ul>', page, re.S)
-    items = re.findall(r'<li><a href="#([^"]+)">(.*?)</a></li>', m.group(1), re.S) if m else []
+    """(id, "eTable N. Caption") of the contents' eTable/eFigure lines (nested under the
+    eTables/eFigures entries, or in a list of their own when the report has no such sections)."""
+    nav = page[page.index('<nav class="ts-contents"'):page.index("</nav>")]
+    items = re.findall(r'<li><a href="#((?:tbl|fig)-[^"]+)">(.*?)</a></li>', nav, re.S)
     return [(i, _text(t)) for i, t in items]
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from trialsupp.publish import crossref as _xref
+from trialsupp.publish.builtin import nest_float_list
 from trialsupp.publish.provenance import load_store
 from trialsupp.publish.qmd import PublishError, parse_qmd
 
@@ -113,6 +114,10 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
             dest = Path(out_dir)
             dest.mkdir(parents=True, exist_ok=True)
             found = Path(shutil.copy2(found, dest / found.name))
+        if fmt == "html":   # idempotent; the project's post-render script nests it already
+            text = found.read_text(encoding="utf-8")
+            if (nested := nest_float_list(text)) != text:
+                found.write_text(nested, encoding="utf-8")
         written[fmt] = found
     return written
 
