@@ -32,10 +32,13 @@ def _plain(rtf: str) -> str:
 
 
 def header_cells(rtf: str) -> list[str]:
-    """Texts of the column heading row (the last table row of the later-pages page header)."""
+    """Texts of the column heading row (the last table row of the later-pages page header);
+    empty for an output whose page header holds no table (a figure)."""
     start = rtf.index("{\\header\n")
     end = rtf.index("{\\footer", start)
     group = rtf[start:end]
+    if "\\trowd" not in group:
+        return []
     last_row = group[group.rindex("\\trowd"):]
     cells = re.findall(r"\\fs\d+ (.*?)\\cell", last_row)
     return [_plain(c) for c in cells if _plain(c)]

@@ -132,12 +132,11 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
     rows = select(placed, context="calibration")
     summ = select(rows, variable="summary")
     t = (Table("Calibration of the Simulated Study Against the Published Figures", label="tbl-calibration",
-               stub_header="Figure", rules=rules, font_size=7.5, stub_width="27%")
+               stub_header="Figure", rules=rules, font_size=7, stub_width="34%")
          .add_column("src", "Published record")
-         .add_column("cut", "Data cut")
          .add_column("sim", "Simulated value\n(95% CI)")
-         .add_column("rule", "Rule")
-         .add_column("ok", "Verdict\n(CI width ratio)"))
+         .add_column("rule", "Data cut;\nrule")
+         .add_column("ok", "Verdict"))
     section = None
     names = [n for n in dict.fromkeys(rows["variable"]) if n != "summary"]
     for name in names:
@@ -148,9 +147,8 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
         sim = r[r["stat_name"].isin(["estimate", "conf.low", "conf.high"])]
         has_w = (r["stat_name"] == "width.ratio").any()
         cells = {"src": cell(r, "{source}", rules=rules),
-                 "cut": cell(r, "{cut.short}", rules=rules),
                  "sim": Cell((fill(sim, EST_CI if len(sim) == 3 else "{estimate}", rules=rules),)),
-                 "rule": cell(r, "{rule.short}", rules=rules),
+                 "rule": cell(r, "{cut.short}; {rule.short}", rules=rules),
                  "ok": cell(r, "{verdict} ({width.ratio})" if has_w else "{verdict}", rules=rules)}
         label = select(r, stat_name="label")["stat_fmt"].iloc[0]
         t = t.add_row(label, cells, indent=1, ard=r)
@@ -161,7 +159,8 @@ def table_calibration(placed: pd.DataFrame, rules: FormatRules = JAMA) -> Table:
                     "\u00b115%/CI, within 15% of the published point estimate or, for a simulated value "
                     "with a 95% CI, the published value inside it; P side, a P value on the same side "
                     "of .05 as the published one; equal, counts fixed by design.", locate={"column": "rule"})
-         .footnote("Simulated width divided by published width of the 95% CI.", locate={"column": "ok"})
+         .footnote("In parentheses, for the 95% CI rule: simulated width divided by published width of the 95% CI.",
+                   locate={"column": "ok"})
          .footnote("Simulated values come from the same analyses as the efficacy tables: MMRM LS means and "
                    "differences, joint rank test, log-scale ANCOVA geometric mean ratios to baseline, Cox "
                    "hazard ratios, each at the data cut of the published figure (12 mo, 12-month integrated "

@@ -158,16 +158,19 @@ def provenance_qmd(rows: list[dict[str, Any]], run: dict[str, Any]) -> str:
         inputs = {}
         for r in group:
             inputs.update(r.get("inputs") or {})
+        # a definition list: the element's name and its list print as one unbreakable block
+        # (the PDF never leaves "eTable 7 (ARD ids ae.*)" as the last line of a page)
+        items = ([f"Notebook cell: `{nb}` cell `{cell}`" for nb, cell in cells]
+                 + [f"Function: `{f}`" for f in funcs]
+                 + [f"Input: {name} `{sha}`" for name, sha in sorted(inputs.items())])
         lines += [f"**{output}** (ARD ids `{group[0]['id'].split('.')[0]}.*`)", ""]
-        lines += [f"- Notebook cell: `{nb}` cell `{cell}`" for nb, cell in cells]
-        lines += [f"- Function: `{f}`" for f in funcs]
-        lines += [f"- Input: {name} `{sha}`" for name, sha in sorted(inputs.items())]
+        lines += [(":   - " if i == 0 else "    - ") + item for i, item in enumerate(items)] or [":   -"]
         lines.append("")
     git = run.get("git") or {}
     lines += ["**Run**", "",
-              f"- Git commit: `{git.get('commit') or 'not a git checkout'}`"
+              f":   - Git commit: `{git.get('commit') or 'not a git checkout'}`"
               + (" (uncommitted changes)" if git.get("dirty") else ""),
-              f"- Python `{run.get('python')}`",
-              "- Packages: " + ", ".join(f"{k} `{v}`" for k, v in sorted((run.get("packages") or {}).items())),
+              f"    - Python `{run.get('python')}`",
+              "    - Packages: " + ", ".join(f"{k} `{v}`" for k, v in sorted((run.get("packages") or {}).items())),
               ""]
     return "\n".join(lines)
