@@ -130,4 +130,6 @@ def test_csr_reporting_event(cdisc_render, tmp_path):
     assert refs["DOC_supplement-pdf"]["pageNumbers"]
     from trialsupp.ard.audit import pdf_pages_text
     pages = pdf_pages_text(cdisc_render / "supplement.pdf")
-    assert all("Table 14-3.01" in pages[p - 1] for p in refs["DOC_supplement-pdf"]["pageNumbers"])
+    # page headers keep "Table 14-3.01" together with a no-break space
+    assert all("Table 14-3.01" in " ".join(pages[p - 1].replace("\xa0", " ").split())
+               for p in refs["DOC_supplement-pdf"]["pageNumbers"])

@@ -69,20 +69,20 @@ def _output_pattern(output_id: str, caption: str | None = None) -> re.Pattern:
 def output_pages(pages: list[str], output_ids: list[str],
                  captions: dict[str, str] | None = None) -> dict[str, list[int]]:
     """1-based pages on which each output is printed: from the first page naming it that is
-    not a contents page, through the page before the next output starts (or the last page
-    naming it, for running headers of CSR outputs)."""
-    first, last = {}, {}
+    not a contents page, through the page before the next output starts (a later page that
+    only shares the number, such as the R Submission Pilot 1 table numbered like a CSR table
+    or a Provenance entry, does not extend it)."""
+    first = {}
     for oid in output_ids:
         pat = _output_pattern(oid, (captions or {}).get(oid))
         hits = [i for i, text in enumerate(pages) if pat.search(_norm(text)) and not _contents_page(text)]
         if hits:
-            first[oid], last[oid] = hits[0], hits[-1]
+            first[oid] = hits[0]
     order = sorted((p, oid) for oid, p in first.items())
     spans = {}
     for k, (page, oid) in enumerate(order):
         nxt = order[k + 1][0] if k + 1 < len(order) else len(pages)
-        end = max(page, nxt - 1, last[oid])
-        spans[oid] = list(range(page + 1, end + 2))
+        spans[oid] = list(range(page + 1, max(page, nxt - 1) + 2))
     return spans
 
 
