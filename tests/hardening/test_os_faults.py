@@ -90,7 +90,7 @@ def test_read_only_output_folder(project, tmp_path):
         assert cli(env, *render_args(study, out)).returncode == 0
         before = snapshot(out)
         subprocess.run(["mount", "-o", "remount,ro", str(fs)], check=True)
-        proc = cli(env, *render_args(study, out))
+        proc = cli(env, *render_args(study, out, "--force"))     # a render that writes (not the no-op)
         one_error_line(proc, "Read-only file system", str(fs))
         assert snapshot(out) == before
 
@@ -102,7 +102,7 @@ def test_full_disk_for_the_output(project, tmp_path):
         assert cli(env, *render_args(study, out)).returncode == 0
         before = snapshot(out)
         fill(fs)
-        proc = cli(env, *render_args(study, out))
+        proc = cli(env, *render_args(study, out, "--force"))     # a render that writes (not the no-op)
         one_error_line(proc, "No space left on device")
         assert snapshot(out) == before
         assert sorted(p.name for p in fs.iterdir() if p.name.startswith(".mini.")
