@@ -48,6 +48,9 @@ _SPLIT = "TSSPLITSENTINEL"
 # images inside our own eTable/eFigure wrappers must not become Pandoc figures
 MD_FORMAT = "markdown-implicit_figures"
 
+# the JAMA front block is the same Pandoc template partial Quarto uses (toc.html)
+FRONT_BLOCK = (Path(__file__).resolve().parent.parent / "templates" / "_extensions" / "trialsupp"
+               / "toc.html").read_text(encoding="utf-8")
 HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="$if(lang)$$lang$$else$en$endif$">
 <head>
@@ -60,28 +63,7 @@ $header-includes$
 $endfor$
 </head>
 <body>
-<header class="ts-front">
-<h1 class="title">$if(trialsupp.heading)$$trialsupp.heading$$else$Supplementary Online Content$endif$</h1>
-$if(trialsupp.citation)$
-<p class="ts-citation">$trialsupp.citation$</p>
-$endif$
-$if(trialsupp.simulated)$
-<p class="ts-simulated"><strong>Simulated data.</strong> $if(trialsupp.simulated-note)$$trialsupp.simulated-note$$else$The data in this supplement are simulated. They are not the data of any trial and must not be used for clinical or regulatory decisions.$endif$</p>
-$endif$
-<nav class="ts-contents" id="TOC" aria-label="Contents">
-<p><strong>Contents</strong></p>
-$table-of-contents$
-$if(ts-floats)$
-<ul class="ts-float-list">
-$for(ts-floats)$
-<li><a href="#$ts-floats.id$">$ts-floats.caption$</a></li>
-$endfor$
-</ul>
-$endif$
-</nav>
-<p class="ts-statement">$if(trialsupp.statement)$$trialsupp.statement$$else$This supplementary material has been provided by the authors to give readers additional information about their work.$endif$</p>
-</header>
-<main>
+""" + FRONT_BLOCK + """<main>
 $body$
 </main>
 $if(trialsupp.footer)$
