@@ -133,7 +133,8 @@ def test_killed_render_keeps_previous_output(project, sig, stage):
     assert proc.returncode == -sig
     _assert_intact(out, snap)
 
-    # the next render succeeds and removes whatever the killed one left behind
+    # the next render succeeds and removes whatever the killed one left behind, even when
+    # nothing changed and it leaves the output as it is
     proc = _start(root, study, out)
     _, err = _reap(proc)
     assert proc.returncode == 0, err
@@ -160,7 +161,7 @@ def test_second_render_refuses_then_waits(project):
     before = _siblings(out)
     first = _start(root, study, out, "--force")
     assert _wait_for_stage(out, before, "version", first)
-    second = _start(root, study, out, "--wait")
+    second = _start(root, study, out, "--wait", "--force")     # --force: it renders, not the no-op
     out1, err1 = _reap(first)
     out2, err2 = _reap(second)
     assert first.returncode == 0 and second.returncode == 0, (err1, err2)

@@ -295,6 +295,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         if fp and stage_into is None and not force:
             from trialsupp.pipeline.fingerprint import unchanged
             if unchanged(out, fp):
+                outdir.sweep_leftovers(out)          # still clear what killed renders left behind
                 reporter.stage_skipped("render", "unchanged: nothing it depends on changed")
                 result = _unchanged_result(out, formats, engine, started)
                 if strict and result.unbound:        # --strict judges the recorded audit too
