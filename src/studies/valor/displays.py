@@ -299,7 +299,7 @@ def km_figure(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, Sequence[f
         axes = [axes] if len(panels) == 1 else list(axes)
         for ax, (title, rows, hr, times, ylab) in zip(axes, panels):
             km_plot(rows, ax, groups=list(groups), labels=dict(labels), hr=hr, times=list(times),
-                    xlabel="Weeks since randomization", ylabel=ylab, legend_loc="lower left",
+                    xlabel="Weeks since randomization", ylabel=ylab, legend_loc="outside",
                     hr_pos=(0.97, 0.05), xmax=xmax, ci=False)
             ax.set_title(title, loc="left", fontweight="bold")
             ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])      # km_plot's ".1f" labels on 0.25 ticks mislead
