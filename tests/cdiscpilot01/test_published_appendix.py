@@ -70,3 +70,44 @@ def test_14_1_03_published(data):
         assert [squash(g) for g in got] == [squash(w) for w in want], r.label
         compared += sum(1 for w in want if w)
     assert compared == 18 * 14 - 1
+
+
+def test_14_4_01_published(data):
+    from studies.cdiscpilot01 import tables as T
+    from studies.cdiscpilot01.safety import t14_4_01
+    pub = PUB["14-4.01"]
+    placed = place(t14_4_01(data["adsl"]), output="14-4.01", analysis_id="exposure", population="Safety",
+                   rules=CSR)
+    t = T.t_exposure(placed)
+    assert [squash(c.header.text) for c in t.data.columns] == [squash(h) for h in pub["columns"]]
+    assert [text(s.label) for s in t.data.spanners] == pub["spanners"]
+    blocks, current = {}, None
+    for r in t.data.rows:
+        if r.kind == "heading":
+            current = r.label
+        else:
+            blocks.setdefault(current, {})[r.label] = [r.cell(c.key).text for c in t.data.columns]
+    compared = 0
+    for head, rows in pub["blocks"].items():
+        for label, *want in rows:
+            assert [squash(g) for g in blocks[head][label]] == [squash(w) for w in want], (head, label)
+            compared += len(want)
+    assert compared == 66
+    assert [text(f) for f in t.data.footnotes] == pub["footnotes"]
+
+
+def test_14_5_02_published(data):
+    from studies.cdiscpilot01 import tables as T
+    from studies.cdiscpilot01.safety import t14_5_02
+    from trialsupp.study import load_study
+    pub = PUB["14-5.02"]
+    adae = read_study(ROOT / "data" / "cdiscpilot01", ["adae"])["adae"]
+    rules = load_study("cdiscpilot01", ROOT).format_rules_for("14-5.02")
+    placed = place(t14_5_02(adae, data["adsl"]), output="14-5.02", analysis_id="teae-serious",
+                   population="Safety", rules=rules)
+    t = T.t_ae(placed, "Incidence of Treatment Emergent Serious Adverse Events by Treatment Group",
+               "ANY BODY SYSTEM", rules=rules)
+    assert [c.key for c in t.data.columns] == pub["columns"]
+    got = [[r.label] + [r.cell(k).text for k in pub["columns"]] for r in t.data.rows if r.kind == "data"]
+    assert [[squash(x) for x in g] for g in got] == [[squash(x) for x in w] for w in pub["rows"]]
+    assert sum(len(w) - 1 for w in pub["rows"]) == 32

@@ -202,8 +202,8 @@ def t_exposure(placed: pd.DataFrame) -> Table:
             cells = {k: cell(select(placed, variable=var, group2_level=pop, group1_level=arm), tpl, rules=CSR)
                      for k, pop, arm in keys}
             t = t.add_row(lab, cells, indent=1, ard=select(placed, variable=var))
-    return (t.footnote("[1] Includes completers and early terminations.")
-             .footnote("[2] End of Study refers to Week 26/Early Termination."))
+    return (t.footnote("[1] Includes completers and early terminators.")
+             .footnote("[2] End of Study refers to week 26/Early Termination."))
 
 
 def t_ae(placed: pd.DataFrame, title: str, any_label: str, rules: FormatRules = CSR) -> Table:
