@@ -111,3 +111,46 @@ def test_14_5_02_published(data):
     got = [[r.label] + [r.cell(k).text for k in pub["columns"]] for r in t.data.rows if r.kind == "data"]
     assert [[squash(x) for x in g] for g in got] == [[squash(x) for x in w] for w in pub["rows"]]
     assert sum(len(w) - 1 for w in pub["rows"]) == 32
+
+
+def _half_even(output: str) -> dict:
+    cells = json.loads((ROOT / "tests/reference/cdiscpilot01/rounding_half_even.json").read_text())["cells"]
+    return {c["cell"]: (c["published"], c["project"]) for c in cells if c["output"] == output}
+
+
+def _grid(t) -> dict:
+    """{row label: [cell text per column]}; repeated labels get '#2', '#3' (test_efficacy_tables.grid)."""
+    out = {}
+    for r in t.data.rows:
+        key, k = r.label, 2
+        while key in out:
+            key, k = f"{r.label}#{k}", k + 1
+        out[key] = [r.cell(c.key).text for c in t.data.columns]
+    return out
+
+
+def test_14_3_12_published():
+    import warnings
+    from studies.cdiscpilot01 import efficacy as E
+    pub = PUB["14-3.12"]
+    d = read_study(ROOT / "data" / "cdiscpilot01", ["adsl", "adnpix"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        placed = place(E.ard_14_3_12(d), output="14-3.12", analysis_id="npix", population="Efficacy", rules=CSR)
+    t = E.table_ancova(placed, "14-3.12", 98, baseline=True, rules=CSR,
+                       blocks=[("Baseline", "AVAL", "Baseline"), ("Mean of Weeks 4-24", "AVAL", "Mean of Weeks 4-24")])
+    assert [squash(c.header.text) for c in t.data.columns] == [
+        squash(f"{a}(N={n})") for a, n in zip(E.ARMS, pub["header_N"])]
+    got, known = _grid(t), _half_even("14-3.12")
+    assert len(known) == 1
+    compared = same = 0
+    for label, want in pub["rows"].items():
+        for arm, g, w in zip(E.ARMS, got[label], want):
+            compared += 1
+            k = f"{label}|{arm}"
+            if k in known:
+                assert (squash(w), g) == (squash(known[k][0]), known[k][1]), k
+                continue
+            assert squash(g) == squash(w), (k, g, w)
+            same += 1
+    assert (compared, same) == (39, 38)
