@@ -154,3 +154,29 @@ def test_14_3_12_published():
             assert squash(g) == squash(w), (k, g, w)
             same += 1
     assert (compared, same) == (39, 38)
+
+
+def test_14_3_10_published():
+    from studies.cdiscpilot01 import efficacy as E
+    pub = PUB["14-3.10"]
+    d = read_study(ROOT / "data" / "cdiscpilot01", ["adsl", "adadas"])
+    placed = place(E.ard_14_3_10(d), output="14-3.10", analysis_id="adas-by-visit", population="Efficacy",
+                   rules=CSR)
+    t = E.table_14_3_10(placed, CSR)
+    heads = [c.header.text for c in t.data.columns]
+    assert [squash(h) for h in heads[1:]] == [squash(h) for h in pub["columns"][1:]]   # "nc"/"n": see JSON
+    groups, current = {}, None
+    for r in t.data.rows:
+        if r.kind == "data":
+            groups[current].append([r.label] + [r.cell(c.key).text for c in t.data.columns])
+        else:
+            current = r.label
+            groups[current] = []
+    assert list(groups) == E.ARMS
+    compared = 0
+    for arm, (pub_label, want) in zip(E.ARMS, pub["groups"].items()):
+        assert len(groups[arm]) == len(want), arm
+        for g, w in zip(groups[arm], want):
+            assert [squash(x) for x in g] == [squash(x) for x in w], (arm, g[0])
+            compared += sum(1 for x in w[1:] if x)
+    assert compared == 3 * (6 + 6 * 13)
