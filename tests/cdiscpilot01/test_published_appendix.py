@@ -180,3 +180,39 @@ def test_14_3_10_published():
             assert [squash(x) for x in g] == [squash(x) for x in w], (arm, g[0])
             compared += sum(1 for x in w[1:] if x)
     assert compared == 3 * (6 + 6 * 13)
+
+
+def test_14_6_01_published(data):
+    import pandas as pd
+    from studies.cdiscpilot01 import labs as L
+    from studies.cdiscpilot01 import labtables as LT
+    pub = PUB["14-6.01"]
+    adlbc = read_study(ROOT / "data" / "cdiscpilot01", ["adlbc"])["adlbc"]
+    labels = dict(sorted(((pc, pm) for pc, pm in zip(adlbc["PARAMCD"], adlbc["PARAM"]) if pc in L.LAB_NAMES),
+                         key=lambda kv: kv[1]))
+    wanted = {b["project_label"] for b in pub["blocks"].values()}
+    labels = {pc: pm for pc, pm in labels.items() if pm in wanted}
+    assert len(labels) == 2
+    placed = pd.concat([place(L.t14_6_01(adlbc, pc), output="14-6.01", analysis_id=f"lab-{pc.lower()}",
+                              population="Safety", rules=CSR) for pc in labels], ignore_index=True)
+    hdr = place(L.header_n(data["adsl"]), output="14-6.01", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    t = LT.t_lab_summary(placed, {"CHEMISTRY": labels}, hdr)
+    assert [c.key for c in t.data.columns] == pub["columns"]
+    assert [squash(c.header.text) for c in t.data.columns[:3]] == [squash(h) for h in pub["headers"]]
+    assert any(text(f).startswith("[1] End of treatment") for f in t.data.footnotes)   # see "differences"
+    blocks, current = {}, None
+    for r in t.data.rows:
+        if r.kind == "data":
+            blocks[current].append([r.label] + [r.cell(k).text for k in pub["columns"]])
+        else:
+            current = r.label
+            blocks[current] = []
+    compared = 0
+    for b in pub["blocks"].values():
+        got = blocks[b["project_label"]]
+        assert len(got) == len(b["rows"]), b["project_label"]
+        for g, w in zip(got, b["rows"]):
+            assert [squash(x) for x in g] == [squash(x) for x in w], (b["project_label"], g[0])
+            compared += sum(1 for x in w[1:] if x)
+    assert compared == 2 * (6 + 10 * 9)
