@@ -216,3 +216,38 @@ def test_14_6_01_published(data):
             assert [squash(x) for x in g] == [squash(x) for x in w], (b["project_label"], g[0])
             compared += sum(1 for x in w[1:] if x)
     assert compared == 2 * (6 + 10 * 9)
+
+
+def test_14_6_06_published(data):
+    from studies.cdiscpilot01 import labs as L
+    from studies.cdiscpilot01 import tables as T
+    pub = PUB["14-6.06"]
+    hy = read_study(ROOT / "data" / "cdiscpilot01", ["adlbhy"])["adlbhy"]
+    placed = place(L.t14_6_06(hy), output="14-6.06", analysis_id="hylaw", population="Safety", rules=CSR)
+    hdr = place(L.header_n(data["adsl"]), output="14-6.06", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    t = T.t_hylaw(placed, hdr)
+    assert [c.key for c in t.data.columns] == pub["columns"]
+    assert [text(s.label) for s in t.data.spanners] == pub["spanners"]
+    blocks, current = {}, None
+    for r in t.data.rows:
+        if r.kind == "data":
+            blocks[current][r.label] = {c.key: r.cell(c.key).text for c in t.data.columns}
+        else:
+            current = r.label
+            blocks[current] = {}
+    diffs = {k: v for k, v in pub["differences"].items() if not k.startswith("_")}
+    compared = same = 0
+    for head, rows in pub["blocks"].items():
+        for pub_label, *want in rows:
+            label = pub["row_labels"].get(pub_label, pub_label)     # "0"/"1" printed as Normal/High
+            for key, w in zip(pub["columns"], want):
+                g = blocks[head][label][key]
+                compared += 1
+                k = f"{head}|{pub_label}|{key}"
+                if k in diffs:
+                    assert (squash(w), g) == (squash(diffs[k][0]), diffs[k][1]), k
+                    continue
+                assert squash(g) == squash(w), (head, label, key, g, w)
+                same += 1
+    assert (compared, same) == (42, 42 - len(diffs))
