@@ -295,3 +295,31 @@ def test_14_6_05_published(data):
                     assert squash(g) == squash(w), (k, g, w)
                     same += 1
     assert (compared, same) == (112, 112 - len(diffs) - len(known))
+
+
+def _vs_rows(t):
+    keys = [c.key for c in t.data.columns]
+    return [[r.label] + [r.cell(k).text for k in keys] for r in t.data.rows if r.kind == "data"]
+
+
+def test_14_7_02_published(data):
+    from studies.cdiscpilot01 import labs as L
+    from studies.cdiscpilot01 import labtables as LT
+    from studies.cdiscpilot01.vitals import t14_7_02
+    pub = PUB["14-7.02"]
+    advs = read_study(ROOT / "data" / "cdiscpilot01", ["advs"])["advs"]
+    placed = place(t14_7_02(advs), output="14-7.02", analysis_id="vs-chg", population="Safety", rules=CSR)
+    hdr = place(L.header_n(data["adsl"]), output="14-7.02", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    compared = 0
+    for level, want in pub["blocks"].items():
+        t = LT.t_vs_stats(placed, "t", [("CHG", level, level)], hdr)
+        assert [squash(c.header.text) for c in t.data.columns] == [squash(c) for c in pub["columns"][1:]]
+        got = _vs_rows(t)
+        assert len(got) >= len(want), level
+        for g, w in zip(got, want):
+            assert [squash(x) for x in g] == [squash(x) for x in w], (level, g, w)
+            compared += sum(1 for x in w if x)
+    assert compared == (3 * 9 + 2 * 7) + (3 * 9 + 3 * 7)   # arm labels, N and times included
+    notes = [text(f) for f in t.data.footnotes]
+    assert pub["project_footnote"] in notes and pub["footnote"] not in notes   # see "differences"
