@@ -323,3 +323,28 @@ def test_14_7_02_published(data):
     assert compared == (3 * 9 + 2 * 7) + (3 * 9 + 3 * 7)   # arm labels, N and times included
     notes = [text(f) for f in t.data.footnotes]
     assert pub["project_footnote"] in notes and pub["footnote"] not in notes   # see "differences"
+
+
+def test_14_7_03_published(data):
+    from studies.cdiscpilot01 import labs as L
+    from studies.cdiscpilot01 import labtables as LT
+    from studies.cdiscpilot01.vitals import t14_7_03
+    pub = PUB["14-7.03"]
+    advs = read_study(ROOT / "data" / "cdiscpilot01", ["advs"])["advs"]
+    placed = place(t14_7_03(advs), output="14-7.03", analysis_id="weight", population="Safety", rules=CSR)
+    hdr = place(L.header_n(data["adsl"]), output="14-7.03", analysis_id="header-n", population="Safety",
+                rules=CSR)
+    t = LT.t_vs_stats(placed, "Summary of Weight Change from Baseline at End of Treatment",
+                      [("AVAL", "", "Weight (kg)"), ("CHG", "", "Weight Change from Baseline")], hdr)
+    assert [squash(c.header.text) for c in t.data.columns] == [squash(c) for c in pub["columns"][1:]]
+    assert [r.label for r in t.data.rows if r.kind != "data"] == list(pub["blocks"])
+    got = _vs_rows(t)
+    want = [w for rows in pub["blocks"].values() for w in rows]
+    assert len(got) == len(want)
+    compared = 0
+    for g, w in zip(got, want):
+        assert [squash(x) for x in g] == [squash(x) for x in w], (g, w)
+        compared += sum(1 for x in w if x)
+    assert compared == (3 * 9 + 6 * 7) + (3 * 9 + 3 * 7)
+    notes = [text(f) for f in t.data.footnotes]
+    assert PUB["14-7.02"]["project_footnote"] in notes and pub["footnote"] not in notes   # see "differences"
