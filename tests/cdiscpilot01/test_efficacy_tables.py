@@ -96,9 +96,8 @@ def test_ancova_tables_match_published_digits(ancova_tables, number):
     got = grid(t)
     for label, want in PUBLISHED[number].items():
         assert got[label] == want, f"{number} row {label!r}"
-    if number in HEADER_N:   # header N transcribed (not for 14-3.06: see its "source")
-        heads = [c.header.text for c in t.data.columns]
-        assert heads == [f"{a}\n(N={n})" for a, n in zip(ARMS, HEADER_N[number])]
+    heads = [c.header.text for c in t.data.columns]
+    assert heads == [f"{a}\n(N={n})" for a, n in zip(ARMS, HEADER_N[number])]
 
 
 # --------------------------------------------------------------------------- R reference
