@@ -92,7 +92,7 @@ def test_14_4_01_published(data):
         for label, *want in rows:
             assert [squash(g) for g in blocks[head][label]] == [squash(w) for w in want], (head, label)
             compared += len(want)
-    assert compared == 66
+    assert compared == 72
     assert [text(f) for f in t.data.footnotes] == pub["footnotes"]
 
 
