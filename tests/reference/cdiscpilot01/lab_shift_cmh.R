@@ -17,3 +17,11 @@ print(inherits(try(mantelhaen.test(b), silent = TRUE), "try-error"))   # TRUE
 t <- b[, , 1]
 s <- suppressWarnings(chisq.test(t, correct = FALSE)$statistic)
 print(unname(pchisq(s * (sum(t) - 1) / sum(t), 2, lower.tail = FALSE)))   # 0.3566829
+
+# 14-6.05 Glucose: the same situation (baseline-High stratum: one Placebo subject)
+g <- array(c(83, 79, 78, 0, 1, 2,
+             1, 0, 0, 0, 0, 0), dim = c(3, 2, 2))
+print(inherits(try(mantelhaen.test(g), silent = TRUE), "try-error"))   # TRUE
+t <- g[, , 1]
+s <- suppressWarnings(chisq.test(t, correct = FALSE)$statistic)
+print(unname(pchisq(s * (sum(t) - 1) / sum(t), 2, lower.tail = FALSE)))   # 0.3535099
