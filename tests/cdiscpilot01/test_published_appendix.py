@@ -258,16 +258,20 @@ def test_14_6_05_published(data):
     from studies.cdiscpilot01 import labs as L
     from studies.cdiscpilot01 import labtables as LT
     pub = PUB["14-6.05"]
-    adlbc = read_study(ROOT / "data" / "cdiscpilot01", ["adlbc"])["adlbc"]
-    wanted = {b["project_label"] for b in pub["blocks"].values()}
-    labels = dict(sorted(((pc, pm) for pc, pm in zip(adlbc["PARAMCD"], adlbc["PARAM"]) if pm in wanted),
-                         key=lambda kv: kv[1]))
-    assert len(labels) == len(wanted)
-    placed = pd.concat([place(L.t14_6_05(adlbc, pc), output="14-6.05", analysis_id=f"shift-{pc.lower()}",
-                              population="Safety", rules=CSR) for pc in labels], ignore_index=True)
+    lab = read_study(ROOT / "data" / "cdiscpilot01", ["adlbc", "adlbh"])
+    groups, placed = {}, []
+    for group, ds, blocks in (("CHEMISTRY", lab["adlbc"], pub["blocks"]),
+                              ("HEMATOLOGY", lab["adlbh"], pub["blocks_hematology"])):
+        wanted = {b["project_label"] for b in blocks.values()}
+        labels = dict(sorted(((pc, pm) for pc, pm in zip(ds["PARAMCD"], ds["PARAM"]) if pm in wanted),
+                             key=lambda kv: kv[1]))
+        assert len(labels) == len(wanted), group
+        groups[group] = labels
+        placed += [place(L.t14_6_05(ds, pc), output="14-6.05", analysis_id=f"shift-{pc.lower()}",
+                         population="Safety", rules=CSR) for pc in labels]
     hdr = place(L.header_n(data["adsl"]), output="14-6.05", analysis_id="header-n", population="Safety",
                 rules=CSR)
-    t = LT.t_lab_shift(placed, {"CHEMISTRY": labels}, hdr)
+    t = LT.t_lab_shift(pd.concat(placed, ignore_index=True), groups, hdr)
     assert [c.key for c in t.data.columns] == pub["columns"]
     assert [text(s.label) for s in t.data.spanners] == pub["spanners"]
     blocks, current = {}, None
@@ -281,7 +285,7 @@ def test_14_6_05_published(data):
     known = _half_even("14-6.05")
     assert len(known) == 3
     compared = same = 0
-    for name, b in pub["blocks"].items():
+    for name, b in (pub["blocks"] | pub["blocks_hematology"]).items():
         for label, *want in b["rows"]:
             for key, w in zip(pub["columns"], want):
                 g = blocks[b["project_label"]][label][key]
@@ -294,7 +298,7 @@ def test_14_6_05_published(data):
                 else:
                     assert squash(g) == squash(w), (k, g, w)
                     same += 1
-    assert (compared, same) == (273, 273 - len(diffs) - len(known))
+    assert (compared, same) == (371, 371 - len(diffs) - len(known))
 
 
 def _vs_rows(t):

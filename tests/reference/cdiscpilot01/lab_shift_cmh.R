@@ -25,3 +25,11 @@ print(inherits(try(mantelhaen.test(g), silent = TRUE), "try-error"))   # TRUE
 t <- g[, , 1]
 s <- suppressWarnings(chisq.test(t, correct = FALSE)$statistic)
 print(unname(pchisq(s * (sum(t) - 1) / sum(t), 2, lower.tail = FALSE)))   # 0.3535099
+
+# 14-6.05 Eosinophils: the same situation (baseline-High stratum: one Xan. Low subject)
+e <- array(c(83, 73, 72, 0, 5, 6,
+             0, 1, 0, 0, 0, 0), dim = c(3, 2, 2))
+print(inherits(try(mantelhaen.test(e), silent = TRUE), "try-error"))   # TRUE
+t <- e[, , 1]
+s <- suppressWarnings(chisq.test(t, correct = FALSE)$statistic)
+print(unname(pchisq(s * (sum(t) - 1) / sum(t), 2, lower.tail = FALSE)))   # 0.04383508
