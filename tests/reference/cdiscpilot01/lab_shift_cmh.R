@@ -33,3 +33,11 @@ print(inherits(try(mantelhaen.test(e), silent = TRUE), "try-error"))   # TRUE
 t <- e[, , 1]
 s <- suppressWarnings(chisq.test(t, correct = FALSE)$statistic)
 print(unname(pchisq(s * (sum(t) - 1) / sum(t), 2, lower.tail = FALSE)))   # 0.04383508
+
+# 14-6.05 Lymphocytes: no subject is high at baseline, so there is a single stratum and
+# mantelhaen.test stops ("each dimension in table must be >= 2"); Atorus prints no P value
+l <- array(c(82, 79, 78, 1, 0, 0), dim = c(3, 2, 1))
+print(inherits(try(mantelhaen.test(l), silent = TRUE), "try-error"))   # TRUE
+t <- l[, , 1]
+s <- suppressWarnings(chisq.test(t, correct = FALSE)$statistic)
+print(unname(pchisq(s * (sum(t) - 1) / sum(t), 2, lower.tail = FALSE)))   # 0.3883753
