@@ -324,7 +324,7 @@ def test_14_7_02_published(data):
         for g, w in zip(got, want):
             assert [squash(x) for x in g] == [squash(x) for x in w], (level, g, w)
             compared += sum(1 for x in w if x)
-    assert compared == 2 * (3 * 9 + 2 * 7) + 3 * (3 * 9 + 3 * 7)   # arm labels, N and times included
+    assert compared == 2 * (3 * 9 + 2 * 7) + 4 * (3 * 9 + 3 * 7)   # arm labels, N and times included
     notes = [text(f) for f in t.data.footnotes]
     assert pub["project_footnote"] in notes and pub["footnote"] not in notes   # see "differences"
 
