@@ -127,6 +127,7 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
                   + "; ".join(m.split(":")[0] for m in inv.missing) + ".", ""]
     for key, label, caption in labels:
         lines += [f"{{{{< embed ../../notebooks/{name}/{key}.ipynb#{label} >}}}}", ""]
+    lines += ["{{< pagebreak >}}", "", "{{< results provenance >}}", ""]   # code, cells, data of each output
     return "\n".join(lines)
 
 
