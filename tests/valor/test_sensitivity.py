@@ -75,6 +75,13 @@ def test_tipping_point_not_estimable_before_the_week_is_reached():
     summ = ard[ard.context == "tipping.summary"].set_index("stat_name")["stat"]
     assert summ["tipping.point"] == "not estimable"
     assert summ["n.missing.early"] + summ["n.missing.delayed"] == len(frame) - n_obs
+    # the rows follow the ARD schema (a missing stat carries its reason) and the table prints NE
+    from trialsupp.ard.store import place
+    from studies.valor.efficacy_displays import table_sensitivity
+    placed = place(ard, output="tbl-sensitivity", analysis_id="week148", population="ITT")
+    assert placed.loc[placed["stat"].isna(), "error"].str.contains("week 148, ").all()
+    text = table_sensitivity(placed, weeks=(148,)).to_text()
+    assert "NE" in text
     # week 52 at the same cut is estimable
     ok = sv.tipping_point(d, 52, deltas=(0.0,), n_imputations=5, seed=124)
     assert ok[(ok.context == "tipping") & (ok.stat_name == "estimate")]["stat"].notna().all()

@@ -304,8 +304,9 @@ def figure_forest(diff: pd.DataFrame, hr: pd.DataFrame, level_labels: Mapping[st
         len(set(diff["variable"])) - 1
     h1 = 0.22 * (n + 2) + 0.9
     fig = plt.figure(figsize=(7.0, 2 * h1 + 0.4))
-    top = fig.add_axes([0.40, 0.5 + 0.9 / (2 * h1 + 0.4) * 0.8, 0.30, 0.5 - 1.3 / (2 * h1 + 0.4)])
-    bot = fig.add_axes([0.40, 0.9 / (2 * h1 + 0.4), 0.30, 0.5 - 1.3 / (2 * h1 + 0.4)])
+    # plot area narrow enough that the No., Events and estimate columns fit right of it
+    top = fig.add_axes([0.36, 0.5 + 0.9 / (2 * h1 + 0.4) * 0.8, 0.26, 0.5 - 1.3 / (2 * h1 + 0.4)])
+    bot = fig.add_axes([0.36, 0.9 / (2 * h1 + 0.4), 0.26, 0.5 - 1.3 / (2 * h1 + 0.4)])
     F.forest_plot(diff, ax=top, log=False, labels=level_labels,
                   columns={"Difference (95% CI)": EST_CI},
                   xlabel="Difference in ALSFRS-R change at week 52, points",

@@ -176,6 +176,32 @@ def exposure_ard(adsl: pd.DataFrame, adex: pd.DataFrame) -> pd.DataFrame:
     return bind_ard(doses, span, *years)
 
 
+#: exposure-adjusted rows: key -> label (AE selection from OVERVIEW)
+EAIR_ROWS = {"any": "Any adverse event", "serious": "Serious adverse event",
+             "related": "Adverse event related to study drug", "neuro": "Serious neurological event"}
+
+
+def eair_ard(adsl: pd.DataFrame, adae: pd.DataFrame, adex: pd.DataFrame) -> pd.DataFrame:
+    """Exposure-adjusted event rates per exposure group: adverse events (records, not
+    participants) per 100 participant-years of exposure (``exposure_frame``), context ``eair``,
+    variable ``EAIR``, variable_level = the ``EAIR_ROWS`` key; stats ``n_events``, ``rate``."""
+    f = exposure_frame(adsl, adex)
+    pops = populations(adsl, adae)
+    ae_by_group = {g: ae[ae[GROUP] == g] for _, ae in pops.values() for g in ae[GROUP].unique()}
+    parts = []
+    for g in EXPOSURE_GROUPS:
+        years = float(f.loc[f[GROUP] == g, "EXPYR"].sum())
+        ae = ae_by_group.get(g, adae.iloc[0:0])
+        for key in EAIR_ROWS:
+            n = int(len(OVERVIEW[key][1](ae)))
+            parts.append(ard_rows({"n_events": n, "rate": 100.0 * n / years if years else None},
+                                  variable="EAIR", variable_level=key, group1=GROUP, group1_level=g, context="eair",
+                                  method="Events / participant-years of exposure x 100",
+                                  fmt={"n_events": "int", "rate": "d1"},
+                                  error=None if years else "no exposure"))
+    return bind_ard(*parts)
+
+
 def deaths_sae_listing(adsl: pd.DataFrame, adae: pd.DataFrame) -> pd.DataFrame:
     """Listing rows (one per participant with a death or a serious AE): participant, randomized
     group, age/sex, serious AE preferred terms with study day of onset and period, and the

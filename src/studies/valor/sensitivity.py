@@ -130,7 +130,8 @@ def tipping_point(data: Mapping[str, pd.DataFrame], week: int, deltas: Sequence[
                               variable="ALSFRST", variable_level=f"{delta:g}", group1=GROUP, group1_level=EARLY,
                               group2="AVISIT", group2_level=f"Week {week}", context="tipping", method=method,
                               code=code, fmt={"delta": "d0", "estimate": "d1", "conf.low": "d1", "conf.high": "d1",
-                                              "p.value": "pvalue", "fmi": "pct0"}))
+                                              "p.value": "pvalue", "fmi": "pct0"},
+                              error=f"week {week}, {why}" if why else None))
     counts = {"n.missing.early": int((miss & early).sum()), "n.missing.delayed": int((miss & ~early).sum()),
               "n.early": int(early.sum()), "n.delayed": int((~early).sum()),
               "n.imputations": int(n_imputations),
