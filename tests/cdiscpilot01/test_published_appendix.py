@@ -183,21 +183,25 @@ def test_14_3_10_published():
 
 
 def test_14_6_01_published(data):
+    """Every block of 14-6.01 (18 chemistry, 12 hematology tests; published_lab_summary.json). Deliberate
+    differences: N counting records (pub['differences']), half-way ties (rounding_half_even.json)."""
     import pandas as pd
     from studies.cdiscpilot01 import labs as L
     from studies.cdiscpilot01 import labtables as LT
-    pub = PUB["14-6.01"]
-    adlbc = read_study(ROOT / "data" / "cdiscpilot01", ["adlbc"])["adlbc"]
-    labels = dict(sorted(((pc, pm) for pc, pm in zip(adlbc["PARAMCD"], adlbc["PARAM"]) if pc in L.LAB_NAMES),
-                         key=lambda kv: kv[1]))
-    wanted = {b["project_label"] for b in pub["blocks"].values()}
-    labels = {pc: pm for pc, pm in labels.items() if pm in wanted}
-    assert len(labels) == 2
-    placed = pd.concat([place(L.t14_6_01(adlbc, pc), output="14-6.01", analysis_id=f"lab-{pc.lower()}",
-                              population="Safety", rules=CSR) for pc in labels], ignore_index=True)
+    pub = json.loads((ROOT / "tests/reference/cdiscpilot01/published_lab_summary.json").read_text())
+    lab = read_study(ROOT / "data" / "cdiscpilot01", ["adlbc", "adlbh"])
+    groups, placed = {}, []
+    for group, ds in (("CHEMISTRY", lab["adlbc"]), ("HEMATOLOGY", lab["adlbh"])):
+        wanted = {b["project_label"] for b in pub["groups"][group].values()}
+        labels = dict(sorted(((pc, pm) for pc, pm in zip(ds["PARAMCD"], ds["PARAM"])
+                              if pc in L.LAB_NAMES and pm in wanted), key=lambda kv: kv[1]))
+        assert set(labels.values()) == wanted, group
+        groups[group] = labels
+        placed += [place(L.t14_6_01(ds, pc), output="14-6.01", analysis_id=f"lab-{pc.lower()}",
+                         population="Safety", rules=CSR) for pc in labels]
     hdr = place(L.header_n(data["adsl"]), output="14-6.01", analysis_id="header-n", population="Safety",
                 rules=CSR)
-    t = LT.t_lab_summary(placed, {"CHEMISTRY": labels}, hdr)
+    t = LT.t_lab_summary(pd.concat(placed, ignore_index=True), groups, hdr)
     assert [c.key for c in t.data.columns] == pub["columns"]
     assert [squash(c.header.text) for c in t.data.columns[:3]] == [squash(h) for h in pub["headers"]]
     assert any(text(f).startswith("[1] End of treatment") for f in t.data.footnotes)   # see "differences"
@@ -208,14 +212,32 @@ def test_14_6_01_published(data):
         else:
             current = r.label
             blocks[current] = []
-    compared = 0
-    for b in pub["blocks"].values():
-        got = blocks[b["project_label"]]
-        assert len(got) == len(b["rows"]), b["project_label"]
-        for g, w in zip(got, b["rows"]):
-            assert [squash(x) for x in g] == [squash(x) for x in w], (b["project_label"], g[0])
-            compared += sum(1 for x in w[1:] if x)
-    assert compared == 2 * (6 + 10 * 9)
+    diffs = {k: v for k, v in pub["differences"].items() if not k.startswith("_")}
+    known = _half_even("14-6.01")
+    compared = same = n_blocks = 0
+    for group in pub["groups"].values():
+        for name, b in group.items():
+            got = blocks[b["project_label"]]
+            assert [g[0] for g in got] == [w[0] for w in b["rows"]], name
+            n_blocks += 1
+            for g, w in zip(got, b["rows"]):
+                for col, gx, wx in zip(["Visit"] + pub["columns"], g, w):
+                    if col == "Visit" or not wx and not gx:
+                        continue
+                    compared += 1
+                    k = f"{name}|{w[0]}|{col}"
+                    expected = diffs.get(k) or known.get(k)
+                    if expected:
+                        assert (squash(wx), gx) == (squash(expected[0]), expected[1]), k
+                        continue
+                    assert squash(gx) == squash(wx), (k, gx, wx)
+                    same += 1
+    assert n_blocks == N_BLOCKS_14_6_01
+    assert (compared, same) == (COMPARED_14_6_01, COMPARED_14_6_01 - len(diffs) - len(known))
+
+
+N_BLOCKS_14_6_01 = 30              # 18 chemistry + 12 hematology tests: the whole table
+COMPARED_14_6_01 = 30 * (6 + 10 * 9)   # per test: Bsln N and mean (SD) x 3 arms, 10 visits x 9 cells
 
 
 def test_14_6_06_published(data):
