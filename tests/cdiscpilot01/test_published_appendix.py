@@ -337,16 +337,29 @@ def test_14_7_02_published(data):
     placed = place(t14_7_02(advs), output="14-7.02", analysis_id="vs-chg", population="Safety", rules=CSR)
     hdr = place(L.header_n(data["adsl"]), output="14-7.02", analysis_id="header-n", population="Safety",
                 rules=CSR)
-    compared = 0
+    diffs = {k: v for k, v in pub["differences"].items() if "|" in k}   # [published, project]
+    compared = same = 0
     for level, want in pub["blocks"].items():
         t = LT.t_vs_stats(placed, "t", [("CHG", level, level)], hdr)
         assert [squash(c.header.text) for c in t.data.columns] == [squash(c) for c in pub["columns"][1:]]
         got = _vs_rows(t)
-        assert len(got) >= len(want), level
+        assert len(got) == len(want), level
+        arm = ""
         for g, w in zip(got, want):
-            assert [squash(x) for x in g] == [squash(x) for x in w], (level, g, w)
-            compared += sum(1 for x in w if x)
-    assert compared == 2 * (3 * 9 + 2 * 7) + 4 * (3 * 9 + 3 * 7)   # arm labels, N and times included
+            arm = w[0] or arm
+            for col, x, y in zip(pub["columns"], g, w):
+                if not y:
+                    continue
+                compared += 1
+                k = f"{level}|{arm}|{w[2]}|{col}"
+                if k in diffs:
+                    assert [y, x] == diffs[k], (k, x, y)   # listed difference, asserted as such
+                else:
+                    assert squash(x) == squash(y), (k, x, y)
+                    same += 1
+    assert len(pub["blocks"]) == 9                        # SBP, DBP, pulse x three positions: whole table
+    assert compared == 9 * (3 * 9 + 3 * 7)                # arm labels, N and times included
+    assert same == compared - len(diffs) and len(diffs) == 2
     notes = [text(f) for f in t.data.footnotes]
     assert pub["project_footnote"] in notes and pub["footnote"] not in notes   # see "differences"
 
