@@ -387,3 +387,57 @@ def test_14_7_03_published(data):
     assert compared == (3 * 9 + 6 * 7) + (3 * 9 + 3 * 7)
     notes = [text(f) for f in t.data.footnotes]
     assert PUB["14-7.02"]["project_footnote"] in notes and pub["footnote"] not in notes   # see "differences"
+
+
+def _efficacy_data():
+    return read_study(ROOT / "data" / "cdiscpilot01")
+
+
+def test_14_3_11_published():
+    """Whole table. The published R output is a documented error (visit-averaged LS means under a
+    Week 24 title, lme4): every numeric cell is a listed [published, project] difference."""
+    import warnings
+    from studies.cdiscpilot01 import efficacy as E
+    pub = PUB["14-3.11"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        placed = place(E.ard_14_3_11(_efficacy_data()), output="14-3.11", analysis_id="mmrm",
+                       population="Efficacy", rules=CSR)
+    t = E.table_14_3_11(placed, CSR)
+    assert [squash(c.header.text) for c in t.data.columns] == [
+        squash(f"{a}(N={n})") for a, n in zip(E.ARMS, pub["header_N"])]
+    got = _grid(t)
+    assert list(got) == list(pub["rows"])   # same rows, same order
+    diffs = {k: v for k, v in pub["differences"].items() if not k.startswith("_")}
+    compared = same = 0
+    for label, want in pub["rows"].items():
+        for arm, g, w in zip(E.ARMS, got[label], want):
+            compared += 1
+            k = f"{label}|{arm}"
+            if k in diffs:
+                assert (squash(w), g) == (squash(diffs[k][0]), diffs[k][1]), (k, g, w)   # listed difference
+                continue
+            assert squash(g) == squash(w), (k, g, w)
+            same += 1
+    assert (compared, same, len(diffs)) == (21, 9, 12)
+
+
+def test_14_3_13_published():
+    """Whole table: counts, percentages, n and the CMH row mean scores P values of three visits."""
+    from studies.cdiscpilot01 import efficacy as E
+    pub = PUB["14-3.13"]
+    placed = place(E.ard_14_3_13(_efficacy_data()), output="14-3.13", analysis_id="cmh",
+                   population="Efficacy", rules=CSR)
+    t = E.table_14_3_13(placed, CSR)
+    assert [squash(c.header.text) for c in t.data.columns] == [
+        squash(f"{a}(N={n})") for a, n in zip(E.ARMS, pub["header_N"])] + ["p-value[1]"]
+    assert [r.label for r in t.data.rows if r.kind == "group"] == ["Week 8", "Week 16", "Week 24"]
+    got = {k: v for k, v in _grid(t).items() if not k.startswith("Week")}
+    assert list(got) == list(pub["rows"])
+    compared = 0
+    for label, want in pub["rows"].items():
+        assert [squash(g) for g in got[label]] == [squash(w) for w in want], (label, got[label], want)
+        compared += len(want)
+    assert compared == 96
+    notes = [text(f) for f in t.data.footnotes]
+    assert pub["footnote"] not in notes and any("row mean scores" in n for n in notes)   # see "differences"
