@@ -4,12 +4,13 @@ leaves the text column; the RTFs, printed by LibreOffice, repeat the column head
 and say "(continued)" on later pages. Reuses the session renders of tests/conftest.py."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from .pdf_layout import (broken_numbers, have_poppler, outline_titles, overflow, read_pages,
-                         stranded)
+from .pdf_layout import (broken_numbers, csr_header_faults, have_poppler, outline_titles, overflow,
+                         read_pages, stranded)
 from .rtf_pdf import convert_all, header_cells, soffice
 
 pytestmark = [pytest.mark.slow,
@@ -34,6 +35,14 @@ def test_pdf_layout(study, request):
     assert len(pages) > 5
     for kind, found in faults.items():
         assert found == [], f"{study} PDF, {kind}: {found[:10]}"
+
+
+def test_csr_running_headers_follow_the_outputs(cdisc_render):
+    """CSR PDF: each output's header counts its own pages ("Page 2 of 3", "(continued)") and
+    ends with the output: the Provenance appendix after the last output carries no output
+    header or footer (it used to read "Figure 14-1 (continued)", "Page 8 of 8")."""
+    pages = read_pages(cdisc_render.out / "supplement.pdf")
+    assert csr_header_faults(pages, appendices=("Provenance",)) == []
 
 
 def _etable_pages(pages, title: str) -> list[int]:
