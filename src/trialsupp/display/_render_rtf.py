@@ -56,11 +56,30 @@ def _line_lr(left: str, right: str, width: int, fs: int) -> str:
 
 
 def run_stamp() -> str:
-    """Run date and time for the footer: now (UTC), or SOURCE_DATE_EPOCH for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit()
+    """Run date and time for the footer: ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention; ``trialsupp render`` sets it to the render's recorded start, and ``verify``
+    re-runs with the same value), else now; in UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit()
             else datetime.now(timezone.utc))
     return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+RUN_LINE = re.compile(r"Run: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+_FOOTER_GROUP = re.compile(r"\{\\footerf?\n.*?\n\}\n", re.S)
+
+
+def restamp(rtf: str, stamp: str) -> str:
+    """The RTF with the run date/time of its page footers replaced by ``stamp`` (an output
+    restored from the notebook cache is dated by the render that publishes it)."""
+    return _FOOTER_GROUP.sub(lambda m: RUN_LINE.sub("Run: " + stamp, m.group(0)), rtf)
+
+
+def run_footer(footer_right: str, run: Optional[str]) -> str:
+    """Right part of the footer line: the caller's text and "Run: <date time>"
+    (``run``: "auto" for :func:`run_stamp`, a text, or None/"" for none)."""
+    stamp = run_stamp() if run == "auto" else run
+    return "   ".join(x for x in (footer_right, f"Run: {stamp}" if stamp else "") if x)
 
 
 def _dec_pad(d: TableData, lay: Layout) -> dict[str, tuple[int, int]]:
@@ -88,8 +107,8 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     number : e.g. "Table 14-3.01" (first title line); titles: further lines (population ...).
     header_left/right, footer_left/right : page header/footer texts; ``{page}`` and
         ``{pages}`` become page-number fields.
-    run : run date/time printed in the footer ("auto": now in UTC, see :func:`run_stamp`;
-        None: none).
+    run : run date/time printed in the footer ("auto": ``SOURCE_DATE_EPOCH`` or now, in UTC,
+        see :func:`run_stamp`; None: none).
 
     Column widths come from the shared layout step (``_layout.layout``, measured in
     the monospace font). The column headings are a table in the page header, so
@@ -207,8 +226,7 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     notes += [_marks((l,)) + _t(str(t)) for l, t in r.notes]
     if d.source:
         notes.append(_t(d.source))
-    stamp = run_stamp() if run == "auto" else run
-    right = "   ".join(x for x in (footer_right, f"Run: {stamp}" if stamp else "") if x)
+    right = run_footer(footer_right, run)
     for kind in ("footerf", "footer"):
         ftr = ["{\\" + kind + "\n"]
         for n in notes:
