@@ -49,13 +49,15 @@ def test_metadata_outputs_and_the_appendix(tmp_path, project_dir):
 
 
 def test_floats_are_outputs_without_metadata(tmp_path, project_dir):
-    fig = lambda kind, sup, lab, content: (f'#figure([{content}], caption: [{sup} caption], kind: "{kind}", '
-                                           f'supplement: "{sup}", numbering: "1")<{lab}>\n')
+    # as Quarto writes them: each float in a container; `trialsupp new` breaks the page between them
+    fig = lambda kind, sup, lab, content: (f'#block[#figure([{content}], caption: [{sup} caption], kind: "{kind}", '
+                                           f'supplement: "{sup}", numbering: "1")<{lab}>]\n')
     body = ("= Standard Outputs\nIntroduction.\n" + fig("quarto-float-tbl", "Table", "tbl-a", "A short table.")
-            + fig("quarto-float-tbl", "Table", "tbl-b", LONG) + fig("quarto-float-fig", "Figure", "fig-a", "#rect()"))
+            + "#pagebreak()\n" + fig("quarto-float-tbl", "Table", "tbl-b", LONG)
+            + "#pagebreak()\n" + fig("quarto-float-fig", "Figure", "fig-a", "#rect()"))
     pages = _compile(tmp_path, body)
     starts = [(p.number, h[0]) for p in pages for h in [csr_output_header(p)] if h and h[2] == 1]
-    # each float starts a page; the first stays with its section heading
+    # each float names its pages; the first is on its section heading's page
     assert [s[1] for s in starts] == ["Table 1", "Table 2", "Figure 1"] and starts[0][0] == 2
     assert starts[2][0] - starts[1][0] >= 2                             # Table 2 runs over pages
     assert csr_header_faults(pages, appendices=()) == []
