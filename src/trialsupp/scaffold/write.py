@@ -129,6 +129,7 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
         if layout == "csr" and i:       # CSR: every output starts a page (its running header counts them)
             lines += ["{{< pagebreak >}}", ""]
         lines += [f"{{{{< embed ../../notebooks/{name}/{key}.ipynb#{label} >}}}}", ""]
+    lines += ["{{< pagebreak >}}", "", "{{< results provenance >}}", ""]   # code, cells, data of each output
     return "\n".join(lines)
 
 
