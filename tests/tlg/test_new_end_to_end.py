@@ -117,3 +117,58 @@ def test_valor_numbers_equal_independent_computations(valor):
         assert got[0]["stat"] == n
         N = _rows(valor["rows"], output="tbl-ae-overview", variable="TRT01A", variable_level=a, stat_name="n")
         assert N[0]["stat"] == len(g)
+
+
+def _layout_module(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"_ts_layout_{name}", ROOT / "tests" / "layout" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod            # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("which", ["pilot", "valor"])
+def test_layout_check_of_a_new_project(which, request):
+    """The layout check of tests/layout on a project made by `trialsupp new` (issue 16): no
+    statistic broken across lines, no heading or caption last on a page, no text outside the text
+    column; CSR: running headers that follow the outputs; every RTF page has its column headings,
+    "Page x of y" and the run date/time in LibreOffice."""
+    import re
+    import shutil
+    L = _layout_module("pdf_layout")
+    if not L.have_poppler():
+        pytest.skip("poppler-utils (pdftotext) not installed")
+    p = request.getfixturevalue(which)
+    pdf = p["out"] / "supplement.pdf"
+    pages = L.read_pages(pdf)
+    heads = L.outline_titles(pdf)
+    faults = [f for pg in pages for f in L.broken_numbers(pg) + L.stranded(pg, heads) + L.overflow(pg)]
+    assert faults == [], faults[:10]
+    if which != "pilot":
+        return
+    # CSR: every table and figure starts a page; the running header names it and counts its pages
+    assert L.csr_header_faults(pages, appendices=()) == []
+    rtfs = sorted((p["out"] / "rtf").glob("*.rtf"))
+    starts = [h[0] for h in map(L.csr_output_header, pages) if h and h[2] == 1]
+    assert starts == [f"Table {i}" for i in range(1, len(rtfs) + 1)] + ["Figure 1"], starts
+    R = _layout_module("rtf_pdf")
+    if not R.soffice():
+        pytest.skip("LibreOffice (soffice) not installed")
+    started = json.loads((p["out"] / "run.json").read_text())["started"]
+    stamp = f"Run: {started[:10]} {started[11:16]} UTC"
+    converted = R.convert_all(rtfs, p["tmp"] / "rtf-pdf")
+    for rtf, out in converted.items():
+        sections = R.header_cells(rtf.read_text(encoding="ascii"))
+        assert sections and all(sections), rtf.name
+        rpages = L.read_pages(out)
+        for pg in rpages:
+            words = set(pg.text.split())
+            missing = min(([h for h in hs if any(w not in words for w in h.split())] for hs in sections), key=len)
+            assert missing == [], f"{rtf.name} page {pg.number}: column heading(s) {missing} missing"
+            assert re.search(rf"Page {pg.number} of {len(rpages)}", pg.text), f"{rtf.name} page {pg.number}"
+            assert pg.number == 1 or "(continued)" in pg.text, f"{rtf.name} page {pg.number}: no (continued)"
+            assert stamp in pg.text, f"{rtf.name} page {pg.number}: no {stamp!r}"
+            faults += [f"{rtf.name} {x}" for x in L.broken_numbers(pg) + L.overflow(pg)]
+    assert faults == [], faults[:10]
+    shutil.rmtree(p["tmp"] / "rtf-pdf", ignore_errors=True)

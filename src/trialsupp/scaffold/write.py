@@ -125,7 +125,9 @@ def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
     if inv.missing:
         lines += ["Outputs not produced, for missing analysis variables: "
                   + "; ".join(m.split(":")[0] for m in inv.missing) + ".", ""]
-    for key, label, caption in labels:
+    for i, (key, label, caption) in enumerate(labels):
+        if layout == "csr" and i:       # CSR: every output starts a page (its running header counts them)
+            lines += ["{{< pagebreak >}}", ""]
         lines += [f"{{{{< embed ../../notebooks/{name}/{key}.ipynb#{label} >}}}}", ""]
     lines += ["{{< pagebreak >}}", "", "{{< results provenance >}}", ""]   # code, cells, data of each output
     return "\n".join(lines)

@@ -36,10 +36,9 @@ def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optiona
         rtf = Path(session.out_dir) / "rtf"
         rtf.mkdir(parents=True, exist_ok=True)
         protocol = session.study.raw.get("protocol") or session.study.name
-        # no run date in the footer: the render's run.json dates the output, and verify's re-run
-        # must write the same bytes
+        # the run date/time in the footer is the render's (SOURCE_DATE_EPOCH): verify's re-run,
+        # dated the same, writes the same bytes
         shown.to_rtf(rtf / f"{label}.rtf", number=None, titles=[f"Population: {out.population}"],
                      header_left=f"Protocol: {protocol}", header_right="Page {page} of {pages}",
-                     footer_left=f"Source: {label}", footer_right=f"Data cut: {session.cut or 'none'}",
-                     run="")
+                     footer_left=f"Source: {label}", footer_right=f"Data cut: {session.cut or 'none'}")
     return placed
