@@ -82,11 +82,16 @@ def _study_yml(name: str, title: str, inv: Inventory, layout: str, notebooks: li
 def _notebook(name: str, out: Output) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    if out.requires:   # what the calls read; `render` checks it on the data before any notebook runs
+        nb.metadata["trialsupp"] = {"requires": {ds: {"variables": dict(v)} for ds, v in out.requires.items()}}
     stem = out.key
     cells = [
         nbformat.v4.new_markdown_cell(f"# {out.title}\n\nStandard output made with `trialsupp.tlg` "
                                       f"(see `help(tlg)`); change the arguments of the call below to "
-                                      f"customise it. Rendered by `trialsupp render --study {name}`."),
+                                      f"customise it. Rendered by `trialsupp render --study {name}`. "
+                                      "The variables it reads are declared in the notebook's metadata "
+                                      "(`trialsupp: requires:`) and checked before any notebook runs; "
+                                      "declare there any variable you add."),
         nbformat.v4.new_code_cell(f'study = "{name}"\ndata_dir = "data/{name}"\nout_dir = "_output/{name}"'),
         nbformat.v4.new_code_cell(
             "#| echo: false\nfrom trialsupp import tlg\nfrom trialsupp.notebook import open_session\n"
