@@ -1,6 +1,8 @@
--- trialsupp: {{< ard ID >}} shortcode.
+-- trialsupp: {{< ard ID >}} and {{< results NAME >}} shortcodes.
 --
--- Reads the results store <project>/_results/ard.json
+-- Reads the results store _results/ard.json next to the report (report/<study>/_results/,
+-- written by trialsupp's staging step: each report has its own, so one `quarto render`
+-- can publish several studies)
 --   {"run": {...}, "rows": [{"id": ..., "stat_fmt": ..., ...}, ...]}
 -- and returns the row's formatted value: in HTML a focusable span that the
 -- provenance popup (provenance.js) reads, in every other format plain text.
@@ -9,18 +11,14 @@
 
 local index = nil
 
-local function project_dir()
-  if quarto.project ~= nil and quarto.project.directory ~= nil then
-    return quarto.project.directory
-  end
-  -- single-file render: fall back to the directory of the input file
-  return pandoc.path.directory(quarto.doc.input_file)
+local function results_dir()
+  return pandoc.path.join({ pandoc.path.directory(quarto.doc.input_file), "_results" })
 end
 
 local full = false
 
 local function read_rows(name)
-  local path = pandoc.path.join({ project_dir(), "_results", name })
+  local path = pandoc.path.join({ results_dir(), name })
   local handle = io.open(path, "r")
   if handle == nil then
     return nil, path
@@ -89,6 +87,30 @@ local function ard(args, kwargs, meta, raw_args, context)
   return pandoc.Str(text)
 end
 
+-- {{< results NAME >}} on a line of its own: the generated markdown _results/NAME.qmd
+-- (parameters, provenance). A shortcode, not an include: Quarto reads every include
+-- when it scans the project, before the pre-render script has written _results/.
+-- Its {{< ard ID >}} shortcodes are expanded here, then Quarto parses the markdown.
+local function results(args)
+  if #args ~= 1 then
+    error("trialsupp results shortcode: expected one name (parameters, provenance)")
+  end
+  local name = pandoc.utils.stringify(args[1])
+  local path = pandoc.path.join({ results_dir(), name .. ".qmd" })
+  local handle = io.open(path, "r")
+  if handle == nil then
+    error("trialsupp results shortcode: " .. path .. " is missing (render with trialsupp, or "
+      .. "quarto render in a trialsupp project: its pre-render script writes it)")
+  end
+  local text = handle:read("a")
+  handle:close()
+  text = text:gsub("{{<%s*ard%s+([^%s>]+)%s*>}}", function(id)
+    return ard({ id }, {}, nil, nil, "text")
+  end)
+  return quarto.utils.string_to_blocks(text)
+end
+
 return {
   ["ard"] = ard,
+  ["results"] = results,
 }

@@ -6,7 +6,7 @@
 --    so "." (the project folder) arrives in report/<study>/index.qmd as "../.." and
 --    captions read "eTable 1../..".
 -- 2. The report's front-matter `trialsupp:` map is merged into the project's and the
---    study's (_results/trialsupp.json, written by trialsupp's staging step: citation,
+--    study's (_results/trialsupp.json next to the report, written by trialsupp's staging step: citation,
 --    statement, simulated flag, ...); Quarto lets the front-matter map replace the
 --    project map as a whole.
 
@@ -40,10 +40,7 @@ local function fix_title_delim(meta)
 end
 
 local function study_meta()
-  local dir = quarto.project and quarto.project.directory
-  if dir == nil then
-    return nil
-  end
+  local dir = pandoc.path.directory(quarto.doc.input_file)
   local handle = io.open(pandoc.path.join({ dir, "_results", "trialsupp.json" }), "r")
   if handle == nil then
     return nil

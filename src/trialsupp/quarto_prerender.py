@@ -10,7 +10,7 @@ Before (``pre-render``): for the study whose report Quarto renders
 (``QUARTO_PROJECT_INPUT_FILES``; all the project's reports with
 ``QUARTO_PROJECT_RENDER_ALL``), trialsupp runs its pipeline up to the results store,
 as ``trialsupp render`` does (data, notebooks with the notebook cache, ARD rows), and
-puts into the project what the report reads: ``_results/`` (``ard.json``,
+puts into the project what the report reads: ``report/<study>/_results/`` (``ard.json``,
 ``run.json``, ``floats.json``, ``parameters.qmd``, ``provenance.qmd``,
 ``trialsupp.json``) and the executed notebooks in their display form in place of
 ``notebooks/<study>/*.ipynb``, whose committed versions (without outputs) are kept
@@ -22,9 +22,11 @@ built-in publisher's (also in the staged build), the committed notebooks are put
 previews are copied next to each rendered document (``notebooks/<nb>.html``, the
 target of the source links).
 
-In a fresh checkout, ``python -m trialsupp.quarto_prerender --init`` first writes
-empty ``_results/`` placeholders: Quarto reads every report's includes before it runs
-the pre-render step.
+Each report has its own ``_results/``, so ``quarto render`` of the whole project
+publishes every study. Reports read the generated markdown with the extension's
+``{{< results NAME >}}`` shortcode rather than ``{{< include >}}``: Quarto resolves
+includes when it scans the project, before the pre-render script runs, so a fresh
+checkout renders without any preparatory step.
 
 Inside the build folder that ``trialsupp render --engine quarto`` stages, the
 pipeline has done all this already; ``TRIALSUPP_STAGED_BUILD`` tells the script so.
@@ -40,10 +42,7 @@ from pathlib import Path
 STAGED = "TRIALSUPP_STAGED_BUILD"
 BACKUP = Path(".trialsupp-cache") / "quarto-sources"
 MANIFEST = "quarto-sources.json"
-
-
-class PrerenderError(RuntimeError):
-    pass
+RESULTS = "_results"
 
 
 def _project() -> Path:
@@ -64,13 +63,14 @@ def studies_to_render(project: Path) -> list[str]:
     return wanted
 
 
-def stage_for_quarto(build: Path, project: Path, study_name: str) -> None:
+def stage_for_quarto(build: Path, project: Path, study_name: str, report_dir: Path) -> None:
     """Called by the pipeline (``render(stage_into=project)``) after the results store:
-    ``_results/`` and the display copies of the executed notebooks go into the project."""
-    results = project / "_results"
+    the report's ``_results/`` and the display copies of the executed notebooks go into
+    the project. ``report_dir``: the report's folder relative to the project."""
+    results = project / report_dir / RESULTS
     if results.exists():
         shutil.rmtree(results)
-    shutil.copytree(build / "_results", results)
+    shutil.copytree(build / report_dir / RESULTS, results)
     manifest = []
     backup = project / BACKUP / study_name
     for nb in sorted((build / "notebooks" / study_name).glob("*.ipynb")):
@@ -81,8 +81,8 @@ def stage_for_quarto(build: Path, project: Path, study_name: str) -> None:
             shutil.copy2(source, kept)
         manifest.append({"source": str(source.relative_to(project)), "backup": str(kept.relative_to(project))})
         shutil.copy2(nb, source)
-    (results / MANIFEST).write_text(json.dumps({"study": study_name, "notebooks": manifest}, indent=1),
-                                    encoding="utf-8")
+    (results / MANIFEST).write_text(json.dumps({"study": study_name, "report_dir": report_dir.as_posix(),
+                                                "notebooks": manifest}, indent=1), encoding="utf-8")
 
 
 def restore_sources(project: Path) -> list[str]:
@@ -102,48 +102,40 @@ def restore_sources(project: Path) -> list[str]:
 
 
 def pre_render(project: Path) -> None:
+    """Each study whose report Quarto renders goes through the pipeline up to the results
+    store; each report has its own ``_results/``, so one ``quarto render`` of the whole
+    project publishes every study."""
     from trialsupp.pipeline.render import render
     restore_sources(project)
-    studies = studies_to_render(project)
-    if not studies:
-        return              # Quarto renders something that is not a study's report
-    if len(studies) > 1:
-        raise PrerenderError(
-            f"this render covers {len(studies)} studies ({', '.join(studies)}), whose reports share "
-            "_results/; render one report at a time, e.g. `quarto render report/"
-            f"{studies[0]}/index.qmd`, or use `trialsupp render --study NAME`")
-    render(studies[0], project=project, formats=("html",), engine="quarto", stage_into=project)
+    for study in studies_to_render(project):
+        render(study, project=project, formats=("html",), engine="quarto", stage_into=project)
+
+
+def _manifests(project: Path) -> list[dict]:
+    from trialsupp.study import available_studies, load_study
+    found = []
+    for name in available_studies(project):
+        path = load_study(name, project).report.parent / RESULTS / MANIFEST
+        if path.is_file():
+            found.append(json.loads(path.read_text(encoding="utf-8")))
+    return found
 
 
 def post_render(project: Path) -> None:
-    manifest = project / "_results" / MANIFEST
-    study = json.loads(manifest.read_text())["study"] if manifest.is_file() else None
+    manifests = _manifests(project)
     restore_sources(project)
-    if study is None:
-        return
-    previews = project / "_output" / study / "notebooks"
-    for out in os.environ.get("QUARTO_PROJECT_OUTPUT_FILES", "").splitlines():
-        target = (project / out.strip()).parent / "notebooks"
-        if out.strip().endswith(".html") and previews.is_dir():
+    outputs = [o.strip() for o in os.environ.get("QUARTO_PROJECT_OUTPUT_FILES", "").splitlines() if o.strip()]
+    for m in manifests:
+        previews = project / "_output" / m["study"] / "notebooks"
+        for out in outputs:
+            page = project / out
+            if not (out.endswith(".html") and previews.is_dir()
+                    and page.parent.as_posix().endswith("/" + m["report_dir"])):
+                continue
+            target = page.parent / "notebooks"
             target.mkdir(parents=True, exist_ok=True)
-            for page in previews.glob("*.html"):
-                shutil.copy2(page, target / page.name)
-
-
-PLACEHOLDERS = ("parameters.qmd", "provenance.qmd")
-
-
-def init(project: Path) -> list[Path]:
-    """Quarto resolves every report's includes before its pre-render step runs, so the
-    files the reports include from ``_results/`` must exist: empty placeholders."""
-    made = []
-    for name in PLACEHOLDERS:
-        path = project / "_results" / name
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("", encoding="utf-8")
-            made.append(path)
-    return made
+            for preview in previews.glob("*.html"):
+                shutil.copy2(preview, target / preview.name)
 
 
 def nest_contents(project: Path) -> None:
@@ -167,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0            # inside trialsupp's own build folder: the pipeline staged everything
     project = _project()
     try:
-        if "--init" in argv:
-            init(project)
-        elif "--post" in argv:
+        if "--post" in argv:
             post_render(project)
         else:
             pre_render(project)

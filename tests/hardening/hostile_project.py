@@ -72,7 +72,7 @@ REPORT = """---
 title: Hostile labels study
 ---
 
-{{< include ../../_results/parameters.qmd >}}
+{{< results parameters >}}
 
 # eTables
 

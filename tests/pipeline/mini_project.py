@@ -53,7 +53,7 @@ REPORT = """---
 title: Mini study
 ---
 
-{{< include ../../_results/parameters.qmd >}}
+{{< results parameters >}}
 
 {{< pagebreak >}}
 
@@ -66,7 +66,7 @@ Baseline characteristics are in @tbl-baseline. The mean age in the placebo group
 
 {{< embed ../../notebooks/mini/baseline.ipynb#tbl-baseline >}}
 
-{{< include ../../_results/provenance.qmd >}}
+{{< results provenance >}}
 """
 
 

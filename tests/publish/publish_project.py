@@ -131,13 +131,13 @@ def build_stage(root: Path, index: str = INDEX, results: str = RESULTS) -> Path:
     stage = root / "stage"
     (stage / "report" / "demo").mkdir(parents=True)
     (stage / "notebooks" / "demo").mkdir(parents=True)
-    (stage / "_results").mkdir()
+    (stage / "report" / "demo" / "_results").mkdir()
     shutil.copy2(REPO / "_quarto.yml", stage / "_quarto.yml")
     shutil.copytree(REPO / "_extensions", stage / "_extensions")
     (stage / "report" / "demo" / "index.qmd").write_text(index, encoding="utf-8")
     (stage / "report" / "demo" / "_results.qmd").write_text(results, encoding="utf-8")
     make_notebook(stage / "notebooks" / "demo" / "tables.ipynb")
-    (stage / "_results" / "ard.json").write_text(json.dumps(
+    (stage / "report" / "demo" / "_results" / "ard.json").write_text(json.dumps(
         {"run": {"run_date": "2025-01-15T10:00:00Z", "study": "demo"}, "rows": ROWS}), encoding="utf-8")
     return stage
 

@@ -199,7 +199,7 @@ def test_extension_yml_has_documented_keys():
     for name in ("ard.lua", "typst-template.typ", "typst-show.typ", "jama.css", "provenance.js"):
         assert (ext / name).is_file()
     lua = (ext / "ard.lua").read_text()
-    assert "quarto.project.directory" in lua and '["ard"]' in lua
+    assert "quarto.doc.input_file" in lua and '["ard"]' in lua and '["results"]' in lua
     assert 'pandoc.RawInline("html"' in lua and "pandoc.Str(" in lua and "error(" in lua
     # typst-template.typ is pure Typst; only typst-show.typ holds Pandoc variables
     assert "$" not in (ext / "typst-template.typ").read_text()

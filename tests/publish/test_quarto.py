@@ -125,8 +125,8 @@ def quarto_stage(root: Path) -> Path:
     original = root / "executed"
     shutil.copytree(nb_dir, original)
     shutil.rmtree(nb_dir)
-    stage_notebooks(sorted(original.glob("*.ipynb")), nb_dir, stage / "_results")
-    (stage / "_results" / "run.json").write_text(json.dumps({"started": "2025-01-15T10:20:30+00:00"}))
+    stage_notebooks(sorted(original.glob("*.ipynb")), nb_dir, stage / "report" / "demo" / "_results")
+    (stage / "report" / "demo" / "_results" / "run.json").write_text(json.dumps({"started": "2025-01-15T10:20:30+00:00"}))
     write_shown_store(stage, stage / "report" / "demo" / "index.qmd")
     cfg = yaml.safe_load((stage / "_quarto.yml").read_text())
     cfg["trialsupp"].update({"heading": "Supplementary Online Content",
@@ -201,7 +201,7 @@ def test_html_has_the_jama_front_block(quarto_out):
 def test_audit_is_clean(quarto_out):
     """Defect 6: eReferences outside a <section> and the subtitle were unbound numbers."""
     stage, _, html, _ = quarto_out
-    store = json.loads((stage / "_results" / "ard.json").read_text())
+    store = json.loads((stage / "report" / "demo" / "_results" / "ard.json").read_text())
     assert '<section id="ereferences"' in html
     unbound = [u.line() for u in audit_html(html, pd.DataFrame(store["rows"]))]
     # the demo tables print unbound numbers on purpose; the references are exempt
@@ -244,7 +244,7 @@ def test_provenance_blob_holds_the_displayed_rows(quarto_out):
 def test_shown_store_holds_the_rows_the_report_can_show(tmp_path):
     """Defect 10 (time): the Lua filters parse ard-shown.json, not the whole store."""
     stage = quarto_stage(tmp_path)
-    shown = json.loads((stage / "_results" / "ard-shown.json").read_text())
+    shown = json.loads((stage / "report" / "demo" / "_results" / "ard-shown.json").read_text())
     assert {r["id"] for r in shown["rows"]} == {"fig-km.hr.estimate", "tbl-baseline.age.placebo.mean",
                                                 "tbl-baseline.age.placebo.sd", "tbl-baseline.age.active.mean"}
 

@@ -20,7 +20,7 @@ def expand(path: Path) -> str:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         m = INCLUDE.match(line.strip())
-        if m and not m.group(1).startswith("../../_results"):
+        if m:
             inc = (path.parent / m.group(1)).resolve()
             if not inc.exists():
                 pytest.skip(f"{inc.name} not written yet")

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import trialsupp
 
-SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git", "_output", ".pytest_cache"}
+SKIP_DIRS = {"_results", "__pycache__", ".ipynb_checkpoints", ".git", "_output", ".pytest_cache"}
 KEY = "fingerprint"
 
 

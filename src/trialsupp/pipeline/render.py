@@ -283,6 +283,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
             reporter, force, strict, fixed, started, stage_into=None, fp=None) -> RenderResult:
     from trialsupp.publish import engine_versions, number_elements, publish
+    from trialsupp.publish.qmd import results_dir
     out = Path(out) if out else project / "_output" / st.name
     out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
     jobs = jobs or os.cpu_count() or 1
@@ -317,12 +318,13 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 build.mkdir()
                 stage_project(project, build)
                 stage_metadata(build, st)
-                (build / "_results").mkdir()
-                stage_notebooks(executed, build / "notebooks" / st.name, build / "_results")
                 entry = build / st.report.relative_to(project)
+                results = results_dir(entry)            # report/<study>/_results/
+                results.mkdir(parents=True)
+                stage_notebooks(executed, build / "notebooks" / st.name, results)
                 param_rows = parameter_rows(st, values)
-                (build / "_results" / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
-                (build / "_results" / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
+                (results / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
+                (results / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
                 numbering = number_elements(entry)
                 rows = []
                 for nb in executed:
@@ -337,16 +339,16 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 if manifest_record:
                     run["data_manifest"] = manifest_record
                 store.write_store(rows + param_rows, vdir, run)
-                (build / "_results" / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
-                shutil.copy2(vdir / "ard.json", build / "_results" / "ard.json")
-                shutil.copy2(vdir / "run.json", build / "_results" / "run.json")
-                (build / "_results" / "trialsupp.json").write_text(     # the study's `trialsupp:` map
+                (results / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
+                shutil.copy2(vdir / "ard.json", results / "ard.json")
+                shutil.copy2(vdir / "run.json", results / "run.json")
+                (results / "trialsupp.json").write_text(     # the study's `trialsupp:` map
                     json.dumps(study_metadata(st), indent=1, ensure_ascii=False), encoding="utf-8")
                 write_shown_store(build, entry)
             if stage_into is not None:          # `quarto render` publishes (pre-render script)
                 from trialsupp.quarto_prerender import stage_for_quarto
                 with reporter.stage("stage for quarto render"):
-                    stage_for_quarto(build, Path(stage_into), st.name)
+                    stage_for_quarto(build, Path(stage_into), st.name, st.report.parent.relative_to(project))
                 files, unbound = {}, []
             else:
                 with reporter.stage("publish " + "+".join(formats)):

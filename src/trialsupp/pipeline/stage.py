@@ -27,7 +27,9 @@ def stage_project(project: Path, build: Path) -> None:
     for name in PROJECT_FILES:
         src = project / name
         if src.is_dir():
-            shutil.copytree(src, build / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            # a report's _results/ left by `quarto render` in the project is regenerated, never staged
+            shutil.copytree(src, build / name, ignore=shutil.ignore_patterns(
+                "__pycache__", ".ipynb_checkpoints", "_results"))
         elif src.exists():
             shutil.copy2(src, build / name)
 
@@ -51,11 +53,12 @@ _DATA_ARD = re.compile(r'data-ard="([^"]+)"')
 
 
 def write_shown_store(build: Path, study_report: Path) -> Path:
-    """``_results/ard-shown.json``: the rows the report can show (its ``ard`` shortcodes
+    """``<report dir>/_results/ard-shown.json``: the rows the report can show (its ``ard`` shortcodes
     and the ``data-ard`` values of the embedded notebooks' outputs). The Quarto
     extension reads this instead of the whole store: its Lua JSON parser is slow on
     the full ``ard.json`` (4 MB for VALOR), read once per format."""
-    results = build / "_results"
+    from trialsupp.publish.qmd import results_dir
+    results = results_dir(study_report)
     store = json.loads((results / "ard.json").read_text(encoding="utf-8"))
     wanted: set[str] = set()
     for qmd in [*study_report.parent.rglob("*.qmd"), *results.glob("*.qmd")]:

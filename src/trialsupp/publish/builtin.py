@@ -31,7 +31,7 @@ from trialsupp.publish.accessible import add_typst_alt, figure_alt
 from trialsupp.publish.provenance import EXTENSION, index_rows, load_store, provenance_html
 from trialsupp.publish.qmd import (ESCAPED_SHORTCODE_RE, SHORTCODE_RE, CalloutOpen, DivClose,
                                    Document, Embed, FloatDiv, Loc, PageBreak, PublishError, Text,
-                                   XREF_RE, parse_qmd, prose_lines)
+                                   XREF_RE, parse_qmd, prose_lines, results_dir)
 
 TARGETS = ("html", "typst")
 FLOAT_KIND = {"tbl": "quarto-float-tbl", "fig": "quarto-float-fig"}   # same kinds as Quarto
@@ -428,7 +428,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
     ----------
     stage_dir
         The staged build directory (``_quarto.yml``, ``_extensions/``,
-        ``report/``, executed ``notebooks/``, ``_results/ard.json``).
+        ``report/<study>/`` with its ``_results/ard.json``, executed ``notebooks/``).
     entry_qmd
         The report entry, relative to ``stage_dir`` (``report/<study>/index.qmd``).
     out_dir
@@ -436,7 +436,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
     formats
         Any of ``"html"``, ``"pdf"`` (``"typst"`` also keeps the ``.typ`` source).
     ard_json
-        Results store path or dict; default ``<stage>/_results/ard.json``.
+        Results store path or dict; default ``_results/ard.json`` next to the entry.
     run_date
         Date written into the PDF (date or "YYYY-MM-DD"); default the store's
         ``run`` date, else none. The PDF is byte-for-byte reproducible.
@@ -468,7 +468,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
     doc = parse_qmd(entry, stage)
     titles, prefixes, delim = _xref.crossref_settings(project_cfg, doc.meta)
     numbering = _xref.number_elements(doc, titles=titles, title_delim=delim)
-    store = load_store(ard_json if ard_json is not None else stage / "_results" / "ard.json")
+    store = load_store(ard_json if ard_json is not None else results_dir(entry) / "ard.json")
     rows = index_rows(store)
     date = _run_date(store, run_date)
 

@@ -7,6 +7,8 @@ never silently renders something differently from Quarto):
 * YAML front matter (entry file only);
 * ``{{< include path >}}`` on a line of its own (path relative to the including
   file, ``/path`` relative to the project directory; nested includes allowed);
+* ``{{< results NAME >}}`` on a line of its own: the generated ``_results/NAME.qmd``
+  next to the report (``parameters``, ``provenance``; trialsupp's extension shortcode);
 * ``{{< embed path.ipynb#label >}}`` on a line of its own (path relative to the
   entry document, ``/path`` relative to the project directory);
 * ``{{< pagebreak >}}`` on a line of its own;
@@ -182,6 +184,16 @@ def resolve_path(ref: str, base_dir: Path, project_dir: Path) -> Path:
     return (base_dir / ref).resolve()
 
 
+RESULTS = "_results"
+
+
+def results_dir(entry: str | Path) -> Path:
+    """Where trialsupp's staging step writes what a report reads (``ard.json``,
+    ``run.json``, ``floats.json``, ``parameters.qmd``, ...): ``_results/`` next to the
+    report, so the reports of several studies in one project never share it."""
+    return Path(entry).parent / RESULTS
+
+
 def parse_qmd(entry: str | Path, project_dir: str | Path) -> Document:
     """Parse ``entry`` (resolving includes) into a :class:`Document`."""
     entry = Path(entry).resolve()
@@ -236,13 +248,15 @@ def _parse_lines(doc: Document, file: Path, lines: list[str], first: int,
         sc = SHORTCODE_RE.fullmatch(stripped)
         if sc:
             name, args = _shortcode_args(sc.group(1), loc)
-            if name == "include":
+            if name in ("include", "results"):
                 flush()
                 if len(args) != 1:
-                    raise _err(loc, "include takes exactly one path")
-                target = resolve_path(args[0], file.parent, doc.project_dir)
+                    raise _err(loc, f"{name} takes exactly one {'path' if name == 'include' else 'name'}")
+                target = (resolve_path(args[0], file.parent, doc.project_dir) if name == "include"
+                          else results_dir(doc.entry) / f"{args[0]}.qmd")
                 if not target.is_file():
-                    raise _err(loc, f"included file not found: {args[0]} ({target})")
+                    raise _err(loc, f"{'included' if name == 'include' else 'results'} file not found: "
+                                    f"{args[0]} ({target})")
                 if target in stack:
                     raise _err(loc, f"circular include of {target}")
                 sub_meta, sub_lines, sub_first = split_front_matter(
@@ -342,7 +356,7 @@ def _collect_div(lines, start, file, first, open_loc) -> tuple[list[tuple[str, L
         if fence is None and not m:
             _check_inline(line, loc)
             sc = SHORTCODE_RE.fullmatch(line.strip())
-            if sc and _shortcode_args(sc.group(1), loc)[0] in ("include", "embed", "pagebreak"):
+            if sc and _shortcode_args(sc.group(1), loc)[0] in ("include", "results", "embed", "pagebreak"):
                 raise _err(loc, "block shortcodes inside a #tbl-/#fig- div are not supported")
         body.append((line, loc))
     raise _err(open_loc, "div opened with ':::' is not closed")
@@ -357,10 +371,10 @@ def _check_inline(line: str, loc: Loc) -> None:
             if len(args) != 1:
                 raise _err(loc, "ard takes exactly one ARD id")
             continue
-        if name in ("include", "embed", "pagebreak"):
+        if name in ("include", "results", "embed", "pagebreak"):
             raise _err(loc, f"the {name} shortcode must be on a line of its own")
-        raise _err(loc, f"unsupported shortcode {{{{< {name} >}}}} (supported: include, embed, "
-                        "pagebreak, ard)")
+        raise _err(loc, f"unsupported shortcode {{{{< {name} >}}}} (supported: include, results, "
+                        "embed, pagebreak, ard)")
     if INLINE_CODE_CELL_RE.search(line):
         raise _err(loc, "inline executable code is not supported")
     bm = BRACKET_XREF_RE.search(line)

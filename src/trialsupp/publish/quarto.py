@@ -22,7 +22,7 @@ from typing import Iterable
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.builtin import nest_float_list
 from trialsupp.publish.provenance import load_store
-from trialsupp.publish.qmd import PublishError, parse_qmd
+from trialsupp.publish.qmd import PublishError, parse_qmd, results_dir
 
 MIN_VERSION = (1, 5)
 QUARTO_TO = {"html": ("html", ".html"), "pdf": ("typst", ".pdf")}
@@ -66,7 +66,7 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
 
     The project's filter ``_extensions/trialsupp/trialsupp.lua`` adds what the
     built-in publisher adds (source lines, contents list, provenance blob of the
-    displayed rows) from ``<stage>/_results/``. Warns when
+    displayed rows) from the report's ``_results/``. Warns when
     Quarto's numbering (order of appearance) would differ from the JAMA
     numbering by first citation used by the built-in publisher.
     """
@@ -78,38 +78,48 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
     if exe is None or not quarto_available(quarto=quarto):
         raise PublishError(f"Quarto >= {'.'.join(map(str, MIN_VERSION))} is not on PATH; "
                            "use engine='builtin'")
-    if ard_json is not None and not (stage / "_results" / "ard.json").is_file():
+    results = results_dir(entry_path)
+    if ard_json is not None and not (results / "ard.json").is_file():
         store = load_store(ard_json)
-        (stage / "_results").mkdir(exist_ok=True)
-        (stage / "_results" / "ard.json").write_text(json.dumps(store), encoding="utf-8")
+        results.mkdir(exist_ok=True)
+        (results / "ard.json").write_text(json.dumps(store), encoding="utf-8")
     _warn_numbering(stage, entry_path)
     formats = tuple(formats)
     unknown = [f for f in formats if f not in QUARTO_TO]
     if unknown or not formats:
         raise PublishError(f"unknown format {', '.join(unknown) or '(none)'} (html, pdf)")
-    # One Quarto process for all formats (start-up is most of a small render): without
-    # --to, Quarto renders every format the project lists (html and typst).
-    cmd = [exe, "render", str(entry_path.relative_to(stage))]
-    if len(formats) == 1:
-        cmd += ["--to", QUARTO_TO[formats[0]][0]]
-    if profile:
-        cmd += ["--profile", profile]
-    label = "quarto " + " ".join(cmd[1:])
+    # One Quarto process per format, run side by side: each is single-threaded (Deno, then
+    # Pandoc, then Typst), so on two cores HTML and PDF take the time of the slower one.
+    # Each runs in its own copy of the staged project (hard links: inputs are only read),
+    # because two renders of one project share .quarto/ and _output/.
+    # One process for all formats when there is one core (start-up is shared).
+    env = {**os.environ, "TRIALSUPP_STAGED_BUILD": "1"}  # the pre-render script has nothing to do
+    entry_rel = entry_path.relative_to(stage)
+    if len(formats) == 1 or (os.cpu_count() or 1) < 2:
+        runs = [(stage, [QUARTO_TO[f][0] for f in formats] if len(formats) == 1 else [])]
+    else:
+        runs = [(stage if i == 0 else _link_copy(stage, f".quarto-{f}"), [QUARTO_TO[f][0]])
+                for i, f in enumerate(formats)]
     try:
-        # the project's pre-render script (trialsupp.quarto_prerender) has nothing to do here
-        env = {**os.environ, "TRIALSUPP_STAGED_BUILD": "1"}
-        res = subprocess.run(cmd, cwd=stage, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired as exc:
-        raise PublishError(f"{label} timed out after {timeout} s") from exc
-    if res.returncode != 0:
-        tail = "\n".join((res.stderr or res.stdout or "").strip().splitlines()[-40:])
-        raise PublishError(f"{label} failed (exit {res.returncode}):\n{tail}")
-    written: dict[str, Path] = {}
-    for fmt in formats:
-        to, suffix = QUARTO_TO[fmt]
-        found = _output_path(stage, entry_path, suffix)
-        if found is None:
-            raise PublishError(f"{label} succeeded but no {entry_path.stem}{suffix} was found under {stage}")
+        found_in = _run_quarto(exe, runs, entry_rel, profile, env, timeout)
+        written: dict[str, Path] = {}
+        for fmt in formats:
+            to, suffix = QUARTO_TO[fmt]
+            where = found_in.get(to, stage)
+            found = _output_path(where, where / entry_rel, suffix)
+            if found is None:
+                raise PublishError(f"quarto render {entry_rel} succeeded but no "
+                                   f"{entry_path.stem}{suffix} was found under {where}")
+            if where != stage:                 # bring it home: the staged project's _output/
+                home = stage / found.relative_to(where)
+                home.parent.mkdir(parents=True, exist_ok=True)
+                found = Path(shutil.copy2(found, home))
+            written[fmt] = found
+    finally:
+        for where, _ in runs:
+            if where != stage:
+                shutil.rmtree(where, ignore_errors=True)
+    for fmt, found in list(written.items()):
         if out_dir is not None:
             dest = Path(out_dir)
             dest.mkdir(parents=True, exist_ok=True)
@@ -120,6 +130,50 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
                 found.write_text(nested, encoding="utf-8")
         written[fmt] = found
     return written
+
+
+def _link_copy(stage: Path, name: str) -> Path:
+    """A copy of the staged project in its hidden folder ``name`` (Quarto skips hidden folders;
+    a killed render's copy goes with the build folder), hard-linked where possible."""
+    dest = stage / name
+    shutil.rmtree(dest, ignore_errors=True)
+
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+    ignore = shutil.ignore_patterns(".quarto*", "_output")
+    shutil.copytree(stage, dest, symlinks=True, copy_function=link, ignore=ignore)
+    return dest
+
+
+def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout) -> dict[str, Path]:
+    """Start one ``quarto render`` per (folder, --to list) at once; wait for all; raise on failure.
+    Returns the folder each Quarto format was rendered in."""
+    procs = []
+    for where, tos in runs:
+        cmd = [exe, "render", str(entry_rel)] + [a for to in tos for a in ("--to", to)]
+        if profile:
+            cmd += ["--profile", profile]
+        procs.append((where, tos, "quarto " + " ".join(cmd[1:]),
+                      subprocess.Popen(cmd, cwd=where, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True, env=env)))
+    failure = None
+    for where, tos, label, proc in procs:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            failure = failure or PublishError(f"{label} timed out after {timeout} s")
+            continue
+        if proc.returncode != 0 and failure is None:
+            tail = "\n".join((err or out or "").strip().splitlines()[-40:])
+            failure = PublishError(f"{label} failed (exit {proc.returncode}):\n{tail}")
+    if failure:
+        raise failure
+    return {to: where for where, tos, _, _ in procs for to in tos}
 
 
 def _warn_numbering(stage: Path, entry: Path) -> None:

@@ -202,6 +202,7 @@ def _report(name: str, title: str, inv: Inventory, layout: str, elems: list[Elem
         if e.number:
             lines += [f"## {e.heading}", ""]
         lines += [f"{{{{< embed ../../notebooks/{name}/{e.output.key}.ipynb#{e.label} >}}}}", ""]
+    lines += ["{{< pagebreak >}}", "", "{{< results provenance >}}", ""]   # code, cells, data of each output
     return "\n".join(lines)
 
 

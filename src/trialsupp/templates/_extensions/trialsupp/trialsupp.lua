@@ -11,7 +11,7 @@
 --   provenance blob limited to the rows the page shows plus provenance.js.
 -- * The run date and time (from _results/run.json) for the PDF footer.
 --
--- Reads <project>/_results/floats.json, run.json and ard-shown.json (else ard.json),
+-- Reads the report's _results/floats.json, run.json and ard-shown.json (else ard.json),
 -- written by trialsupp's staging step (`trialsupp render` or the pre-render script).
 
 local function project_dir()
@@ -19,6 +19,21 @@ local function project_dir()
     return quarto.project.directory
   end
   return pandoc.path.directory(quarto.doc.input_file)
+end
+
+-- the report's own results folder (report/<study>/_results/)
+local function results_path(name)
+  return pandoc.path.join({ pandoc.path.directory(quarto.doc.input_file), "_results", name })
+end
+
+local function read_abs(path)
+  local handle = io.open(path, "r")
+  if handle == nil then
+    return nil
+  end
+  local text = handle:read("a")
+  handle:close()
+  return text
 end
 
 local function read_file(rel)
@@ -31,8 +46,8 @@ local function read_file(rel)
   return text
 end
 
-local function read_json(rel)
-  local text = read_file(rel)
+local function read_json(path)
+  local text = read_abs(path)
   if text == nil then
     return nil
   end
@@ -54,7 +69,7 @@ local shown_by_figure = nil
 -- {fig label: {ard_ids = [...], after = legend markdown}} (publish.embed.display_copy)
 local function figure_info(label)
   if shown_by_figure == nil then
-    shown_by_figure = read_json(pandoc.path.join({ "_results", "floats.json" })) or {}
+    shown_by_figure = read_json(results_path("floats.json")) or {}
   end
   return shown_by_figure[label] or {}
 end
@@ -218,8 +233,8 @@ local function shown_ids(doc)
 end
 
 local function provenance_blob(doc)
-  local store = read_json(pandoc.path.join({ "_results", "ard-shown.json" }))
-    or read_json(pandoc.path.join({ "_results", "ard.json" }))
+  local store = read_json(results_path("ard-shown.json"))
+    or read_json(results_path("ard.json"))
   local js = read_file(pandoc.path.join({ "_extensions", "trialsupp", "provenance.js" }))
   if store == nil or js == nil then
     error("trialsupp: _results/ard.json or _extensions/trialsupp/provenance.js is missing")
@@ -238,7 +253,7 @@ local function provenance_blob(doc)
 end
 
 local function run_stamp(meta)
-  local run = read_json(pandoc.path.join({ "_results", "run.json" }))
+  local run = read_json(results_path("run.json"))
   local started = run and run.started
   if type(started) ~= "string" or #started < 10 then
     return
