@@ -37,13 +37,7 @@ local function read_abs(path)
 end
 
 local function read_file(rel)
-  local handle = io.open(pandoc.path.join({ project_dir(), rel }), "r")
-  if handle == nil then
-    return nil
-  end
-  local text = handle:read("a")
-  handle:close()
-  return text
+  return read_abs(pandoc.path.join({ project_dir(), rel }))
 end
 
 local function read_json(path)

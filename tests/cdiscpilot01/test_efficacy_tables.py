@@ -3,7 +3,8 @@
 Published sources (each cited where used):
 * [ATORUS] atorus-research/CDISC_pilot_replication ``outputs/14-3.0x.rtf`` (the R replication
   of the CDISC pilot CSR tables, June 2020; programs ``programs/t-14-3-0x.R``), e.g. 14-3.01 at
-  commit 17e3976a63e2d94c7c18e431aa5db8af9be5ba47, 14-3.02/.04/.05 at 2d6e268d..., 14-3.03 at 69b4fb6e...
+  commit 17e3976a63e2d94c7c18e431aa5db8af9be5ba47, 14-3.02/.04/.05/.06 at 2d6e268d..., 14-3.03 at 69b4fb6e...,
+  14-3.07/.08/.09 at 17e3976a... (14-3.01 to 14-3.09 compared cell by cell)
 * [PILOT1] RConsortium/submissions-pilot1 ``output/tlf-efficacy.rtf`` (commit 4bf431f2...), the
   glucose table delivered to FDA, and ``output/tlf-primary.rtf`` (= 14-3.01).
 * [ISSUE6] atorus-research/CDISC_pilot_replication issue #6 and ``notes/divergences.md``: SAS

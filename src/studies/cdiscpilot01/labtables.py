@@ -206,7 +206,7 @@ def t_vs_stats(placed: pd.DataFrame, title: str, blocks: Sequence[tuple[str, str
              ("min", "Min.", "{min}"), ("max", "Max.", "{max}"))
     for key, head, _ in stats:
         t = t.add_column(key, head)
-    group = None
+    group, end = None, False
     for var, level, label in blocks:
         g, _, pos = label.partition(", ")
         if g != group:
@@ -215,6 +215,7 @@ def t_vs_stats(placed: pd.DataFrame, title: str, blocks: Sequence[tuple[str, str
             t = t.add_heading(pos)
         where = dict(variable=var) | ({"variable_level": level} if level else {})
         times = list(dict.fromkeys(select(placed, **where)["group2_level"]))
+        end = end or "End of Trt." in times
         for arm in ARMS:
             for i, time in enumerate(times):
                 sub = select(placed, group1_level=arm, group2_level=time, **where)
@@ -223,4 +224,7 @@ def t_vs_stats(placed: pd.DataFrame, title: str, blocks: Sequence[tuple[str, str
                 if i == 0:
                     cells["armN"] = cell(select(hdr, group1_level=arm, stat_name="N"), "{N}", rules=rules)
                 t = t.add_row(ARM_SHORT[arm] if i == 0 else "", cells, indent=1 if pos else 0, ard=sub)
+    if end:   # not the shell's "(on or before the Week 24 visit)": the ADVS record falls later for half of them
+        t = t.footnote("End of Trt.: the last on-treatment assessment of the specified vital sign (ADVS visit "
+                       "End of Treatment; it may follow the Week 24 visit).")
     return t.footnote("NOTE: " + VS_COUNT_RULE)

@@ -89,7 +89,11 @@ def t_populations(placed: pd.DataFrame, rows) -> Table:
         t = _count_row(t, label, placed, "TRT01P", ARMS + [TOTAL], indent=0, zero_pct=True, variable=flag,
                        variable_level="Y")
     return t.footnote("NOTE: N in column headers represents number of subjects entered in study "
-                      "(i.e., signed informed consent). Percentages are based on N.")
+                      "(i.e., signed informed consent). The ITT population includes all subjects randomized. "
+                      "The Safety population includes all randomized subjects known to have taken at least "
+                      "one dose of randomized study drug. The Efficacy population includes all subjects in "
+                      "the safety population who also have at least one post-baseline ADAS-Cog and CIBIC+ "
+                      "assessment.")
 
 
 def t_end_of_study(placed: pd.DataFrame, reasons: dict, rules: FormatRules = CSR) -> Table:
@@ -117,7 +121,7 @@ def t_end_of_study(placed: pd.DataFrame, reasons: dict, rules: FormatRules = CSR
 
 
 def t_sites(placed: pd.DataFrame) -> Table:
-    t = Table("Summary of Number of Subjects by Site", stub_header="Pooled Id / Site Id", landscape=True,
+    t = Table("Summary of Number of Subjects By Site", stub_header="Pooled Id / Site Id", landscape=True,
               rules=CSR)
     keys = []
     for arm in ARMS + [TOTAL]:
@@ -125,7 +129,8 @@ def t_sites(placed: pd.DataFrame) -> Table:
             key = f"{arm}|{pop}"
             keys.append((key, arm, pop))
             t = t.add_column(key, pop)
-        t = t.spanner(ARM_SHORT[arm], [f"{arm}|{p}" for p in ("ITT", "Eff", "Com")])
+        n = select(placed, variable="ALLSITES", group1_level=arm, group2_level="ITT", stat_name="n")
+        t = t.spanner(header_cell(n, f"{arm} (N={{n}})", rules=CSR), [f"{arm}|{p}" for p in ("ITT", "Eff", "Com")])
     sites = [v for v in dict.fromkeys(select(placed, variable="SITE")["variable_level"])]
     for var, levels in (("SITE", sites),):
         for lv in levels:
@@ -137,8 +142,9 @@ def t_sites(placed: pd.DataFrame) -> Table:
     cells = {key: cell(select(placed, variable="ALLSITES", variable_level="TOTAL", group1_level=arm,
                               group2_level=pop), "{n}", rules=CSR) for key, arm, pop in keys}
     t = t.add_row("TOTAL", cells, ard=select(placed, variable="ALLSITES"))
-    return t.footnote("ITT: intent-to-treat population; Eff: efficacy population; Com: completers "
-                      "at Week 24.")
+    return t.footnote("NOTE: ITT: Number of subjects in the ITT population, Eff: Number of subjects in the "
+                      "Efficacy population; Com: Number of subjects completing Week 24. N in column headers: "
+                      "subjects entered in study (ITT).")
 
 
 def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None,
@@ -196,8 +202,8 @@ def t_exposure(placed: pd.DataFrame) -> Table:
             cells = {k: cell(select(placed, variable=var, group2_level=pop, group1_level=arm), tpl, rules=CSR)
                      for k, pop, arm in keys}
             t = t.add_row(lab, cells, indent=1, ard=select(placed, variable=var))
-    return (t.footnote("[1] Includes completers and early terminations.")
-             .footnote("[2] End of Study refers to Week 26/Early Termination."))
+    return (t.footnote("[1] Includes completers and early terminators.")
+             .footnote("[2] End of Study refers to week 26/Early Termination."))
 
 
 def t_ae(placed: pd.DataFrame, title: str, any_label: str, rules: FormatRules = CSR) -> Table:

@@ -105,7 +105,11 @@ local function results(args)
   local text = handle:read("a")
   handle:close()
   text = text:gsub("{{<%s*ard%s+([^%s>]+)%s*>}}", function(id)
-    return ard({ id }, {}, nil, nil, "text")
+    local value = ard({ id }, {}, nil, nil, "text")
+    if quarto.doc.is_format("html") then
+      return "`" .. value .. "`{=html}"     -- a raw inline, as the shortcode itself returns
+    end
+    return value
   end)
   return quarto.utils.string_to_blocks(text)
 end
