@@ -64,17 +64,28 @@ def test_renders_with_the_standard_outputs(which, request):
     p = request.getfixturevalue(which)
     html = (p["out"] / "supplement.html").read_text(encoding="utf-8")
     assert (p["out"] / "supplement.pdf").stat().st_size > 20_000
-    need = ["tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt"]
-    need += ["tbl-adlbc-by-visit", "fig-km-ttde"] if which == "pilot" else ["tbl-adlb-by-visit", "fig-km-dthpv"]
+    # the CSR layout numbers its outputs as appendix 14 (14-1 disposition, 14-2 demographics, 14-3
+    # efficacy/time to event, 14-4 exposure, 14-5 AEs, 14-6 laboratory, 14-7 vital signs)
+    need = (["t-14-2-01", "t-14-5-01", "t-14-5-02", "t-14-6-01", "f-14-3-01"] if which == "pilot" else
+            ["tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt", "tbl-adlb-by-visit", "fig-km-dthpv"])
     for label in need:
-        assert f'id="{label}"' in html, label
+        if which == "pilot":    # CSR outputs are sections "Table 14-2.01 ..." (not Quarto cross-references)
+            kind = "figure" if label.startswith("f-") else "table"
+            assert f'id="{kind}-{label[2:6]}.{label[7:]}-' in html, label
+        else:
+            assert f'id="{label}"' in html, label
         assert _rows(p["rows"], label), label
-    km = "fig-km-ttde" if which == "pilot" else "fig-km-dthpv"
+    km = "f-14-3-01" if which == "pilot" else "fig-km-dthpv"
     assert len(_rows(p["rows"], km, stat_name="n_risk")) >= 8        # numbers at risk drawn
     if which == "pilot":
+        for heading in ("14-2 Demographic and Baseline Characteristics", "Table 14-5.02 Adverse Events by System",
+                        "Table 14-6.01 ADLBC: Summary by Visit", "Table 14-7.01 ADVS", "Figure 14-3.01 Kaplan-Meier"):
+            assert heading in html, heading
+        assert "Table 1:" not in html
         rtf = sorted(f.stem for f in (p["out"] / "rtf").glob("*.rtf"))
-        assert {"tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt", "tbl-adlbc-by-visit"} <= set(rtf)
-        assert "Protocol: CDISCPILOT01" in (p["out"] / "rtf" / "tbl-demographics.rtf").read_text(encoding="ascii")
+        assert {"t-14-2-01", "t-14-5-01", "t-14-5-02", "t-14-6-01"} <= set(rtf)
+        text = (p["out"] / "rtf" / "t-14-2-01.rtf").read_text(encoding="ascii")
+        assert "Protocol: CDISCPILOT01" in text and "Table 14-2.01" in text
     else:
         assert "Simulated data." in html
 
@@ -93,11 +104,11 @@ def test_pilot_numbers_equal_independent_computations(pilot):
     itt = adsl[adsl["ITTFL"] == "Y"]
     rows = pilot["rows"]
     for arm, g in itt.groupby("TRT01P"):
-        mean = _rows(rows, output="tbl-demographics", variable="AGE", group1_level=arm, stat_name="mean")
+        mean = _rows(rows, output="t-14-2-01", variable="AGE", group1_level=arm, stat_name="mean")
         assert len(mean) == 1 and mean[0]["stat"] == pytest.approx(g["AGE"].mean(), rel=1e-12)
         assert mean[0]["stat_fmt"] == f"{round(g['AGE'].mean() + 1e-12, 1):.1f}"
     for arm in ARMS:
-        anyae = _rows(rows, output="tbl-ae-soc-pt", variable="ANYAE", group1_level=arm, stat_name="n")
+        anyae = _rows(rows, output="t-14-5-02", variable="ANYAE", group1_level=arm, stat_name="n")
         assert anyae[0]["stat"] == REF["ae"]["any"][arm]
     html = (pilot["out"] / "supplement.html").read_text(encoding="utf-8")
     assert f'data-ard="{mean[0]["id"]}"' in html
