@@ -165,3 +165,74 @@ def outline_titles(pdf: str | Path) -> set[str]:
                 out.add(" ".join(str(it.title).split()))
     walk(PdfReader(str(pdf)).outline)
     return out
+
+
+OUTPUT_PAGE = re.compile(r"Page (\d+) of (\d+)\s*\(document page (\d+) of (\d+)\)")
+
+
+def running_header(page: Page) -> str:
+    """The text of the page's running header (the top margin), left to right."""
+    top = [ln for ln in page.margins() if ln.y1 <= MARGIN_ZONE]
+    return " ".join(ln.text for ln in sorted(top, key=lambda l: (round(l.y0), l.x0)))
+
+
+def csr_output_header(page: Page) -> tuple[str, bool, int, int] | None:
+    """(output id, "(continued)", page within the output, pages of the output) of a CSR running
+    header such as "Protocol: X  Table 14-5.01 (continued)  Page 2 of 3 (document page 30 of 44)";
+    None when the header names no output (only the document page)."""
+    head = running_header(page)
+    m = OUTPUT_PAGE.search(head)
+    if not m:
+        return None
+    name = re.sub(r"^Protocol:\s+\S+\s*", "", head[:m.start()]).strip()
+    continued = name.endswith("(continued)")
+    name = name.removesuffix("(continued)").strip()
+    return name, continued, int(m.group(1)), int(m.group(2))
+
+
+def csr_header_faults(pages: list[Page], appendices: tuple[str, ...] = ("Provenance",)) -> list[str]:
+    """CSR running headers that do not match the pages: an output's pages are numbered
+    1..n on n consecutive pages, "(continued)" from its second page, its first page shows its
+    heading; the appendix sections after the outputs (a page whose first line is one of
+    ``appendices``, and every page after it) carry no output header."""
+    out: list[str] = []
+    run: list[tuple[Page, tuple]] = []
+
+    def close():
+        if run:
+            name, _, _, n = run[0][1]
+            if len(run) != n:
+                out.append(f"{name}: header says {n} page(s), printed on {len(run)} "
+                           f"(pages {run[0][0].number}-{run[-1][0].number})")
+            run.clear()
+
+    appendix_from = None
+    for p in pages:
+        body = sorted(p.body(), key=lambda l: (round(l.y0), l.x0))
+        if appendix_from is None and p.number > 1 and body and body[0].text.strip() in appendices:
+            appendix_from = p.number
+        h = csr_output_header(p)
+        foot = " ".join(ln.text for ln in p.margins() if ln.y0 >= p.height - MARGIN_ZONE)
+        if appendix_from is not None and "Source:" in foot:
+            out.append(f"page {p.number}: appendix page has an output's footer {foot!r}")
+        if h is None:
+            close()
+            continue
+        name, continued, k, n = h
+        if appendix_from is not None:
+            out.append(f"page {p.number}: appendix page (appendix from page {appendix_from}) has the running "
+                       f"header of {name!r}{' (continued)' if continued else ''}, page {k} of {n}")
+        if k == 1:
+            close()
+            if name not in " ".join(ln.text for ln in body):
+                out.append(f"page {p.number}: first page of {name!r} without its heading")
+        elif not run or run[-1][1][0] != name or run[-1][1][2] != k - 1:
+            out.append(f"page {p.number}: {name!r} page {k} of {n} does not follow page {k - 1}")
+            close()
+        if continued != (k > 1):
+            out.append(f"page {p.number}: {name!r} page {k} {'says' if continued else 'lacks'} (continued)")
+        run.append((p, h))
+    close()
+    if appendix_from is None and appendices:
+        out.append(f"no page starts with an appendix heading {appendices}")
+    return out

@@ -31,14 +31,18 @@ def _plain(rtf: str) -> str:
     return " ".join(text.replace("{", "").replace("}", "").split())
 
 
-def header_cells(rtf: str) -> list[str]:
-    """Texts of the column heading row (the last table row of the later-pages page header);
-    empty for an output whose page header holds no table (a figure)."""
-    start = rtf.index("{\\header\n")
-    end = rtf.index("{\\footer", start)
-    group = rtf[start:end]
-    if "\\trowd" not in group:
-        return []
-    last_row = group[group.rindex("\\trowd"):]
-    cells = re.findall(r"\\fs\d+ (.*?)\\cell", last_row)
-    return [_plain(c) for c in cells if _plain(c)]
+def header_cells(rtf: str) -> list[list[str]]:
+    """Per section (a wide table's column groups are sections), the texts of the column heading
+    row (the last table row of the later-pages page header); empty for a section whose page
+    header holds no table (a figure)."""
+    out = []
+    for start in [m.start() for m in re.finditer(r"\{\\header\n", rtf)]:
+        end = rtf.index("{\\footer", start)
+        group = rtf[start:end]
+        if "\\trowd" not in group:
+            out.append([])
+            continue
+        last_row = group[group.rindex("\\trowd"):]
+        cells = re.findall(r"\\fs\d+ (.*?)\\cell", last_row)
+        out.append([_plain(c) for c in cells if _plain(c)])
+    return out

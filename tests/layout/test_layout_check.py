@@ -4,12 +4,13 @@ leaves the text column; the RTFs, printed by LibreOffice, repeat the column head
 and say "(continued)" on later pages. Reuses the session renders of tests/conftest.py."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from .pdf_layout import (broken_numbers, have_poppler, outline_titles, overflow, read_pages,
-                         stranded)
+from .pdf_layout import (broken_numbers, csr_header_faults, have_poppler, outline_titles, overflow,
+                         read_pages, stranded)
 from .rtf_pdf import convert_all, header_cells, soffice
 
 pytestmark = [pytest.mark.slow,
@@ -34,6 +35,14 @@ def test_pdf_layout(study, request):
     assert len(pages) > 5
     for kind, found in faults.items():
         assert found == [], f"{study} PDF, {kind}: {found[:10]}"
+
+
+def test_csr_running_headers_follow_the_outputs(cdisc_render):
+    """CSR PDF: each output's header counts its own pages ("Page 2 of 3", "(continued)") and
+    ends with the output: the Provenance appendix after the last output carries no output
+    header or footer (it used to read "Figure 14-1 (continued)", "Page 8 of 8")."""
+    pages = read_pages(cdisc_render.out / "supplement.pdf")
+    assert csr_header_faults(pages, appendices=("Provenance",)) == []
 
 
 def _etable_pages(pages, title: str) -> list[int]:
@@ -61,25 +70,26 @@ def rtf_pdfs(cdisc_render, tmp_path_factory):
     return convert_all(rtfs, tmp_path_factory.mktemp("rtf-pdf"))
 
 
-def test_rtf_headings_on_every_page_in_libreoffice(rtf_pdfs):
+def test_rtf_headings_on_every_page_in_libreoffice(rtf_pdfs, cdisc_render):
+    started = json.loads((cdisc_render.out / "run.json").read_text())["started"]
+    stamp = f"Run: {started[:10]} {started[11:16]} UTC"      # the render's recorded start (verify re-uses it)
     multi = 0
     for rtf, pdf in rtf_pdfs.items():
         text = rtf.read_text(encoding="ascii")
-        heads = header_cells(text)
+        sections = header_cells(text)        # one per column group of a wide table
         figure = "\\pict" in text and rtf.name.startswith("f-")
-        assert heads or figure, rtf.name      # a table repeats its column headings; a figure has none
+        assert all(sections) or figure, rtf.name    # a table repeats its column headings; a figure has none
         pages = read_pages(pdf)
         multi += len(pages) > 1
         for p in pages:
             words = set(p.text.split())
-            for h in heads:
-                missing = [w for w in h.split() if w not in words]
-                assert not missing, f"{rtf.name} page {p.number}: column heading {h!r} missing"
+            missing = [[h for h in heads if any(w not in words for w in h.split())] for heads in sections]
+            assert not sections or min(missing, key=len) == [], \
+                f"{rtf.name} page {p.number}: column heading(s) {min(missing, key=len)} missing"
             if p.number > 1:
                 assert "(continued)" in p.text, f"{rtf.name} page {p.number}: no (continued)"
             assert re.search(rf"Page {p.number} of {len(pages)}", p.text), f"{rtf.name} page {p.number}"
-            if not figure:
-                assert re.search(r"Run: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", p.text), rtf.name
+            assert stamp in p.text, f"{rtf.name} page {p.number}: no {stamp!r}"
     assert multi >= 3          # the check saw continuation pages
 
 

@@ -238,3 +238,30 @@ def test_certificate_lists_each_file_with_status_and_hash(verified):
     html = (copy / "verify.html").read_text()
     assert "t-baseline.rtf</td><td>changed since the render</td><td>differs</td>" in html
     assert files["ard.csv"]["sha256"] in html
+
+
+@pytest.mark.slow
+def test_rtf_run_date_is_the_renders_and_reproduced_byte_for_byte(rendered, verified):
+    """The RTF footer carries the run date/time recorded in run.json (SOURCE_DATE_EPOCH); verify's
+    re-run, dated the same, writes the same bytes. A second render that restores the notebook
+    from the cache dates the RTF by itself, not by the render that executed the notebook."""
+    root, base, out = rendered
+    started = json.loads((out / "run.json").read_text())["started"]
+    rtf = (out / "t-baseline.rtf").read_text(encoding="ascii")
+    assert f"Run: {started[:10]} {started[11:16]} UTC" in rtf
+    copy, proc = verified["untouched"]
+    files = {f["file"]: f for f in json.loads((copy / "verify.json").read_text())["files"]}
+    assert files["t-baseline.rtf"]["rerun"] == "identical"
+    env = {"TRIALSUPP_PROJECT": str(root), "TRIALSUPP_CACHE": str(base / "cache"),
+           "SOURCE_DATE_EPOCH": "1736936433"}                     # 2025-01-15 10:20:33 UTC
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        again = render(str(root / "src" / "studies" / "mini" / "study.yml"), out=base / "again",
+                       engine="builtin", formats=["html"])
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    assert again.cache_hits == ["notebooks/mini/baseline.ipynb"]
+    dated = (again.out / "t-baseline.rtf").read_text(encoding="ascii")
+    assert "Run: 2025-01-15 10:20 UTC" in dated and started[:16].replace("T", " ") not in dated

@@ -1,5 +1,7 @@
 """The shipped studies' standard outputs are built on the public API (trialsupp.tlg): CDISC
-Table 14-2.01 (summaries and counts) and the R Submission Pilot 1 demographic table."""
+Table 14-2.01 (summaries and counts) and the R Submission Pilot 1 demographic table; VALOR's
+baseline characteristics, AE overview and AEs by SOC/PT (their numbers against pandas in
+tests/valor/test_frame.py; printed tables unchanged by the rebuild)."""
 from pathlib import Path
 
 import pandas as pd
@@ -66,3 +68,16 @@ def test_pilot1_demographic_against_pandas(adsl):
                       & (ard["stat_name"] == "n")]
             assert hit["stat"].iloc[0] == n
     assert ard.loc[ard["variable"] == "AGE", "fmt"].isin(["int", "d2"]).all()
+
+
+@pytest.mark.parametrize("module, calls", [
+    ("baseline", ["tlg.demographics("]),
+    ("safety", ["tlg.ae_overview(", "tlg.ae_by_soc_pt(", "tlg.filter_terms("]),
+])
+def test_valor_standard_outputs_call_tlg_and_compute_nothing_themselves(module, calls):
+    src = (REPO / "src" / "studies" / "valor" / f"{module}.py").read_text(encoding="utf-8")
+    head = src.split("# ---------------------------------------------------------------- exposure")[0]
+    for call in calls:
+        assert call in head
+    for own in ("ard_tabulate(", "ard_summary(", "ard_geomean(", "flag_ard("):
+        assert own not in head, f"studies/valor/{module}.py computes {own} itself"

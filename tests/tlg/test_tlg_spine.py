@@ -100,3 +100,62 @@ def test_summary_formats_by_layout():
     assert summary_fmt([4.1, 4.4], "jama")["sd"] == "d2"          # JAMA: at most one more than the data
     with pytest.raises(ValueError, match="layout"):
         summary_fmt([1.0], "nejm")
+
+
+def _adae(adsl, seed=2):
+    rng = np.random.default_rng(seed)
+    ids = adsl.loc[adsl["SAFFL"] == "Y", "USUBJID"].to_numpy()
+    n = 60
+    pt = rng.choice(["Headache", "Nausea", "Rash", "Back pain"], n)
+    soc = pd.Series(pt).map({"Headache": "Nervous system disorders", "Nausea": "Gastrointestinal disorders",
+                             "Rash": "Skin disorders", "Back pain": "Musculoskeletal disorders"}).to_numpy()
+    return pd.DataFrame({"USUBJID": rng.choice(ids, n), "AEDECOD": pt, "AEBODSYS": soc, "TRTEMFL": "Y",
+                         "AESDTH": rng.choice(["Y", "N"], n, p=[0.1, 0.9])})
+
+
+def test_demographics_statistics_geomean_fmt_and_levels_against_pandas():
+    adsl = _adsl()
+    adsl["CRP"] = np.random.default_rng(5).lognormal(1.0, 0.6, len(adsl)).round(1)
+    out = tlg.demographics(adsl, ["AGE", "CRP", "SEX"], statistics={"AGE": ("N", "mean", "sd"), "CRP": "geomean"},
+                           fmt={"AGE": {"mean": "d2"}}, levels={"SEX": ["Male", "Female", "Unknown"]})
+    p = _placed(out)
+    saf = adsl[adsl["SAFFL"] == "Y"]
+    assert set(select(p, variable="AGE")["stat_name"]) == {"N", "mean", "sd"}
+    assert select(p, variable="AGE", stat_name="mean")["fmt"].eq("d2").all()
+    for arm, g in list(saf.groupby("TRT01A")) + [("Total", saf)]:
+        got = select(p, variable="CRP", group1_level=arm, stat_name="geomean")["stat"].iloc[0]
+        assert got == pytest.approx(float(np.exp(np.log(g["CRP"]).mean())), rel=1e-12)
+        unknown = select(p, variable="SEX", variable_level="Unknown", group1_level=arm, stat_name="n")
+        assert unknown["stat"].iloc[0] == 0                                # listed level kept with 0
+    assert list(dict.fromkeys(select(p, variable="SEX")["variable_level"])) == ["Male", "Female", "Unknown"]
+    txt = out.display(p).to_text()
+    assert "geometric mean (95% CI)" in txt and "Median (IQR)" not in txt.split("Sex")[0].split("Age")[1]
+
+
+def test_ae_overview_define_and_soc_pt_terms_and_filter_against_pandas():
+    adsl = _adsl()
+    adae = _adae(adsl)
+    fatal = ("Fatal AE", ("AESDTH",), lambda ae: ae["AESDTH"] == "Y")
+    p = _placed(tlg.ae_overview(adae, adsl, categories=["any", "fatal"], define={"fatal": fatal}))
+    saf = adsl[adsl["SAFFL"] == "Y"]
+    ae = adae.merge(saf[["USUBJID", "TRT01A"]], on="USUBJID")
+    for arm, g in ae.groupby("TRT01A"):
+        assert select(p, variable="AECAT", variable_level="Fatal AE", group1_level=arm, stat_name="n")["stat"].iloc[0] \
+            == g.loc[g["AESDTH"] == "Y", "USUBJID"].nunique()
+    extra = [("Cardiac disorders", "Palpitations")]
+    pairs = sorted(set(zip(adae["AEBODSYS"], adae["AEDECOD"]))) + extra
+    soc = tlg.ae_by_soc_pt(adae, adsl, terms=pairs)
+    zero = select(soc.ard, variable="AEDECOD", variable_level="Palpitations", stat_name="n")
+    assert len(zero) == 3 and zero["stat"].eq(0).all()                    # 2 arms + Total, zero counts
+    for arm, g in ae.groupby("TRT01A"):
+        n_arm = (saf["TRT01A"] == arm).sum()
+        got = select(soc.ard, variable="AEDECOD", variable_level="Rash", group1_level=arm, stat_name="p")
+        assert got["stat"].iloc[0] == pytest.approx(g.loc[g["AEDECOD"] == "Rash", "USUBJID"].nunique() / n_arm)
+    # filter_terms: a PT stays when its incidence reaches the threshold in any arm; SOCs without terms go
+    kept = tlg.filter_terms(soc.ard, 20.0)
+    by_hand = set()
+    for pt, g in ae.groupby("AEDECOD"):
+        if max(g.loc[g["TRT01A"] == a, "USUBJID"].nunique() / (saf["TRT01A"] == a).sum() for a in ("Drug", "Placebo")) >= 0.2:
+            by_hand.add(pt)
+    assert set(kept.loc[kept["variable"] == "AEDECOD", "variable_level"]) == by_hand
+    assert "Cardiac disorders" not in set(kept.loc[kept["variable"] == "AEBODSYS", "variable_level"])

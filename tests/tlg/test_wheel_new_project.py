@@ -92,8 +92,9 @@ def test_new_render_audit_verify_outside_the_repository(venv, tmp_path):
         assert (outdir / f).stat().st_size > 10_000, f
     assert len(list((outdir / "rtf").glob("*.rtf"))) >= 5
     html = (outdir / "supplement.html").read_text(encoding="utf-8")
-    for label in ("tbl-demographics", "tbl-ae-overview", "tbl-ae-soc-pt", "tbl-adlbc-by-visit", "fig-km-ttde"):
-        assert label in html, label
+    # CSR numbering (appendix 14): demographics, AE overview, AEs by SOC/PT, ADLBC by visit, KM figure
+    for number in ("table-14-2.01", "table-14-5.01", "table-14-5.02", "table-14-6.01", "figure-14-3.01"):
+        assert f'id="{number}-' in html, number
     _run([tsp, "audit"], env, proj)
     _run([tsp, "verify"], env, proj, timeout=3600)
     (tmp_path / "minutes.json").write_text(json.dumps({"install_to_rendered_min": minutes}))

@@ -43,8 +43,8 @@ def test_baseline_against_pandas(valor, base):
     for grp, d in adsl.groupby("STARTGR"):
         assert stat(base, "mean", variable="AGE", group1_level=grp, group2_level=None) == pytest.approx(d["AGE"].mean())
         assert stat(base, "sd", variable="AGE", group1_level=grp, group2_level=None) == pytest.approx(d["AGE"].std(ddof=1))
-        assert stat(base, "n", variable="SEX", variable_level="M", group1_level=grp, group2_level=None) == (d["SEX"] == "M").sum()
-        assert stat(base, "p", variable="SEX", variable_level="M", group1_level=grp, group2_level=None) == pytest.approx((d["SEX"] == "M").mean())
+        assert stat(base, "n", variable="SEX", variable_level="Male", group1_level=grp, group2_level=None) == (d["SEX"] == "M").sum()
+        assert stat(base, "p", variable="SEX", variable_level="Male", group1_level=grp, group2_level=None) == pytest.approx((d["SEX"] == "M").mean())
         assert stat(base, "geomean", variable="NFLBL", group1_level=grp, group2_level=None) == \
             pytest.approx(math.exp(np.log(d["NFLBL"]).mean()))
         assert stat(base, "median", variable="ONSETMO", group1_level=grp, group2_level=None) == pytest.approx(d["ONSETMO"].median())
@@ -54,8 +54,11 @@ def test_baseline_against_pandas(valor, base):
                 pytest.approx(ds["BLALSFRS"].mean())
             assert stat(base, "n", variable="RILUFL", variable_level="Y", group1_level=grp, group2_level=sg) == \
                 (ds["RILUFL"] == "Y").sum()
-    assert stat(base, "n", variable="ITTFL", variable_level="Y", group1=None) == len(adsl)
-    assert stat(base, "mean", variable="BLSVC", group1=None, group2=None) == pytest.approx(adsl["BLSVC"].mean())
+    assert stat(base, "n", variable="STARTGR", variable_level="Total", group2=None) == len(adsl)
+    assert stat(base, "mean", variable="BLSVC", group1_level="Total", group2=None) == pytest.approx(adsl["BLSVC"].mean())
+    # subgroups: no Total column; every figure comes from the standard output trialsupp.tlg.demographics
+    assert not len(select(base, group1_level="Total", group2="PROGGR1"))
+    assert all("ard_geomean" in str(c) for c in select(base, variable="NFLBL")["code"])
 
 
 def test_baseline_table_text(base):
@@ -116,7 +119,9 @@ def test_safety_overview_against_pandas(valor, placer):
 def test_ae_table_threshold_and_counts(valor, placer):
     adsl, adae = valor["adsl"], valor["adae"]
     full = A.soc_pt_ard(adsl, adae)
-    kept = A.frequent_terms(full, 0.10)
+    shown = A.ae_table_ard(adsl, adae, threshold=0.10)
+    pts = shown[shown["variable"] == "AEDECOD"]
+    kept = set(zip(pts["group2_level"], pts["variable_level"]))
     tof = adae[adae["TRTA"] == "Tofersen 100 mg"]
     n_tof = (adsl["TOFFL"] == "Y").sum()
     valor_ae = adae[adae["APERIOD"] == 1]
@@ -130,7 +135,10 @@ def test_ae_table_threshold_and_counts(valor, placer):
         if max(props) >= 0.10:
             by_hand.add((soc, pt))
     assert set(kept) == by_hand
-    placed = placer(A.keep_terms(full, kept), "tbl-ae", "soc-pt")
+    # SOC rows of the filtered table still count every term of the class
+    assert len(shown[shown["variable"] == "AEBODSYS"]) == 3 * 3 * len({s for s, _ in kept})
+    assert len(full[full["variable"] == "AEDECOD"]) == 3 * 3 * len(set(zip(adae["AEBODSYS"], adae["AEDECOD"])))
+    placed = placer(shown, "tbl-ae", "soc-pt")
     assert stat(placed, "n", variable="AEDECOD", variable_level="Headache", group1_level=A.EVER_TOF) == \
         tof.loc[tof["AEDECOD"] == "Headache", "USUBJID"].nunique()
     soc = "Injury, poisoning and procedural complications"

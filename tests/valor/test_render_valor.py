@@ -48,7 +48,7 @@ def test_etable1_baseline_numbers_equal_independent_values(valor):
         mean = _row(baseline, variable="AGE", stat_name="mean", group1_level=group, group2_level=None)
         assert mean["stat_fmt"] == _half_even(sub["AGE"].mean(), 1)
         assert f'data-ard="{mean["id"]}' in html
-        male = _row(baseline, variable="SEX", variable_level="M", stat_name="n", group1_level=group,
+        male = _row(baseline, variable="SEX", variable_level="Male", stat_name="n", group1_level=group,
                     group2_level=None)
         assert male["stat"] == int((sub["SEX"] == "M").sum())
         span = re.search(r'data-ard="[^"]*\b' + re.escape(mean["id"]) + r'\b[^"]*" tabindex="0">([^<]*)<', html)

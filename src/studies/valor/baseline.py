@@ -1,10 +1,10 @@
 """Baseline characteristics (eTable): ITT participants overall and by progression subgroup,
 by randomized group (placebo / delayed start vs early start) plus a total column.
 
-Rows carry ``group1 = STARTGR`` (missing for the total column) and ``group2 = PROGGR1``
-(missing for the overall columns). Group sizes for the column headers are the
-``n`` of a tabulation of ``STARTGR`` (``variable == "STARTGR"``) and, for the total,
-of ``ITTFL``. No P values (randomized trial).
+The statistics are the standard output ``trialsupp.tlg.demographics`` (ITT, arm ``STARTGR``),
+called once for all participants (with the Total column) and once per progression subgroup
+(without); subgroup rows carry ``group2 = PROGGR1``. Column header sizes are the tabulation
+of ``STARTGR`` (levels = groups, and "Total"). No P values (randomized trial).
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from trialsupp import tlg
 from trialsupp.ard.schema import bind_ard
-from trialsupp.stats.descriptive import ard_geomean, ard_summary, ard_tabulate
 
-from ._common import itt, start_groups, tag
+from ._common import start_groups, tag
 
 __all__ = ["baseline_ard", "MEAN_SD", "MEDIAN_IQR", "GEOMEAN", "CATEGORICAL", "LEVELS", "SUBGROUPS"]
 
@@ -27,48 +27,30 @@ GEOMEAN = {"NFLBL": {"geomean": "d1", "conf.low": "d1", "conf.high": "d1"},
            "BLSOD1": {"geomean": "d1", "conf.low": "d1", "conf.high": "d1"}}
 CATEGORICAL = ("SEX", "RACE", "ETHNIC", "REGION", "A5VFL", "RILUFL", "EDARAFL")
 LEVELS = {
-    "SEX": ["F", "M"],
+    "SEX": ["Female", "Male"],          # tlg decodes SEX M/F
     "RACE": ["WHITE", "ASIAN", "BLACK OR AFRICAN AMERICAN", "OTHER", "NOT REPORTED"],
     "ETHNIC": ["HISPANIC OR LATINO", "NOT HISPANIC OR LATINO"],
     "REGION": ["North America", "Europe", "Asia"],
     "A5VFL": ["Y", "N"], "RILUFL": ["Y", "N"], "EDARAFL": ["Y", "N"],
 }
 SUBGROUPS = ("Faster progression", "Slower progression")
+VARIABLES = [*MEAN_SD, *MEDIAN_IQR, *GEOMEAN, *CATEGORICAL]
+STATISTICS = {**{v: ("N", "mean", "sd") for v in MEAN_SD}, **{v: ("N", "median", "q1", "q3") for v in MEDIAN_IQR},
+              **{v: "geomean" for v in GEOMEAN}}
 
 
-def _categorical(d: pd.DataFrame, groups: tuple[str, str]) -> pd.DataFrame:
-    d = d.copy()
-    d["STARTGR"] = pd.Categorical(d["STARTGR"], categories=list(groups))
-    for v in CATEGORICAL:
-        extra = [x for x in pd.unique(d[v]) if x not in LEVELS[v] and x != ""]
-        d[v] = pd.Categorical(d[v].replace("", pd.NA), categories=LEVELS[v] + extra)
-    return d
-
-
-def _block(d: pd.DataFrame, by: str | None) -> pd.DataFrame:
-    """All baseline statistics of ``d`` by ``by`` (None: one total column)."""
-    parts = []
-    for var, f in MEAN_SD.items():
-        parts.append(ard_summary(d, var, by=by, statistic=("N", "mean", "sd"), fmt=f))
-    for var, f in MEDIAN_IQR.items():
-        parts.append(ard_summary(d, var, by=by, statistic=("N", "median", "q1", "q3"), fmt=f))
-    for var, f in GEOMEAN.items():
-        parts.append(ard_geomean(d, var, by=by, fmt=f))
-    parts.append(ard_tabulate(d, list(CATEGORICAL), by=by, denominator=d))
-    if by is not None:
-        parts.append(ard_tabulate(d, by, statistic=("n",)))       # column header sizes
-    else:
-        parts.append(ard_tabulate(d, "ITTFL", statistic=("n",)))
-    return bind_ard(*parts)
+def _standard(adsl: pd.DataFrame, groups: tuple[str, str], total: bool) -> pd.DataFrame:
+    """``tlg.demographics`` of the ITT participants of ``adsl`` by start group."""
+    return tlg.demographics(adsl, VARIABLES, arm="STARTGR", pop_flag="ITTFL", arms=list(groups), total=total,
+                            statistics=STATISTICS, fmt={**MEAN_SD, **MEDIAN_IQR, **GEOMEAN}, levels=LEVELS).ard
 
 
 def baseline_ard(adsl: pd.DataFrame, sim: Mapping[str, Any] | None = None,
                  subgroups: tuple[str, ...] = SUBGROUPS) -> pd.DataFrame:
-    """Baseline ARD of the ITT population: overall by start group, total, and per subgroup."""
+    """Baseline ARD of the ITT population: overall by start group with total, and per subgroup."""
     groups = start_groups(sim)
-    d = _categorical(itt(adsl), groups)
-    parts = [_block(d, "STARTGR"), _block(d, None)]
+    parts = [_standard(adsl, groups, total=True)]
     for sg in subgroups:
-        sub = d[d["PROGGR1"] == sg]
-        parts.append(tag(_block(sub, "STARTGR"), group2="PROGGR1", group2_level=sg))
+        parts.append(tag(_standard(adsl[adsl["PROGGR1"] == sg], groups, total=False),
+                         group2="PROGGR1", group2_level=sg))
     return bind_ard(*parts)

@@ -70,12 +70,13 @@ def baseline_table(placed: pd.DataFrame, groups: Sequence[str] = START_GROUPS,
                              where={"group1_level": g, "group2_level": sg})
             keys.append(key)
         if sg is None:
-            n_rows = select(placed, variable="ITTFL", variable_level="Y", stat_name="n", group1=None)
-            t = t.add_column(f"{span}|Total", _header(n_rows, "Total"), where={"group1": None, "group2": None})
+            n_rows = select(placed, variable="STARTGR", variable_level="Total", group2_level=None, stat_name="n")
+            t = t.add_column(f"{span}|Total", _header(n_rows, "Total"),
+                             where={"group1_level": "Total", "group2_level": None})
             keys.append(f"{span}|Total")
         t = t.spanner(span, keys)
     t = (t.add_stat_row("Age, mean (SD), y", placed, "{mean} ({sd})", variable="AGE")
-          .add_stat_row("Male, No. (%)", placed, "{n} ({p})", variable="SEX", variable_level="M")
+          .add_stat_row("Male, No. (%)", placed, "{n} ({p})", variable="SEX", variable_level="Male")
           .add_categorical(placed, "RACE", "Race, No. (%)",
                            levels={"WHITE": "White", "ASIAN": "Asian",
                                    "BLACK OR AFRICAN AMERICAN": "Black or African American",
@@ -231,7 +232,7 @@ def safety_overview_table(placed: pd.DataFrame,
                                        "Participants") -> Table:
     t = _safety_columns(Table(title, label="tbl-safety-overview", stub_header="Participants with event, No. (%)"),
                         placed)
-    for key, (label, _) in OVERVIEW.items():
+    for key, (label, *_) in OVERVIEW.items():
         t = t.add_stat_row(label, placed, "{n} ({p})", variable="OVERVIEW", variable_level=key)
     return (t.footnote("VALOR columns: adverse events that started during the randomized period, by randomized "
                        "group. Ever treated with tofersen: adverse events that started while on tofersen in "

@@ -5,134 +5,99 @@ Two populations (columns), both safety populations of ADSL:
 * everyone ever treated with tofersen (ADSL TOFFL = Y), VALOR and OLE: AEs that
   started on tofersen (ADAE TRTA = the tofersen arm label).
 
-Counts are participants (``ard_tabulate`` of a per-participant flag; header N from
-the population). Column variable ``group1 = "GROUP"`` with levels
-``Placebo`` / ``Tofersen 100 mg`` (VALOR) and ``TOFERSEN_ANY`` (ever treated).
-SOC/PT rows follow ``Table.add_hierarchical``: SOC rows ``variable == "AEBODSYS"``;
-PT rows ``variable == "AEDECOD"`` with ``group2 = "AEBODSYS"`` / its SOC.
+The counts are the standard outputs ``trialsupp.tlg.ae_overview`` and ``tlg.ae_by_soc_pt``
+(participants counted once per row, header N from ADSL), called once per population; this
+module selects the records and relabels the rows for the pooled table: column variable
+``group1 = "GROUP"`` with levels ``Placebo`` / ``Tofersen 100 mg`` (VALOR) and
+``TOFERSEN_ANY`` (ever treated); header sizes ``variable = "POPULATION"``; overview rows
+``variable = "OVERVIEW"``, level = key of :data:`OVERVIEW`. SOC/PT rows follow
+``Table.add_hierarchical``: SOC rows ``variable == "AEBODSYS"``; PT rows ``variable ==
+"AEDECOD"`` with ``group2 = "AEBODSYS"`` / its SOC; any AE ``variable = "ANY_AE"``.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import pandas as pd
 
+from trialsupp import tlg
 from trialsupp.ard.schema import ard_rows, bind_ard
 
-from trialsupp.stats.descriptive import ard_tabulate
-
-from ._common import flag_ard, tag
-
 __all__ = ["GROUP", "EVER_TOF", "VALOR_ARMS", "OVERVIEW", "populations", "overview_ard", "soc_pt_ard",
-           "frequent_terms", "keep_terms", "ae_table_ard"]
+           "ae_table_ard"]
 
 GROUP = "GROUP"
 EVER_TOF = "TOFERSEN_ANY"
 VALOR_ARMS = ("Placebo", "Tofersen 100 mg")
 NEURO = "SERIOUS NEUROLOGICAL EVENTS"
-#: overview row key -> (label, AE selection)
+#: overview row key -> (label, ADAE variables read, record selector), for ``tlg.ae_overview(define=...)``
 OVERVIEW = {
-    "any": ("Any adverse event", lambda ae: ae),
-    "serious": ("Serious adverse event", lambda ae: ae[ae["AESER"] == "Y"]),
-    "related": ("Adverse event related to study drug", lambda ae: ae[ae["AEREL"] == "RELATED"]),
-    "severe": ("Severe adverse event", lambda ae: ae[ae["AESEV"] == "SEVERE"]),
-    "discontinued": ("Adverse event leading to discontinuation of study drug",
-                     lambda ae: ae[ae["AEACN"] == "DRUG WITHDRAWN"]),
-    "fatal": ("Adverse event with fatal outcome (death)", lambda ae: ae[ae["AESDTH"] == "Y"]),
-    "neuro": ("Serious neurological event", lambda ae: ae[ae["CQ01NAM"] == NEURO]),
+    "any": ("Any adverse event", (), lambda ae: pd.Series(True, index=ae.index)),
+    "serious": ("Serious adverse event", ("AESER",), lambda ae: ae["AESER"] == "Y"),
+    "related": ("Adverse event related to study drug", ("AEREL",), lambda ae: ae["AEREL"] == "RELATED"),
+    "severe": ("Severe adverse event", ("AESEV",), lambda ae: ae["AESEV"] == "SEVERE"),
+    "discontinued": ("Adverse event leading to discontinuation of study drug", ("AEACN",),
+                     lambda ae: ae["AEACN"] == "DRUG WITHDRAWN"),
+    "fatal": ("Adverse event with fatal outcome (death)", ("AESDTH",), lambda ae: ae["AESDTH"] == "Y"),
+    "neuro": ("Serious neurological event", ("CQ01NAM",), lambda ae: ae["CQ01NAM"] == NEURO),
 }
 
 
 def populations(adsl: pd.DataFrame, adae: pd.DataFrame, tof_label: str = VALOR_ARMS[1],
-                arms: Sequence[str] = VALOR_ARMS) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """{"valor": (participants, AEs), "ever": (participants, AEs)} with a ``GROUP`` column."""
+                arms: Sequence[str] = VALOR_ARMS) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, list[str]]]:
+    """{"valor": (ADSL, ADAE, column levels), "ever": (...)}: the records each column reads,
+    with the column in ``GROUP`` (ADSL; the standard outputs merge it into ADAE by USUBJID)."""
     saf = adsl[adsl["SAFFL"] == "Y"]
-    valor_p = saf.assign(**{GROUP: pd.Categorical(saf["TRT01P"], categories=list(arms))})
-    valor_ae = adae[(adae["APERIOD"] == 1) & adae["USUBJID"].isin(valor_p["USUBJID"])]
-    valor_ae = valor_ae.assign(**{GROUP: valor_ae["TRT01P"]})
+    valor_p = saf.assign(**{GROUP: saf["TRT01P"]})
     ever = saf[saf["TOFFL"] == "Y"]
-    ever_p = ever.assign(**{GROUP: pd.Categorical([EVER_TOF] * len(ever), categories=[EVER_TOF])})
-    ever_ae = adae[(adae["TRTA"] == tof_label) & adae["USUBJID"].isin(ever_p["USUBJID"])]
-    ever_ae = ever_ae.assign(**{GROUP: EVER_TOF})
-    return {"valor": (valor_p, valor_ae), "ever": (ever_p, ever_ae)}
+    ever_p = ever.assign(**{GROUP: EVER_TOF})
+    return {"valor": (valor_p, adae[adae["APERIOD"] == 1], list(arms)),
+            "ever": (ever_p, adae[adae["TRTA"] == tof_label], [EVER_TOF])}
 
 
-def _flag(people: pd.DataFrame, ae: pd.DataFrame, variable: str, level: Any = None, **tags) -> pd.DataFrame:
-    levels = list(people[GROUP].cat.categories)
-    return flag_ard(people, people["USUBJID"].isin(set(ae["USUBJID"])), by=GROUP, levels=levels,
-                    variable=variable, variable_level=level, context="ae", **tags)
+def _spine(levels: list[str]) -> dict:
+    return dict(arm=GROUP, pop_flag="SAFFL", emergent=None, total=False, arms=levels)
+
+
+def _relabel(ard: pd.DataFrame, variable: dict, level: dict | None = None) -> pd.DataFrame:
+    """Pooled-table labels: header rows -> POPULATION, other ``variable`` renamed, levels mapped."""
+    out = ard.copy()
+    head = out["variable"] == GROUP
+    out.loc[head, ["group1", "group1_level"]] = list(zip([GROUP] * head.sum(), out.loc[head, "variable_level"]))
+    out.loc[head, "variable_level"] = None
+    out["variable"] = out["variable"].replace({GROUP: "POPULATION", **variable})
+    for var, mapping in (level or {}).items():
+        hit = out["variable"] == var
+        out.loc[hit, "variable_level"] = out.loc[hit, "variable_level"].map(mapping)
+    out["context"] = "ae"
+    return out.reset_index(drop=True)
 
 
 def overview_ard(adsl: pd.DataFrame, adae: pd.DataFrame, **kw) -> pd.DataFrame:
     """Participants with >= 1 AE of each overview kind (``variable = "OVERVIEW"``, level = key)."""
+    key_of = {label: key for key, (label, _, _) in OVERVIEW.items()}
     parts = []
-    for people, ae in populations(adsl, adae, **kw).values():
-        parts.append(flag_ard(people, pd.Series(True, index=people.index), by=GROUP,
-                              levels=list(people[GROUP].cat.categories), variable="POPULATION",
-                              statistic=("n",), context="ae"))
-        for key, (_, pick) in OVERVIEW.items():
-            parts.append(_flag(people, pick(ae), "OVERVIEW", key))
+    for people, ae, levels in populations(adsl, adae, **kw).values():
+        std = tlg.ae_overview(ae, people, categories=list(OVERVIEW), define=OVERVIEW, **_spine(levels))
+        parts.append(_relabel(std.ard, {"AECAT": "OVERVIEW"}, {"OVERVIEW": key_of}))
     return bind_ard(*parts)
 
 
-def frequent_terms(ard: pd.DataFrame, threshold: float = 0.10) -> list[tuple[str, str]]:
-    """(SOC, PT) pairs whose proportion (``p`` rows of :func:`soc_pt_ard`) is >= ``threshold``
-    in any column. Selection only."""
-    pt = ard[(ard["variable"] == "AEDECOD") & (ard["stat_name"] == "p")]
-    keep = pt[[s is not None and s >= threshold for s in pt["stat"]]]
-    return sorted({(s, t) for s, t in zip(keep["group2_level"], keep["variable_level"])})
-
-
-def keep_terms(ard: pd.DataFrame, terms: Sequence[tuple[str, str]]) -> pd.DataFrame:
-    """The rows of :func:`soc_pt_ard` for ``terms`` (their SOCs, PTs, any-AE and N rows)."""
-    terms = set(terms)
-    socs = {s for s, _ in terms}
-    is_pt = ard["variable"] == "AEDECOD"
-    is_soc = ard["variable"] == "AEBODSYS"
-    keep = ~is_pt & ~is_soc
-    keep |= is_soc & ard["variable_level"].isin(socs)
-    keep |= is_pt & pd.Series([(s, t) in terms for s, t in zip(ard["group2_level"], ard["variable_level"])],
-                              index=ard.index)
-    return ard[keep].reset_index(drop=True)
-
-
-def _tabulate(people: pd.DataFrame, ae: pd.DataFrame, var: str, categories: Sequence[str]) -> pd.DataFrame:
-    """Participants with >= 1 AE per level of ``var`` (all ``categories``, zeros included)."""
-    groups = list(people[GROUP].cat.categories)
-    if not len(ae):
-        return bind_ard(*[_flag(people, ae, var, c) for c in categories])
-    d = ae.assign(**{var: pd.Categorical(ae[var], categories=list(categories)),
-                     GROUP: pd.Categorical(ae[GROUP], categories=groups)})
-    out = ard_tabulate(d, var, by=GROUP, denominator=people, id="USUBJID")
-    return tag(out, context="ae")
-
-
 def soc_pt_ard(adsl: pd.DataFrame, adae: pd.DataFrame, **kw) -> pd.DataFrame:
-    """Participants with >= 1 AE: any AE, per SOC and per PT (``group2`` = its SOC), per column.
-
-    SOC rows count every AE of the SOC (also terms not shown after :func:`keep_terms`).
-    """
-    pt_soc = dict(zip(adae["AEDECOD"], adae["AEBODSYS"]))
-    socs = sorted(set(pt_soc.values()), key=str.casefold)
-    pts = sorted(pt_soc, key=str.casefold)
+    """Participants with >= 1 AE: any AE, per SOC and per PT (``group2`` = its SOC), per column;
+    every (SOC, PT) pair of ADAE in every column (zeros included)."""
+    pairs = sorted(set(zip(adae["AEBODSYS"], adae["AEDECOD"])))
     parts = []
-    for people, ae in populations(adsl, adae, **kw).values():
-        parts.append(flag_ard(people, pd.Series(True, index=people.index), by=GROUP,
-                              levels=list(people[GROUP].cat.categories), variable="POPULATION",
-                              statistic=("n",), context="ae"))
-        parts.append(_flag(people, ae, "ANY_AE"))
-        parts.append(_tabulate(people, ae, "AEBODSYS", socs))
-        pt = _tabulate(people, ae, "AEDECOD", pts)
-        pt["group2"] = "AEBODSYS"
-        pt["group2_level"] = [pt_soc[t] for t in pt["variable_level"]]
-        parts.append(pt)
+    for people, ae, levels in populations(adsl, adae, **kw).values():
+        std = tlg.ae_by_soc_pt(ae, people, terms=pairs, **_spine(levels))
+        parts.append(_relabel(std.ard, {"ANYAE": "ANY_AE"}, {"ANY_AE": {tlg.adverse.ANY_AE: None}}))
     return bind_ard(*parts)
 
 
 def ae_table_ard(adsl: pd.DataFrame, adae: pd.DataFrame, threshold: float = 0.10, **kw) -> pd.DataFrame:
-    """SOC/PT rows of the terms reported by >= ``threshold`` of any column (and their SOCs)."""
-    full = soc_pt_ard(adsl, adae, **kw)
-    return keep_terms(full, frequent_terms(full, threshold))
+    """SOC/PT rows of the terms reported by >= ``threshold`` (proportion) of any column, and their
+    SOCs (``tlg.filter_terms``; SOC rows count every term)."""
+    return tlg.filter_terms(soc_pt_ard(adsl, adae, **kw), 100 * threshold, exclude=())
 
 
 # ---------------------------------------------------------------- exposure (ADEX) and listings

@@ -6,7 +6,9 @@ widest unbreakable piece: a whole number cell such as "65 (75.6%)" or
 "−7.13 to −4.74", or the longest word of a text cell), and the space left over
 goes to the columns that would otherwise wrap, in proportion to how much they
 need (their *natural* width, text on one line, minus their minimum). A table
-whose minimum widths do not fit is set in a smaller font, then landscape.
+whose minimum widths do not fit is set in a smaller font (never below a readable
+minimum), then landscape, then split into column groups that each repeat the stub
+column (:func:`parts_layout`), as SAS ODS and r2rtf page wide tables.
 
 Widths are measured with the font metrics of the output (``fontTools`` reads the
 advance widths of the TrueType font; Liberation Sans is metric-compatible with
@@ -19,6 +21,7 @@ boxes of the column's widest parts, so units line up down the column.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import re
@@ -28,7 +31,7 @@ from typing import Callable, Optional, Sequence
 from ._table_data import TableData
 
 __all__ = ["is_numeric", "tokens", "protect", "decimal_parts", "Layout", "layout", "text_width",
-           "mono_width", "NBSP"]
+           "mono_width", "NBSP", "Part", "parts_layout", "column_groups", "part_data"]
 
 NBSP = "\u00a0"
 # Words that may appear in a statistic cell without making it text.
@@ -306,3 +309,120 @@ def layout(d: TableData, *, avail: float, avail_landscape: Optional[float] = Non
     k = width / sum(mins)
     return Layout(tuple(m * k for m in mins), sizes[-1], land, tuple(numeric[1:]), tuple(mins),
                   overflow=True)
+
+
+# ---- tables wider than the page: column groups ---------------------------------------
+def _units(d: TableData) -> list[list[int]]:
+    """Data column indices (0-based) that stay together in a column group: a spanner's columns."""
+    keys = list(d.column_keys())
+    units, j = [], 0
+    spans = {min(keys.index(k) for k in s.columns): len(s.columns) for s in d.spanners}
+    while j < len(keys):
+        n = spans.get(j, 1)
+        units.append(list(range(j, j + n)))
+        j += n
+    return units
+
+
+def column_groups(d: TableData, *, avail: float, size: float, measure: Measure = text_width,
+                  pad: float = 4.0) -> list[tuple[int, ...]]:
+    """Data columns of each part of a table too wide for ``avail`` points at ``size``: as few
+    parts as fit (each repeats the stub column), consecutive columns, a spanner's columns
+    together unless they alone are too wide, the parts as even in width as possible."""
+    mins, _, _ = measure_columns(d, size, measure, pad, d.rules.pvalue_style == "csr")
+    stub, cols = mins[0], mins[1:]
+    room = avail - stub
+    units = []
+    for u in _units(d):
+        units += [[j] for j in u] if sum(cols[j] for j in u) > room else [u]
+    width = [sum(cols[j] for j in u) for u in units]
+    if any(w > room + 1e-6 for w in width):
+        raise ValueError("a single column is wider than the page")
+    # fewest parts (greedy), then the most even split into that many consecutive parts
+    parts, used = 1, 0.0
+    for w in width:
+        if used + w > room + 1e-6:
+            parts, used = parts + 1, 0.0
+        used += w
+    n = len(units)
+    pre = [0.0]
+    for w in width:
+        pre.append(pre[-1] + w)
+
+    @functools.lru_cache(maxsize=None)
+    def best(i: int, k: int) -> tuple[float, tuple[int, ...]]:
+        """(widest part, cut points) splitting units[i:] into k parts."""
+        if k == 1:
+            return (pre[n] - pre[i], ()) if pre[n] - pre[i] <= room + 1e-6 else (float("inf"), ())
+        out = (float("inf"), ())
+        for cut in range(i + 1, n - k + 2):
+            head = pre[cut] - pre[i]
+            if head > room + 1e-6:
+                break
+            rest, cuts = best(cut, k - 1)
+            cand = (max(head, rest), (cut,) + cuts)
+            out = min(out, cand)
+        return out
+
+    _, cuts = best(0, parts)
+    bounds = (0,) + cuts + (n,)
+    return [tuple(j for u in units[a:b] for j in u) for a, b in zip(bounds, bounds[1:])]
+
+
+def part_data(d: TableData, columns: Sequence[int]) -> TableData:
+    """The table with only these data columns (the stub and every row kept); spanners over
+    them, clipped to them."""
+    from ._table_data import Spanner
+    keep = [d.columns[j] for j in columns]
+    keys = {c.key for c in keep}
+    spanners = tuple(s if set(s.columns) <= keys else Spanner(s.label, tuple(k for k in s.columns if k in keys))
+                     for s in d.spanners if keys & set(s.columns))
+    return dataclasses.replace(d, columns=tuple(keep), spanners=spanners)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One column group of a table: its data, layout, and its data columns (1-based, of all)."""
+    data: TableData
+    layout: Layout
+    columns: tuple[int, ...]
+    of: int                     # data columns of the whole table
+
+    def label(self, k: int, n: int) -> str:
+        """"Part 1 of 2: columns 1-6 of 12"; empty for a table set whole."""
+        if n <= 1 or not self.columns:
+            return ""
+        return f"Part {k} of {n}: columns {self.columns[0]}-{self.columns[-1]} of {self.of}"
+
+
+def parts_layout(d: TableData, *, avail: float, avail_landscape: Optional[float] = None,
+                 size: float, min_size: Optional[float] = None, measure: Measure = text_width,
+                 pad: float = 4.0, stub_share: Optional[float] = None) -> list[Part]:
+    """The layout step for a page: the whole table (:func:`layout`), or, when it does not fit
+    even in ``min_size`` type (and on a landscape page, when ``avail_landscape`` is given),
+    column groups that each repeat the stub (:func:`column_groups`), all set in the largest
+    type in which every group fits. Type never goes below ``min_size``."""
+    kw = dict(measure=measure, pad=pad, stub_share=stub_share)
+    lay = layout(d, avail=avail, avail_landscape=avail_landscape, size=size, min_size=min_size, **kw)
+    n = len(d.columns)
+    if not lay.overflow or n < 2:
+        return [Part(d, lay, tuple(range(1, n + 1)), n)]
+    width = avail_landscape if lay.landscape and avail_landscape else avail
+    small = lay.font_size
+    try:
+        groups = column_groups(d, avail=width, size=small, measure=measure, pad=pad)
+    except ValueError:          # one column alone is too wide: nothing to split (the layout check fails)
+        return [Part(d, lay, tuple(range(1, n + 1)), n)]
+    parts = [part_data(d, g) for g in groups]
+    s = size
+    while s > small:            # the largest type in which every part fits
+        if all(sum(measure_columns(p, s, measure, pad, d.rules.pvalue_style == "csr")[0]) <= width + 1e-6
+               for p in parts):
+            break
+        s = round(s - 0.5, 2)
+    s = max(s, small)
+    out = []
+    for g, p in zip(groups, parts):
+        pl = layout(p, avail=width, size=s, min_size=s, **kw)
+        out.append(Part(p, dataclasses.replace(pl, landscape=lay.landscape), tuple(j + 1 for j in g), n))
+    return out

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from ._escape import escape_rtf
-from ._layout import NBSP, Layout, decimal_parts, layout, mono_width, protect, spans_table, tokens
+from ._layout import NBSP, Layout, decimal_parts, mono_width, parts_layout, protect, spans_table, tokens
+from ._render_typst import MIN_SIZE, spanner_index
 from ._table_data import Cell, Resolved, TableData, resolve
 
 TWIPS_PER_IN = 1440
@@ -56,11 +57,30 @@ def _line_lr(left: str, right: str, width: int, fs: int) -> str:
 
 
 def run_stamp() -> str:
-    """Run date and time for the footer: now (UTC), or SOURCE_DATE_EPOCH for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch and epoch.isdigit()
+    """Run date and time for the footer: ``SOURCE_DATE_EPOCH`` (the reproducible-builds
+    convention; ``trialsupp render`` sets it to the render's recorded start, and ``verify``
+    re-runs with the same value), else now; in UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit()
             else datetime.now(timezone.utc))
     return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+RUN_LINE = re.compile(r"Run: \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+_FOOTER_GROUP = re.compile(r"\{\\footerf?\n.*?\n\}\n", re.S)
+
+
+def restamp(rtf: str, stamp: str) -> str:
+    """The RTF with the run date/time of its page footers replaced by ``stamp`` (an output
+    restored from the notebook cache is dated by the render that publishes it)."""
+    return _FOOTER_GROUP.sub(lambda m: RUN_LINE.sub("Run: " + stamp, m.group(0)), rtf)
+
+
+def run_footer(footer_right: str, run: Optional[str]) -> str:
+    """Right part of the footer line: the caller's text and "Run: <date time>"
+    (``run``: "auto" for :func:`run_stamp`, a text, or None/"" for none)."""
+    stamp = run_stamp() if run == "auto" else run
+    return "   ".join(x for x in (footer_right, f"Run: {stamp}" if stamp else "") if x)
 
 
 def _dec_pad(d: TableData, lay: Layout) -> dict[str, tuple[int, int]]:
@@ -88,13 +108,16 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     number : e.g. "Table 14-3.01" (first title line); titles: further lines (population ...).
     header_left/right, footer_left/right : page header/footer texts; ``{page}`` and
         ``{pages}`` become page-number fields.
-    run : run date/time printed in the footer ("auto": now in UTC, see :func:`run_stamp`;
-        None: none).
+    run : run date/time printed in the footer ("auto": ``SOURCE_DATE_EPOCH`` or now, in UTC,
+        see :func:`run_stamp`; None: none).
 
-    Column widths come from the shared layout step (``_layout.layout``, measured in
+    Column widths come from the shared layout step (``_layout.parts_layout``, measured in
     the monospace font). The column headings are a table in the page header, so
     that every reader (Word, LibreOffice) repeats them on each page; pages after
     the first say "(continued)" after the table number (``\titlepg`` first-page header).
+    A table too wide for a landscape page in the smallest type (1.5 pt below ``font_size``,
+    never below 7 pt) is set as column groups, each in its own section (its own page header
+    with its column headings) that repeats the stub column.
     """
     r: Resolved = resolve(data)
     d = data
@@ -102,14 +125,58 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     pw, ph = (15840, 12240) if land else (12240, 15840)
     margin = TWIPS_PER_IN
     width = pw - 2 * margin
-    lay = layout(d, avail=width / 20, avail_landscape=None if land else (15840 - 2 * margin) / 20,
-                 size=font_size, min_size=font_size - 1.5, measure=mono_width, pad=4.0,   # gap 3pt + slack
-                 stub_share=stub_fraction if stub_fraction is not None else None)
-    if lay.landscape and not land:
+    parts = parts_layout(d, avail=width / 20, avail_landscape=None if land else (15840 - 2 * margin) / 20,
+                         size=font_size, min_size=max(font_size - 1.5, min(MIN_SIZE, font_size)),
+                         measure=mono_width, pad=4.0,   # gap 3pt + slack
+                         stub_share=stub_fraction if stub_fraction is not None else None)
+    if parts[0].layout.landscape and not land:
         land = True
         pw, ph = ph, pw
         width = pw - 2 * margin
-    fs = int(round(lay.font_size * 2))
+    fs = int(round(parts[0].layout.font_size * 2))
+
+    out: list[str] = []
+    out.append(r"{\rtf1\ansi\ansicpg1252\deff0\uc1" + "\n")
+    out.append(r"{\fonttbl{\f0\fmodern\fcharset0 " + _t(font) + r";}}" + "\n")
+    out.append(r"{\colortbl;\red0\green0\blue0;}" + "\n")
+    out.append(r"{\info{\title " + _t(" ".join(x for x in (number or "", d.title) if x)) + "}}\n")
+    out.append(rf"\paperw{pw}\paperh{ph}\margl{margin}\margr{margin}\margt{margin}\margb{margin}"
+               rf"\headery720\footery720" + (r"\landscape" if land else "") + "\n")
+    # page footer: notes, then the footer line and the run date/time (the same in every section)
+    notes = []
+    if r.abbreviations:
+        notes.append("Abbreviations: " + "; ".join(f"{_t(a)}, {_t(m)}" for a, m in r.abbreviations) + ".")
+    notes += [_t(str(g)) for g in r.general]
+    notes += [_marks((l,)) + _t(str(t)) for l, t in r.notes]
+    if d.source:
+        notes.append(_t(d.source))
+    right = run_footer(footer_right, run)
+    footers: dict[str, str] = {}
+    for kind in ("footerf", "footer"):
+        ftr = ["{\\" + kind + "\n"]
+        ftr += [rf"\pard\plain\ql\f0\fs{fs} " + n + r"\par" + "\n" for n in notes]
+        if footer_left or right:
+            ftr.append(_line_lr(footer_left, right, width, fs))
+        footers[kind] = "".join(ftr) + "}\n"
+
+    for k, part in enumerate(parts):
+        if k:       # a new section on a new page: its own page header with its column headings
+            out.append(r"\pard\plain\f0\fs" + str(fs) + r"\sect" + "\n")
+        first = k == 0
+        out.append(r"\sectd" + ("" if first else r"\sbkpage") + (r"\titlepg" if first else "") + (r"\lndscpsxn" if land else "")
+                   + rf"\pgwsxn{pw}\pghsxn{ph}" + "\n")
+        label = part.label(k + 1, len(parts))
+        out += _part(part.data, part.layout, r, width, fs, number=number, titles=list(titles) + ([label] if label else []),
+                     header_left=header_left, header_right=header_right, first=first, footers=footers)
+    out.append(r"\pard\plain\f0\fs" + str(fs) + r"\par" + "\n}")
+    return "".join(out)
+
+
+def _part(d: TableData, lay: Layout, r: Resolved, width: int, fs: int, *, number, titles, header_left,
+          header_right, first: bool, footers: dict[str, str]) -> list[str]:
+    """One section of the document: page headers (with the column headings), footers and rows
+    of the whole table or of one column group. ``first``: the first section (its first page
+    has no "(continued)"); ``r``: the whole table's footnote marks."""
     ncols = len(d.columns)
     scale = width / (lay.total * 20) if lay.total else 1.0
     all_edges, x = [], 0.0
@@ -155,14 +222,15 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     head_rows: list[str] = []
     keys = list(d.column_keys())
     if d.spanners:
-        starts = {min(keys.index(k) for k in s.columns): (i, s) for i, s in enumerate(d.spanners)}
+        starts = {min(keys.index(k) for k in s.columns): s for s in d.spanners}
         cells, under = [(stub_w, "ql", "")], [False]
         j = 0
         while j < ncols:
             if j in starts:
-                i, s = starts[j]
+                s = starts[j]
                 j += len(s.columns)
-                cells.append((all_edges[j], "qc", (_cell_text(s.label) if hasattr(s.label, "ids") else _t(s.label)) + _marks(r.mark("spanner", i))))
+                cells.append((all_edges[j], "qc", (_cell_text(s.label) if hasattr(s.label, "ids") else _t(s.label))
+                              + _marks(r.mark("spanner", spanner_index(r, s)))))
                 under.append(True)
             else:
                 j += 1
@@ -173,15 +241,6 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
     for j, c in enumerate(d.columns):
         cells.append((edges[j], "qc", _cell_text(c.header) + _marks(r.mark("column", c.key))))
     head_rows.append(row(cells, top=not d.spanners, bottom=True))
-
-    out: list[str] = []
-    out.append(r"{\rtf1\ansi\ansicpg1252\deff0\uc1" + "\n")
-    out.append(r"{\fonttbl{\f0\fmodern\fcharset0 " + _t(font) + r";}}" + "\n")
-    out.append(r"{\colortbl;\red0\green0\blue0;}" + "\n")
-    out.append(r"{\info{\title " + _t(" ".join(x for x in (number or "", d.title) if x)) + "}}\n")
-    out.append(rf"\paperw{pw}\paperh{ph}\margl{margin}\margr{margin}\margt{margin}\margb{margin}"
-               rf"\headery720\footery720" + (r"\landscape" if land else "") + "\n")
-    out.append(r"\sectd\titlepg" + (r"\lndscpsxn" if land else "") + rf"\pgwsxn{pw}\pghsxn{ph}" + "\n")
 
     def page_header(kind: str, continued: bool) -> list[str]:
         hdr = ["{\\" + kind + "\n"]
@@ -197,27 +256,14 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
         hdr.append(rf"\pard\plain\f0\fs4\par" + "\n}\n")
         return hdr
 
-    out += page_header("headerf", continued=False)
+    out: list[str] = []
+    if first:
+        out += page_header("headerf", continued=False)
     out += page_header("header", continued=True)
-    # page footer: notes, then the footer line and the run date/time
-    notes = []
-    if r.abbreviations:
-        notes.append("Abbreviations: " + "; ".join(f"{_t(a)}, {_t(m)}" for a, m in r.abbreviations) + ".")
-    notes += [_t(str(g)) for g in r.general]
-    notes += [_marks((l,)) + _t(str(t)) for l, t in r.notes]
-    if d.source:
-        notes.append(_t(d.source))
-    stamp = run_stamp() if run == "auto" else run
-    right = "   ".join(x for x in (footer_right, f"Run: {stamp}" if stamp else "") if x)
-    for kind in ("footerf", "footer"):
-        ftr = ["{\\" + kind + "\n"]
-        for n in notes:
-            ftr.append(rf"\pard\plain\ql\f0\fs{fs} " + n + r"\par" + "\n")
-        if footer_left or right:
-            ftr.append(_line_lr(footer_left, right, width, fs))
-        ftr.append("}\n")
-        out += ftr
-
+    # a later section has no first-page header/footer (no \titlepg)
+    out += [footers["footerf"], footers["footer"]] if first else [footers["footer"]]
+    if not first:       # LibreOffice starts no new section (page, header) where a table comes first
+        out.append(r"\pard\plain\f0\fs4\par" + "\n")
     for i, rw in enumerate(d.rows):
         last = i == len(d.rows) - 1
         lab = _t(rw.label) + _marks(r.mark("row", i))
@@ -233,5 +279,4 @@ def render_rtf(data: TableData, *, number: Optional[str] = None, titles: Sequenc
             cells.append((edges[j], "qc" if c.align == "center" or lay.numeric[j] else "ql",
                           body_text(c.key, rw.cell(c.key)) + _marks(r.mark("cell", i, c.key))))
         out.append(row(cells, bottom=last))
-    out.append(r"\pard\plain\f0\fs" + str(fs) + r"\par" + "\n}")
-    return "".join(out)
+    return out

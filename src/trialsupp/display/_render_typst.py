@@ -5,6 +5,8 @@ headings, and at the bottom. The header repeats on every page of a long table.
 Abbreviations, general notes, lettered footnotes and the source line follow in
 smaller text. No ``#figure``: Quarto wraps the block in a figure with the
 ``tbl-cap`` caption (``include_title=True`` prints the title for standalone use).
+A table too wide for the page even in 7 pt type is split into column groups, each
+repeating the stub column (the shared layout step, ``_layout.parts_layout``).
 ``landscape=True`` puts the table on its own flipped (landscape) page(s) when the
 document is portrait; in an already landscape document (the CSR layout) it is set in
 the flow (no nested page, so the title block before it stays with it), and the notes
@@ -15,7 +17,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._layout import NBSP, Layout, decimal_parts, layout, protect, spans_table, tokens
+from ._layout import NBSP, Layout, Part, decimal_parts, layout, parts_layout, protect, spans_table, tokens
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -43,15 +45,25 @@ AVAIL_LANDSCAPE = 660.0
 INSET_X = 4.0
 
 
-def table_layout(data: TableData) -> Layout:
-    """The shared layout step (column widths, type size, orientation) for the PDF."""
-    d = data
+MIN_SIZE = 7.0          # type is never set smaller than this: a wider table is split instead
+
+
+def _page(d: TableData) -> dict:
     size = d.font_size or (7.5 if d.landscape else 8.5)
-    if d.landscape:
-        return layout(d, avail=AVAIL_LANDSCAPE, size=size, pad=INSET_X + 0.5)
     # a portrait table sits in a figure (a container: no page break to a landscape page
-    # there), so a wide one is set in smaller type; set landscape=True to turn the page
-    return layout(d, avail=AVAIL_PORTRAIT, size=size, min_size=6.0, pad=INSET_X + 0.5)
+    # there): a wide one is set in smaller type, then split; set landscape=True to turn the page
+    return dict(avail=AVAIL_LANDSCAPE if d.landscape else AVAIL_PORTRAIT, size=size,
+                min_size=min(MIN_SIZE, size), pad=INSET_X + 0.5)
+
+
+def table_layout(data: TableData) -> Layout:
+    """The shared layout step (column widths, type size, orientation) of the whole table."""
+    return layout(data, **_page(data))
+
+
+def table_parts(data: TableData) -> list[Part]:
+    """The table as set on the PDF page: whole, or in column groups when it is too wide."""
+    return parts_layout(data, **_page(data))
 
 
 def _num(cell: Cell) -> str:
@@ -68,15 +80,61 @@ def _dec_cell(cell: Cell, j: int) -> Optional[str]:
             f"#box(width: ts-dw.at({j}).at(1), align(left)[{_text(tail)}])")
 
 
+def spanner_index(r: Resolved, s) -> int:
+    """Index of a (possibly clipped) spanner of a column group among the whole table's."""
+    return next(i for i, t in enumerate(r.data.spanners)
+                if t.label == s.label and set(s.columns) <= set(t.columns))
+
+
 def render_typst(data: TableData, *, include_title: bool = False, number: Optional[str] = None,
                  page: bool = False) -> str:
     """The Typst source of the table (a markup block).
 
-    ``page=True`` wraps it in a complete document preamble (for standalone compiles).
+    A table too wide for the page in the smallest readable type (``MIN_SIZE``) is set as
+    column groups, one after the other, each repeating the stub column and labelled
+    "Part 1 of 2: columns 1-6 of 12". ``page=True`` wraps it in a complete document
+    preamble (for standalone compiles).
     """
     r: Resolved = resolve(data)
     d = data
-    lay = table_layout(d)
+    parts = table_parts(d)
+    size = parts[0].layout.font_size
+    L: list[str] = []
+    L.append("#[")
+    L.append(f"#set text(size: {size}pt)")
+    L.append(f"#show table: set text(size: {size}pt)")   # the size the layout was measured for
+    L.append("#set par(justify: false)")
+    if include_title and (d.title or number):
+        head = f"*{escape_typst(number)}.* " if number else ""
+        L.append(f"#block(below: 0.6em, sticky: true)[{head}{_text(d.title)}{_marks(r.mark('title'))}]")
+    notes = _notes(d, r)
+    for k, part in enumerate(parts):
+        if k:
+            L.append("#v(1.2em, weak: true)")
+        L += _table(part.data, part.layout, r, notes if d.landscape else [],
+                    part.label(k + 1, len(parts)))
+    if notes and not d.landscape:
+        L.append(f"#block(above: 0.4em, width: 100%)[#set text(size: {size - 1}pt)")
+        L.append("#set par(spacing: 0.45em)")
+        for n in notes:
+            L.append(f"#par[{n}]")
+        L.append("]")
+    L.append("#metadata(\"ts-table-end\")<ts-table-end>")      # page headers: "(continued)"
+    L.append("]")
+    body = "\n".join(L)
+    if d.landscape:
+        # no nested flipped page when the page is already landscape (CSR documents)
+        body = ("#let ts-table-body = [\n" + body + "\n]\n"
+                "#context if page.flipped { ts-table-body } else { page(flipped: true, ts-table-body) }")
+    if page:
+        body = PREAMBLE + body + "\n"
+    return body
+
+
+def _table(d: TableData, lay: Layout, r: Resolved, footer_notes: list[str], label: str = "") -> list[str]:
+    """One ``table(...)`` (the whole table or one column group); ``r``: the whole table's marks;
+    ``footer_notes``: notes repeated at the foot of every page of the table (CSR); ``label``: a
+    column group's "Part 1 of 2: columns 1-6 of 12", above the rule of its repeated heading."""
     ncol = len(d.columns) + 1
     size = lay.font_size
     numeric = (False,) + lay.numeric
@@ -88,13 +146,6 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     decimal = d.rules.pvalue_style == "csr"
     dec_cols = {j for j, c in enumerate(d.columns) if decimal and lay.numeric[j]}
     L: list[str] = []
-    L.append("#[")
-    L.append(f"#set text(size: {size}pt)")
-    L.append(f"#show table: set text(size: {size}pt)")   # the size the layout was measured for
-    L.append("#set par(justify: false)")
-    if include_title and (d.title or number):
-        head = f"*{escape_typst(number)}.* " if number else ""
-        L.append(f"#block(below: 0.6em, sticky: true)[{head}{_text(d.title)}{_marks(r.mark('title'))}]")
     L.append("#context {")
     dw = []
     for j, c in enumerate(d.columns):
@@ -113,20 +164,26 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
     L.append(f"  align: {align},")
     L.append("  stroke: none,")
     L.append(f"  inset: (x: {INSET_X:g}pt, y: 2.5pt),")
-    L.append(f"  table.hline(stroke: {THICK}),")
-    L.append("  table.header(repeat: true,")
+    if label:
+        L.append("  table.header(repeat: true,")
+        L.append(f"    table.cell(colspan: {ncol}, inset: (x: 0pt, top: 0pt, bottom: 3pt))"
+                 f"[#text(style: \"italic\")[{escape_typst(label)}]],")
+        L.append(f"    table.hline(stroke: {THICK}),")
+    else:
+        L.append(f"  table.hline(stroke: {THICK}),")
+        L.append("  table.header(repeat: true,")
     if d.spanners:
         keys = list(d.column_keys())
-        starts = {min(keys.index(k) for k in s.columns): (i, s) for i, s in enumerate(d.spanners)}
+        starts = {min(keys.index(k) for k in s.columns): s for s in d.spanners}
         row = ["[]"]
         j = 0
         rules = []
         while j < len(keys):
             if j in starts:
-                i, s = starts[j]
+                s = starts[j]
                 row.append(f"table.cell(colspan: {len(s.columns)}, align: center)"
                            f"[*{render_cell(s.label) if hasattr(s.label, 'ids') else _text(s.label)}*"
-                           f"{_marks(r.mark('spanner', i))}]")
+                           f"{_marks(r.mark('spanner', spanner_index(r, s)))}]")
                 rules.append(f"table.hline(start: {j + 1}, end: {j + 1 + len(s.columns)}, stroke: {THIN})")
                 j += len(s.columns)
             else:
@@ -163,36 +220,19 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
                            else _text(protect(cell.text)))
             cells.append(f"[{content}{mark}]")
         L.append("  " + ", ".join(cells) + ",")
-    notes = _notes(d, r)
-    if d.landscape and notes:
+    if footer_notes:
         # CSR: footnotes repeat at the foot of every page of the table
         L.append(f"  table.footer(repeat: true, table.hline(stroke: {THICK}),")
         L.append(f"    table.cell(colspan: {ncol}, inset: (x: 4pt, top: 3pt, bottom: 0pt))"
                  f"[#set text(size: {size - 1}pt); #set par(spacing: 0.45em)")
-        for n in notes:
+        for n in footer_notes:
             L.append(f"#par[{n}]")
         L.append("    ]),")
-        notes = []
     else:
         L.append(f"  table.hline(stroke: {THICK}),")
     L.append(")")
     L.append("}")
-    if notes:
-        L.append(f"#block(above: 0.4em, width: 100%)[#set text(size: {size - 1}pt)")
-        L.append("#set par(spacing: 0.45em)")
-        for n in notes:
-            L.append(f"#par[{n}]")
-        L.append("]")
-    L.append("#metadata(\"ts-table-end\")<ts-table-end>")      # page headers: "(continued)"
-    L.append("]")
-    body = "\n".join(L)
-    if d.landscape:
-        # no nested flipped page when the page is already landscape (CSR documents)
-        body = ("#let ts-table-body = [\n" + body + "\n]\n"
-                "#context if page.flipped { ts-table-body } else { page(flipped: true, ts-table-body) }")
-    if page:
-        body = PREAMBLE + body + "\n"
-    return body
+    return L
 
 
 def _notes(d: TableData, r: Resolved) -> list[str]:

@@ -1,5 +1,6 @@
 """A figure as an RTF page (CSR appendix): page header (protocol, page X of Y, number, title,
-population), the PNG picture scaled to the text width, footnotes and the footer line.
+population), the PNG picture scaled to the text width, footnotes and the footer line with the
+run date/time.
 
 RTF embeds PNG pictures natively (``{\\pict\\pngblip ...}`` with the bytes in hex); Word and
 LibreOffice both read it. The header/footer lines use the table renderer's helpers so a figure
@@ -11,7 +12,7 @@ import struct
 from pathlib import Path
 from typing import Sequence
 
-from trialsupp.display._render_rtf import _line_lr, _t
+from trialsupp.display._render_rtf import _line_lr, _t, run_footer
 
 __all__ = ["figure_rtf"]
 
@@ -27,8 +28,11 @@ def _png_size(data: bytes) -> tuple[int, int]:
 def figure_rtf(png: str | Path, path: str | Path, *, number: str, title: str, titles: Sequence[str] = (),
                footnotes: Sequence[str] = (), header_left: str = "", header_right: str = "Page {page} of {pages}",
                footer_left: str = "", footer_right: str = "", font: str = "Courier New",
-               font_size: float = 9.0, landscape: bool = True) -> str:
-    """Write ``path`` (a one-figure RTF document) and return its text."""
+               font_size: float = 9.0, landscape: bool = True, run: str | None = "auto") -> str:
+    """Write ``path`` (a one-figure RTF document) and return its text.
+
+    ``run``: the run date/time after the footer line, as in the table RTFs ("auto": the
+    render's time, ``SOURCE_DATE_EPOCH``; None: none)."""
     data = Path(png).read_bytes()
     wpx, hpx = _png_size(data)
     pw, ph = (15840, 12240) if landscape else (12240, 15840)
@@ -55,8 +59,9 @@ def figure_rtf(png: str | Path, path: str | Path, *, number: str, title: str, ti
     out.append(r"{\footer" + "\n")
     for n in footnotes:
         out.append(rf"\pard\plain\ql\f0\fs{fs} " + _t(n) + r"\par" + "\n")
-    if footer_left or footer_right:
-        out.append(_line_lr(footer_left, footer_right, width, fs))
+    right = run_footer(footer_right, run)
+    if footer_left or right:
+        out.append(_line_lr(footer_left, right, width, fs))
     out.append("}\n")
     out.append(rf"\pard\plain\qc{{\pict\pngblip\picw{wpx}\pich{hpx}\picwgoal{goal_w}\pichgoal{goal_h}" + "\n")
     hexed = data.hex()

@@ -151,6 +151,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
             cache.reasons[rel] = found.reason
             if found.entry is not None:
                 cache.restore(found.entry, dest, work)
+                date_rtf_files(work)
                 cache.hits.append(rel)
                 note("restored from cache")
             else:
@@ -177,6 +178,19 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
             shutil.copytree(work, vdir, dirs_exist_ok=True)
         shutil.rmtree(work_root)
     return executed
+
+
+def date_rtf_files(folder: Path) -> None:
+    """RTF outputs restored from the notebook cache carry the run time of the render that
+    executed them: date them by this render (``SOURCE_DATE_EPOCH``), as a re-execution would,
+    so that they agree with run.json and verify's re-run writes the same bytes."""
+    from trialsupp.display._render_rtf import restamp, run_stamp
+    stamp = run_stamp()
+    for path in sorted(folder.rglob("*.rtf")):
+        text = path.read_text(encoding="latin-1")
+        dated = restamp(text, stamp)
+        if dated != text:
+            path.write_text(dated, encoding="latin-1")
 
 
 INJECTED_CELL_ID = "injected-parameters"

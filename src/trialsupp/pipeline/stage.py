@@ -106,6 +106,12 @@ def stage_metadata(build: Path, study: Study) -> None:
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     doc.setdefault("trialsupp", {}).update(study_metadata(study))
     doc["title"] = study.title
+    # the pipeline has done the pre-render work, and publish_quarto the post-render work:
+    # no Python start-up per Quarto process in the build folder
+    project = doc.get("project") or {}
+    for hook in ("pre-render", "post-render"):
+        if "trialsupp.quarto_prerender" in str(project.get(hook, "")):
+            project.pop(hook)
     path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 

@@ -46,6 +46,9 @@ class Output:
     title: str
     datasets: list[str]
     cells: list[tuple[str, str, str]]   # (label, caption, python code of the output cell)
+    # what the calls read, {dataset: {VARIABLE: type}} (``trialsupp.data.requirements`` types),
+    # written into the notebook's metadata and checked by ``render`` before any notebook runs
+    requires: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,6 +82,32 @@ def _lack(df: Optional[pd.DataFrame], name: str, cols: list[str]) -> list[str]:
     if df is None:
         return [name.upper()]
     return [f"{name.upper()}.{c}" for c in cols if not _has(df, c)]
+
+
+# variables an output cannot do without: declared "not all missing" (type suffix +)
+_KEY = {"USUBJID", "PARAMCD", "AVAL", "AVISIT", "CNSR", "AEBODSYS", "AEDECOD", "EOSSTT", "TRTDURD"}
+
+
+def _type(s: pd.Series) -> str:
+    """Requirement type of a variable as delivered: num, flag (Y/N/blank only) or char."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return "num"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    values = set(s.dropna().astype(str).str.strip())
+    return "flag" if values and values <= {"Y", "N", ""} else "char"
+
+
+def _needs(data: dict[str, pd.DataFrame], **reads: list) -> dict[str, dict[str, str]]:
+    """{dataset: {variable: type}} for the variables a call reads (those present; None skipped)."""
+    out: dict[str, dict[str, str]] = {}
+    for ds, cols in reads.items():
+        df = data[ds]
+        got = out.setdefault(ds, {})
+        for c in cols:
+            if c and c in df.columns:
+                got[c] = _type(df[c]) + ("+" if c in _KEY else "")
+    return out
 
 
 def _first(df: pd.DataFrame, *cols: str) -> Optional[str]:
@@ -149,7 +178,8 @@ def inspect_adam(root: Path) -> Inventory:
             inv.labels |= _labels_of(adsl[v])
     inv.outputs.append(Output("demographics", "table", "Demographic and Baseline Characteristics", ["adsl"],
                               [("tbl-demographics", "Demographic and Baseline Characteristics",
-                                f"out = tlg.demographics(s.data['adsl'], {dm_vars!r}, {spine_itt})")]))
+                                f"out = tlg.demographics(s.data['adsl'], {dm_vars!r}, {spine_itt})")],
+                              _needs(data, adsl=["USUBJID", itt_arm, itt_flag, *dm_vars])))
     # disposition (DST01)
     if _has(adsl, "EOSSTT"):
         reason = _first(adsl, "DCSREAS", "DCDECOD")
@@ -159,7 +189,8 @@ def inspect_adam(root: Path) -> Inventory:
         inv.outputs.append(Output("disposition", "table", "Subject Disposition", ["adsl"],
                                   [("tbl-disposition", "Subject Disposition",
                                     f"out = tlg.disposition(s.data['adsl'], reason={_q(reason)}, "
-                                    f"arm={_q(arm)}, layout=layout)")]))
+                                    f"arm={_q(arm)}, layout=layout)")],
+                                  _needs(data, adsl=["USUBJID", arm, "EOSSTT", reason])))
     else:
         inv.missing.append("disposition: ADSL has no EOSSTT")
     # exposure (EXT01)
@@ -177,8 +208,11 @@ def inspect_adam(root: Path) -> Inventory:
         code = None
         inv.missing.append("exposure: neither ADSL.TRTDURD nor ADEX (PARAMCD, AVAL)")
     if code:
+        reads = {"adsl": ["USUBJID", arm, saf_flag, "TRTDURD" if ds == ["adsl"] else None]}
+        if ds != ["adsl"]:
+            reads["adex"] = ["USUBJID", "PARAMCD", "AVAL"]
         inv.outputs.append(Output("exposure", "table", "Exposure to Study Treatment", ds,
-                                  [("tbl-exposure", "Exposure to Study Treatment", code)]))
+                                  [("tbl-exposure", "Exposure to Study Treatment", code)], _needs(data, **reads)))
     # adverse events (AET01, AET02)
     adae = data.get("adae")
     lack = _lack(adae, "adae", ["AEBODSYS", "AEDECOD"])
@@ -191,15 +225,19 @@ def inspect_adam(root: Path) -> Inventory:
         if not _has(adae, "TRTA"):
             inv.choices.append(f"adverse events: ADAE has no TRTA; arm {arm} from ADSL")
         inv.labels |= _labels_of(adae["AEBODSYS"]) | _labels_of(adae["AEDECOD"])
+        from trialsupp.tlg.adverse import AE_CATEGORIES
+        category_vars = [v for _, vars_, _ in AE_CATEGORIES.values() for v in vars_ if _has(adae, v)]
+        ae_needs = _needs(data, adae=["USUBJID", "TRTEMFL" if emergent != "None" else None, "AEBODSYS",
+                                      "AEDECOD", *category_vars], adsl=["USUBJID", arm, saf_flag])
         inv.outputs.append(Output("ae-overview", "table", "Overview of Adverse Events", ["adae", "adsl"],
                                   [("tbl-ae-overview", "Overview of Adverse Events",
                                     f"out = tlg.ae_overview(s.data['adae'], s.data['adsl'], emergent={emergent}, "
-                                    f"{spine_saf})")]))
+                                    f"{spine_saf})")], ae_needs))
         inv.outputs.append(Output("ae-soc-pt", "table", "Adverse Events by System Organ Class and Preferred Term",
                                   ["adae", "adsl"],
                                   [("tbl-ae-soc-pt", "Adverse Events by System Organ Class and Preferred Term",
                                     f"out = tlg.ae_by_soc_pt(s.data['adae'], s.data['adsl'], threshold=0, "
-                                    f"sort='descending', emergent={emergent}, {spine_saf})")]))
+                                    f"sort='descending', emergent={emergent}, {spine_saf})")], ae_needs))
     # BDS by visit (LBT01/VST01/QS), shifts (LBT14)
     for name, df in data.items():
         if name in _NOT_BDS or not _has(df, "PARAMCD", "AVAL"):
@@ -225,7 +263,10 @@ def inspect_adam(root: Path) -> Inventory:
             cells.append((f"tbl-{name}-shift", f"{name.upper()}: Shifts from Baseline Normal Range",
                           f"out = tlg.shift_table(s.data[{name!r}], s.data['adsl'], dataset={name.upper()!r}, "
                           f"paramcd={chosen!r}, {spine_saf})"))
-        inv.outputs.append(Output(f"bds-{name}", "table", f"{name.upper()} by visit", [name, "adsl"], cells))
+        shift = ["BNRIND", "ANRIND"] if len(cells) > 1 else []
+        inv.outputs.append(Output(f"bds-{name}", "table", f"{name.upper()} by visit", [name, "adsl"], cells,
+                                  _needs(data, **{name: ["USUBJID", "PARAMCD", "AVISIT", "AVAL", "BASE", "CHG",
+                                                         *shift], "adsl": ["USUBJID", arm, saf_flag]})))
     # time to event (TTET01, KMG01)
     adtte = data.get("adtte")
     lack = _lack(adtte, "adtte", ["PARAMCD", "AVAL", "CNSR"])
@@ -249,7 +290,9 @@ def inspect_adam(root: Path) -> Inventory:
                           f"out = tlg.time_to_event(s.data['adtte'], s.data['adsl'], paramcd={pc!r}, {spine_itt})"))
             cells.append((f"fig-km-{slug}", f"Kaplan-Meier Estimates: {label}",
                           f"out = tlg.km_figure(s.data['adtte'], s.data['adsl'], paramcd={pc!r}, {spine_itt})"))
-        inv.outputs.append(Output("time-to-event", "table", "Time to Event", ["adtte", "adsl"], cells))
+        inv.outputs.append(Output("time-to-event", "table", "Time to Event", ["adtte", "adsl"], cells,
+                                  _needs(data, adtte=["USUBJID", "PARAMCD", "AVAL", "CNSR"],
+                                         adsl=["USUBJID", itt_arm, itt_flag])))
     return inv
 
 

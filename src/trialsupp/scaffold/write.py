@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,60 @@ __all__ = ["new_project", "NewError"]
 
 LAYOUTS = ("jama", "csr")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# CSR appendix 14 sections, as in the CDISC pilot CSR (ICH E3 section 14 tables)
+CSR_SECTIONS = {1: "Subject Disposition", 2: "Demographic and Baseline Characteristics", 3: "Efficacy",
+                4: "Exposure", 5: "Adverse Events", 6: "Laboratory Data", 7: "Vital Signs and Other Safety Data"}
+# audit exemptions of the CSR layout: output numbers "14-5", "14-5.01" and "appendix 14" are not results
+CSR_NUMBER_PATTERNS = [r"(?<![\w.])14-[1-7](?:\.\d{2})?(?![\w.-]*\d)", r"(?i)\bappendix 14\b"]
+
+
+def csr_section(key: str) -> int:
+    """Appendix 14 section of a standard output: 14-1 disposition, 14-2 demographics, 14-3
+    efficacy (time to event; questionnaires and other BDS efficacy data), 14-4 exposure, 14-5
+    adverse events, 14-6 laboratory (ADLB*), 14-7 vital signs, ECG and other safety BDS."""
+    if key in ("disposition", "demographics", "exposure"):
+        return {"disposition": 1, "demographics": 2, "exposure": 4}[key]
+    if key.startswith("ae-"):
+        return 5
+    if key.startswith("bds-"):
+        ds = key[4:]
+        return 6 if ds.startswith("adlb") else 7 if ds.startswith(("advs", "adeg")) else 3
+    return 3                                                # time to event
+
+
+@dataclass(frozen=True)
+class Element:
+    """One table or figure of the report: notebook, cell label, caption, code and (CSR) number."""
+    output: Output
+    label: str
+    caption: str
+    code: str
+    number: Optional[str] = None      # "14-5.01" (CSR layout); None: Quarto numbers it (JAMA)
+
+    @property
+    def is_figure(self) -> bool:
+        return self.label.startswith(("fig-", "f-"))
+
+    @property
+    def heading(self) -> str:
+        return f"{'Figure' if self.is_figure else 'Table'} {self.number} {self.caption}"
+
+
+def elements(inv: Inventory, layout: str) -> list[Element]:
+    """The report's elements in order. JAMA: inventory order, Quarto labels (tbl-/fig-) numbered
+    by the publisher. CSR: by appendix 14 section, each table/figure numbered 14-<section>.<nn>
+    (tables and figures counted apart), labels t-14-5-01 / f-14-3-01 as the shipped CSR."""
+    cells = [(o, label, caption, code) for o in inv.outputs for label, caption, code in o.cells]
+    if layout != "csr":
+        return [Element(*c) for c in cells]
+    out, seen = [], {}
+    for o, label, caption, code in sorted(cells, key=lambda c: csr_section(c[0].key)):   # stable
+        sec = csr_section(o.key)
+        fig = label.startswith("fig-")
+        n = seen[(sec, fig)] = seen.get((sec, fig), 0) + 1
+        number = f"14-{sec}.{n:02d}"
+        out.append(Element(o, f"{'f' if fig else 't'}-14-{sec}-{n:02d}", caption, code, number))
+    return out
 
 
 class NewError(ValueError):
@@ -67,7 +122,7 @@ def _study_yml(name: str, title: str, inv: Inventory, layout: str, notebooks: li
         "cuts": {},
         "notebooks": notebooks,
         "report": f"report/{name}/index.qmd",
-        "audit_exempt": _exempt_patterns(inv.labels),
+        "audit_exempt": _exempt_patterns(inv.labels) + (CSR_NUMBER_PATTERNS if layout == "csr" else []),
     }
     head = [f"# Study {name}: written by `trialsupp new` on {dt.date.today().isoformat()} from {inv.root}.",
             "# Edit freely: notebooks/, report/ and this file are yours.", "#",
@@ -75,18 +130,24 @@ def _study_yml(name: str, title: str, inv: Inventory, layout: str, notebooks: li
     head += [f"#   - {c}" for c in inv.choices] or ["#   (none)"]
     if inv.missing:
         head += ["# Standard outputs not made (variables missing):"] + [f"#   - {m}" for m in inv.missing]
-    head.append("# audit_exempt: label texts from the data that contain digits (not statistics).")
+    head.append("# audit_exempt: label texts from the data that contain digits (not statistics)"
+                + ("; CSR output numbers 14-x.yy." if layout == "csr" else "."))
     return "\n".join(head) + "\n" + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _notebook(name: str, out: Output) -> nbformat.NotebookNode:
+def _notebook(name: str, out: Output, elems: list[Element]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    if out.requires:   # what the calls read; `render` checks it on the data before any notebook runs
+        nb.metadata["trialsupp"] = {"requires": {ds: {"variables": dict(v)} for ds, v in out.requires.items()}}
     stem = out.key
     cells = [
         nbformat.v4.new_markdown_cell(f"# {out.title}\n\nStandard output made with `trialsupp.tlg` "
                                       f"(see `help(tlg)`); change the arguments of the call below to "
-                                      f"customise it. Rendered by `trialsupp render --study {name}`."),
+                                      f"customise it. Rendered by `trialsupp render --study {name}`. "
+                                      "The variables it reads are declared in the notebook's metadata "
+                                      "(`trialsupp: requires:`) and checked before any notebook runs; "
+                                      "declare there any variable you add."),
         nbformat.v4.new_code_cell(f'study = "{name}"\ndata_dir = "data/{name}"\nout_dir = "_output/{name}"'),
         nbformat.v4.new_code_cell(
             "#| echo: false\nfrom trialsupp import tlg\nfrom trialsupp.notebook import open_session\n"
@@ -94,10 +155,14 @@ def _notebook(name: str, out: Output) -> nbformat.NotebookNode:
             'layout = s.study.raw.get("layout", "jama")'),
     ]
     cells[1].metadata["tags"] = ["parameters"]
-    for label, caption, code in out.cells:
-        cap = "fig-cap" if label.startswith("fig-") else "tbl-cap"
-        src = (f"#| label: {label}\n#| {cap}: {yaml.safe_dump(caption, width=1000).strip()}\n#| echo: false\n"
-               f"{code}\n_ = tlg.show(s, out, {label!r})")
+    for e in (e for e in elems if e.output is out):
+        if e.number:        # CSR: the number and title are the report's heading; the RTF carries them
+            src = (f"#| label: {e.label}\n#| echo: false\n"
+                   f"{e.code}\n_ = tlg.show(s, out, {e.label!r}, number={e.number!r})")
+        else:
+            cap = "fig-cap" if e.is_figure else "tbl-cap"
+            src = (f"#| label: {e.label}\n#| {cap}: {yaml.safe_dump(e.caption, width=1000).strip()}\n"
+                   f"#| echo: false\n{e.code}\n_ = tlg.show(s, out, {e.label!r})")
         cells.append(nbformat.v4.new_code_cell(src))
     for i, c in enumerate(cells):
         c.id = f"{stem}-{i:02d}"
@@ -105,28 +170,40 @@ def _notebook(name: str, out: Output) -> nbformat.NotebookNode:
     return nb
 
 
-def _report(name: str, title: str, inv: Inventory, layout: str) -> str:
-    labels = [(o.key, label, caption) for o in inv.outputs for label, caption, _ in o.cells]
+def _report(name: str, title: str, inv: Inventory, layout: str, elems: list[Element]) -> str:
     front = {"title": title, "format": {"trialsupp-typst": "default", "trialsupp-html": "default"}}
+    protocol = inv.studyid or name.upper()
     if layout == "csr":
-        front["trialsupp"] = {"heading": f"Protocol {inv.studyid or name.upper()}", "landscape": True,
-                              "csr": True, "protocol": inv.studyid or name.upper(), "page-numbering": "of"}
+        front["subtitle"] = "Clinical study report, appendix 14: tables and figures"
+        front["trialsupp"] = {"heading": f"Protocol {protocol} - Appendix 14", "landscape": True,
+                              "csr": True, "protocol": protocol, "page-numbering": "of"}
         front["layout"] = "csr"
-        front["crossref"] = {"tbl-title": "Table", "fig-title": "Figure", "tbl-prefix": "Table",
-                             "fig-prefix": "Figure"}
-    cites = ", ".join(f"@{label}" for _, label, _ in labels)
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip(), "---", "",
              "<!-- Written by `trialsupp new`. Every number in this report comes from a notebook in",
              f"     notebooks/{name}/ (ARD rows); cite numbers in prose with the ard shortcode and an ARD id",
-             "     (`trialsupp trace` lists the ids of a rendered output). -->", "",
-             "# Standard Outputs", "",
-             f"Standard outputs of study {inv.studyid or name.upper()} from its analysis data (ADaM): {cites}."
-             if labels else "No standard output could be made from these data.", ""]
+             "     (`trialsupp trace` lists the ids of a rendered output). -->", ""]
+    if layout == "csr":
+        lines += [f"**Protocol:** {protocol}. Standard outputs of appendix 14 from the analysis data (ADaM): "
+                  + (", ".join(f"{'Figure' if e.is_figure else 'Table'} {e.number}" for e in elems) or "none")
+                  + ".", ""]
+    else:
+        lines += ["# Standard Outputs", "",
+                  f"Standard outputs of study {protocol} from its analysis data (ADaM): "
+                  + ", ".join(f"@{e.label}" for e in elems) + "." if elems
+                  else "No standard output could be made from these data.", ""]
     if inv.missing:
         lines += ["Outputs not produced, for missing analysis variables: "
                   + "; ".join(m.split(":")[0] for m in inv.missing) + ".", ""]
-    for key, label, caption in labels:
-        lines += [f"{{{{< embed ../../notebooks/{name}/{key}.ipynb#{label} >}}}}", ""]
+    section = None
+    for i, e in enumerate(elems):
+        if layout == "csr" and i:       # CSR: every output starts a page (its running header counts them)
+            lines += ["{{< pagebreak >}}", ""]
+        if e.number and csr_section(e.output.key) != section:
+            section = csr_section(e.output.key)
+            lines += [f"# 14-{section} {CSR_SECTIONS[section]}", ""]
+        if e.number:
+            lines += [f"## {e.heading}", ""]
+        lines += [f"{{{{< embed ../../notebooks/{name}/{e.output.key}.ipynb#{e.label} >}}}}", ""]
     lines += ["{{< pagebreak >}}", "", "{{< results provenance >}}", ""]   # code, cells, data of each output
     return "\n".join(lines)
 
@@ -190,15 +267,16 @@ def new_project(path: Path, adam: Path, *, layout: str = "jama", title: Optional
         nb_dir = stage / "notebooks" / name
         nb_dir.mkdir(parents=True)
         notebooks = []
+        elems = elements(inv, layout)
         for out in inv.outputs:
-            nbformat.write(_notebook(name, out), nb_dir / f"{out.key}.ipynb")
+            nbformat.write(_notebook(name, out, elems), nb_dir / f"{out.key}.ipynb")
             notebooks.append(f"notebooks/{name}/{out.key}.ipynb")
         cfg = stage / "src" / "studies" / name
         cfg.mkdir(parents=True)
         (cfg / "study.yml").write_text(_study_yml(name, title, inv, layout, notebooks), encoding="utf-8")
         rep = stage / "report" / name
         rep.mkdir(parents=True)
-        (rep / "index.qmd").write_text(_report(name, title, inv, layout), encoding="utf-8")
+        (rep / "index.qmd").write_text(_report(name, title, inv, layout, elems), encoding="utf-8")
         # swap in: each target folder is new (checked above), so a move cannot clobber anything
         for t in targets:
             src = stage / t.relative_to(path)

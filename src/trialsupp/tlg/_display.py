@@ -42,16 +42,33 @@ def count_template(rules: FormatRules) -> str:
 
 
 def continuous_rows(t: Table, placed: pd.DataFrame, variable: str, label: str, rules: FormatRules,
-                    unit: str = "", **where) -> Table:
-    """CSR: n, Mean, SD, Median, Q1, Q3, Min, Max rows; JAMA: mean (SD) and median (IQR) rows."""
+                    unit: str = "", stats: Sequence[str] | None = None, **where) -> Table:
+    """CSR: n, Mean, SD, Median, Q1, Q3, Min, Max rows; JAMA: mean (SD) and median (IQR) rows.
+    ``stats``: the statistics computed; rows needing any other are left out."""
     if is_csr(rules):
-        stats = {"n": "{N}", "Mean": "{mean}", "SD": "{sd}", "Median": "{median}", "Q1": "{q1}",
-                 "Q3": "{q3}", "Min": "{min}", "Max": "{max}"}
-        return t.add_continuous(placed, variable, label + (f" ({unit})" if unit else ""), stats, **where)
+        rows = {"n": "{N}", "Mean": "{mean}", "SD": "{sd}", "Median": "{median}", "Q1": "{q1}",
+                "Q3": "{q3}", "Min": "{min}", "Max": "{max}"}
+        return t.add_continuous(placed, variable, label + (f" ({unit})" if unit else ""),
+                                _computed(rows, stats), **where)
     suffix = f", {unit}" if unit else ""
-    stats = {"No.": "{N}", "Mean (SD)": "{mean} ({sd})", "Median (IQR)": "{median} ({iqr})",
-             "Range": "{range}"}
-    return t.add_continuous(placed, variable, label + suffix, stats, **where)
+    rows = {"No.": "{N}", "Mean (SD)": "{mean} ({sd})", "Median (IQR)": "{median} ({iqr})",
+            "Range": "{range}"}
+    return t.add_continuous(placed, variable, label + suffix, _computed(rows, stats), **where)
+
+
+_NEEDS = {"iqr": ("q1", "q3"), "range": ("min", "max")}
+
+
+def _computed(rows: dict[str, str], stats: Sequence[str] | None) -> dict[str, str]:
+    if stats is None:
+        return rows
+    have = set(stats)
+    out = {}
+    for lab, tpl in rows.items():
+        names = [n for part in tpl.split("{")[1:] for n in _NEEDS.get(part.split("}")[0], (part.split("}")[0],))]
+        if set(names) <= have:
+            out[lab] = tpl
+    return out
 
 
 def levels_with_total(levels: Sequence[Any], total: bool) -> list:

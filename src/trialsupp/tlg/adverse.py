@@ -8,7 +8,7 @@ needed). Statistics: ``trialsupp.stats.descriptive.ard_tabulate``.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pandas as pd
 
@@ -20,7 +20,7 @@ from ._display import arm_table, count_template, header_ard, is_csr
 from ._spine import (TLG, TOTAL, InputError, arm_levels, need, pct_fmt, population, population_label,
                      stack_total, with_arm)
 
-__all__ = ["ae_overview", "ae_by_soc_pt", "AE_CATEGORIES", "ANY_AE"]
+__all__ = ["ae_overview", "ae_by_soc_pt", "filter_terms", "AE_CATEGORIES", "ANY_AE"]
 
 ANY_AE = "Any adverse event"
 _RELATED = {"RELATED", "PROBABLE", "POSSIBLE", "PROBABLY RELATED", "POSSIBLY RELATED", "DEFINITE",
@@ -60,6 +60,7 @@ def _ae_records(adae: pd.DataFrame, adsl: pd.DataFrame, arm: str, pop_flag: Opti
 
 
 def ae_overview(adae: pd.DataFrame, adsl: pd.DataFrame, *, categories: Optional[Sequence[str]] = None,
+                define: Optional[Mapping[str, tuple[str, Sequence[str], Callable]]] = None,
                 emergent: Optional[str] = "TRTEMFL", arm: str = "TRT01A", pop_flag: Optional[str] = "SAFFL",
                 id: str = "USUBJID", total: bool = True, arms: Optional[Sequence[Any]] = None,
                 layout: str = "jama", title: str = "Overview of Adverse Events") -> TLG:
@@ -69,18 +70,24 @@ def ae_overview(adae: pd.DataFrame, adsl: pd.DataFrame, *, categories: Optional[
     is present (related: AEREL in RELATED/PROBABLE/POSSIBLE...; serious: AESER = Y; severe:
     AESEV = SEVERE; grade 3+: AETOXGR >= 3; withdrawal: AEACN = DRUG WITHDRAWN; fatal:
     AEOUT = FATAL). Counts are subjects, % of the arm's N.
+
+    ``define``: ``{key: (label, variables, selector)}`` adds categories or replaces the
+    definition of one (``selector(adae) -> bool Series``; ``variables`` are checked to exist),
+    e.g. ``{"fatal": ("Adverse event with fatal outcome", ("AESDTH",), lambda ae: ae["AESDTH"] == "Y")}``.
+    ARD rows: ``variable = "AECAT"``, ``variable_level`` = the category's label.
     """
     pop, levels, denom, ae = _ae_records(adae, adsl, arm, pop_flag, id, emergent, arms, total)
+    known = {**AE_CATEGORIES, **dict(define or {})}
     if categories is None:
-        categories = [k for k, (_, vars_, _) in AE_CATEGORIES.items()
+        categories = [k for k, (_, vars_, _) in known.items()
                       if all(v in adae.columns for v in vars_)
                       and (not vars_ or adae[list(vars_)].astype(str).apply(lambda c: c.str.strip()).ne("").any().all())]
-    unknown = [c for c in categories if c not in AE_CATEGORIES]
+    unknown = [c for c in categories if c not in known]
     if unknown:
-        raise ValueError(f"unknown AE categories {unknown}; choose from {', '.join(AE_CATEGORIES)}")
+        raise ValueError(f"unknown AE categories {unknown}; choose from {', '.join(known)} or define them")
     parts = [header_ard(denom, arm)]
     for key in categories:
-        label, vars_, select = AE_CATEGORIES[key]
+        label, vars_, select = known[key]
         need(adae, "ADAE", vars_)
         rows = ae[select(ae).fillna(False).to_numpy(bool)].assign(AECAT=label)
         rows["AECAT"] = pd.Categorical(rows["AECAT"], categories=[label])
@@ -88,7 +95,7 @@ def ae_overview(adae: pd.DataFrame, adsl: pd.DataFrame, *, categories: Optional[
                                   fmt=pct_fmt(layout, "pct1")))
     ard = bind_ard(*parts)
     cols = levels + ([TOTAL] if total else [])
-    labels = [AE_CATEGORIES[k][0] for k in categories]
+    labels = [known[k][0] for k in categories]
 
     def build(placed, rules):
         t = arm_table(placed, title, arm, cols, rules)
@@ -107,6 +114,7 @@ def ae_by_soc_pt(adae: pd.DataFrame, adsl: pd.DataFrame, *, soc: str = "AEBODSYS
                  threshold: float = 0.0, sort: str = "descending", emergent: Optional[str] = "TRTEMFL",
                  arm: str = "TRT01A", pop_flag: Optional[str] = "SAFFL", id: str = "USUBJID",
                  total: bool = True, arms: Optional[Sequence[Any]] = None, layout: str = "jama",
+                 terms: Optional[Sequence[tuple[str, str]]] = None,
                  title: str = "Adverse Events by System Organ Class and Preferred Term") -> TLG:
     """Subjects with AEs by system organ class and preferred term (NEST AET02; gtsummary
     ``tbl_hierarchical``).
@@ -117,6 +125,9 @@ def ae_by_soc_pt(adae: pd.DataFrame, adsl: pd.DataFrame, *, soc: str = "AEBODSYS
         so the footnote's number is bound.
     sort : ``"descending"`` (by the Total column, else the first arm; ties alphabetical) or
         ``"alpha"``.
+    terms : ``(SOC, PT)`` pairs to tabulate with zero counts where no subject of the population
+        reports them (a table pooling several populations shows the same rows in each); default
+        the pairs present in the population's records.
     """
     if sort not in ("descending", "alpha"):
         raise ValueError("sort must be 'descending' or 'alpha'")
@@ -130,15 +141,20 @@ def ae_by_soc_pt(adae: pd.DataFrame, adsl: pd.DataFrame, *, soc: str = "AEBODSYS
             ae = ae.assign(**{v: ae[v].where(~blank, "Not coded")})
     fmt = pct_fmt(layout, "pct1")
     anyae = ae.assign(ANYAE=pd.Categorical([ANY_AE] * len(ae), categories=[ANY_AE]))
+    pairs = sorted(set(terms) if terms is not None else set(zip(ae[soc], ae[pt])), key=lambda x: (str(x[0]), str(x[1])))
+    socs = list(dict.fromkeys(s for s, _ in pairs))
     parts = [header_ard(denom, arm), ard_tabulate(anyae, "ANYAE", by=arm, denominator=denom, id=id, fmt=fmt),
-             ard_tabulate(ae, soc, by=arm, denominator=denom, id=id, fmt=fmt)]
-    for s, sub in ae.groupby(soc, sort=True):
-        terms = ard_tabulate(sub, pt, by=arm, denominator=denom, id=id, fmt=fmt)
-        terms["group2"], terms["group2_level"] = soc, s
-        parts.append(terms)
+             ard_tabulate(ae.assign(**{soc: pd.Categorical(ae[soc], categories=socs)}), soc, by=arm,
+                          denominator=denom, id=id, fmt=fmt)]
+    for s in socs:
+        sub = ae[ae[soc] == s]
+        sub = sub.assign(**{pt: pd.Categorical(sub[pt], categories=[t for c, t in pairs if c == s])})
+        rows = ard_tabulate(sub, pt, by=arm, denominator=denom, id=id, fmt=fmt)
+        rows["group2"], rows["group2_level"] = soc, s
+        parts.append(rows)
     ard = bind_ard(*parts)
     if threshold > 0:
-        ard = _filter_threshold(ard, soc, pt, arm, threshold / 100.0)
+        ard = filter_terms(ard, threshold, soc=soc, pt=pt)
         parts = [ard, ard_rows({"value": float(threshold)}, variable="threshold", context="filter",
                                method="Preferred terms with incidence >= threshold in at least one arm",
                                code=code_ref(ae_by_soc_pt), fmt={"value": "d0" if float(threshold).is_integer() else "d1"},
@@ -162,10 +178,14 @@ def ae_by_soc_pt(adae: pd.DataFrame, adsl: pd.DataFrame, *, soc: str = "AEBODSYS
     return TLG("ae-soc-pt", title, ard, population_label(pop_flag), ("adae", "adsl"), "table", build)
 
 
-def _filter_threshold(ard: pd.DataFrame, soc: str, pt: str, arm: str, cut: float) -> pd.DataFrame:
-    """Drop preferred terms below ``cut`` (proportion) in every arm, and SOCs left without terms
-    (gtsummary ``filter_hierarchical``: a filter over the ARD, nothing recomputed)."""
-    terms = ard[(ard["variable"] == pt) & (ard["stat_name"] == "p") & (ard["group1_level"] != TOTAL)]
+def filter_terms(ard: pd.DataFrame, threshold: float, *, soc: str = "AEBODSYS", pt: str = "AEDECOD",
+                 exclude: Sequence[Any] = (TOTAL,)) -> pd.DataFrame:
+    """Rows of an :func:`ae_by_soc_pt` ARD (or several bound together) without the preferred
+    terms whose incidence is below ``threshold`` percent in every column (``group1_level`` not
+    in ``exclude``), and without SOCs left with no term (gtsummary ``filter_hierarchical``: a
+    filter over the ARD, nothing recomputed). SOC rows keep counting every term."""
+    cut = threshold / 100.0
+    terms = ard[(ard["variable"] == pt) & (ard["stat_name"] == "p") & ~ard["group1_level"].isin(list(exclude))]
     keep = terms.groupby(["group2_level", "variable_level"])["stat"].apply(
         lambda s: any(v is not None and v >= cut - 1e-12 for v in s))
     kept = set(keep[keep].index)

@@ -12,9 +12,13 @@ from ._spine import TLG
 __all__ = ["show"]
 
 
-def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optional[str] = None) -> pd.DataFrame:
+def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optional[str] = None,
+         number: Optional[str] = None) -> pd.DataFrame:
     """Place and emit ``out.ard`` under ``label`` (default ``tbl-<name>`` / ``fig-<name>``),
     display its table (or figure, saved as SVG/PDF/PNG) and return the placed rows.
+
+    ``number``: the output's own number (CSR "14-5.01"), used as its output id in the ARD and
+    printed in the RTF ("Table 14-5.01"); default: the publisher numbers ``label`` (Table 1 ...).
 
     ``session`` is a :class:`trialsupp.notebook.Session`; its format rules (JAMA or CSR)
     format the numbers. With ``layout: csr`` in the study config, tables are also written
@@ -24,7 +28,7 @@ def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optiona
 
     label = label or ("fig-" if out.kind == "figure" else "tbl-") + out.name
     inputs = [i for i in out.inputs if i in session.data.hashes]
-    placed = session.record(out.ard, output=label, analysis_id=analysis_id or out.name,
+    placed = session.record(out.ard, output=number or label, analysis_id=analysis_id or out.name,
                             population=out.population, inputs=inputs)
     shown = out.display(placed, session.rules)
     if out.kind == "figure":
@@ -36,10 +40,9 @@ def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optiona
         rtf = Path(session.out_dir) / "rtf"
         rtf.mkdir(parents=True, exist_ok=True)
         protocol = session.study.raw.get("protocol") or session.study.name
-        # no run date in the footer: the render's run.json dates the output, and verify's re-run
-        # must write the same bytes
-        shown.to_rtf(rtf / f"{label}.rtf", number=None, titles=[f"Population: {out.population}"],
+        # the run date/time in the footer is the render's (SOURCE_DATE_EPOCH): verify's re-run,
+        # dated the same, writes the same bytes
+        shown.to_rtf(rtf / f"{label}.rtf", number=f"Table {number}" if number else None, titles=[f"Population: {out.population}"],
                      header_left=f"Protocol: {protocol}", header_right="Page {page} of {pages}",
-                     footer_left=f"Source: {label}", footer_right=f"Data cut: {session.cut or 'none'}",
-                     run="")
+                     footer_left=f"Source: {label}", footer_right=f"Data cut: {session.cut or 'none'}")
     return placed

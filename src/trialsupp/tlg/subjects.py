@@ -8,7 +8,7 @@ import pandas as pd
 
 from trialsupp.ard.fmt import FormatRules
 from trialsupp.ard.schema import bind_ard
-from trialsupp.stats.descriptive import ard_summary, ard_tabulate
+from trialsupp.stats.descriptive import ard_geomean, ard_summary, ard_tabulate
 
 from ._display import arm_table, continuous_rows, count_template, header_ard, is_csr
 from ._spine import (TLG, InputError, arm_levels, need, pct_fmt, population, population_label,
@@ -30,12 +30,16 @@ def _is_continuous(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
 
-def _categorical(d: pd.DataFrame, var: str) -> pd.Categorical:
-    """Levels ordered by the ADaM numeric code ``<var>N`` when present, else sorted; blanks missing."""
+def _categorical(d: pd.DataFrame, var: str, order: Optional[Sequence[Any]] = None) -> pd.Categorical:
+    """Levels in ``order`` (zero counts kept; values not listed follow, sorted); else ordered by
+    the ADaM numeric code ``<var>N`` when present, else sorted. Blanks are missing."""
     s = d[var].where(d[var].astype(str).str.strip() != "", None)
     present = [v for v in s.dropna().unique().tolist()]
+    if order is not None:
+        extra = sorted((v for v in present if v not in set(order)), key=str)
+        return pd.Categorical(s, categories=list(order) + extra)
     if var + "N" in d.columns:
-        code = d.groupby(var)[var + "N"].min()
+        code = d.groupby(var, observed=True)[var + "N"].min()
         present.sort(key=lambda v: (float(code.get(v, float("inf"))), str(v)))
     else:
         present.sort(key=str)
@@ -50,11 +54,25 @@ def _spine(adsl, arm, pop_flag, id, arms, total):
     return pop, levels, stack_total(pop, arm, levels, total)
 
 
+GEOMEAN = "geomean"
+
+
 def _summaries(d: pd.DataFrame, variables: Sequence[str], arm: str, layout: str,
-               stats: Sequence[str] = SUMMARY_STATS) -> pd.DataFrame:
-    """``ard_summary`` per variable with formats from that variable's recorded decimals."""
-    return bind_ard(*[ard_summary(d, v, by=arm, statistic=stats, fmt=summary_fmt(d[v], layout))
-                      for v in variables])
+               stats: Sequence[str] | Mapping[str, Sequence[str]] = SUMMARY_STATS,
+               fmt: Optional[Mapping[str, Mapping[str, str]]] = None) -> pd.DataFrame:
+    """``ard_summary`` per variable with formats from that variable's recorded decimals
+    (``fmt[variable]`` overrides some); ``stats`` one tuple, or one per variable, where
+    ``"geomean"`` asks for the geometric mean and its 95% CI (``ard_geomean``)."""
+    parts = []
+    for v in variables:
+        st = stats.get(v, SUMMARY_STATS) if isinstance(stats, Mapping) else stats
+        own = dict((fmt or {}).get(v, {}))
+        if st == GEOMEAN or (not isinstance(st, str) and GEOMEAN in st):
+            k = summary_fmt(d[v], layout)["mean"]
+            parts.append(ard_geomean(d, v, by=arm, fmt={"geomean": k, "conf.low": k, "conf.high": k, **own}))
+        else:
+            parts.append(ard_summary(d, v, by=arm, statistic=tuple(st), fmt={**summary_fmt(d[v], layout), **own}))
+    return bind_ard(*parts)
 
 
 def _tabulations(d: pd.DataFrame, variables: Sequence[str], arm: str, layout: str, n_pop: int,
@@ -67,6 +85,9 @@ def demographics(adsl: pd.DataFrame, variables: Optional[Sequence[str]] = None, 
                  labels: Optional[Mapping[str, tuple[str, str] | str]] = None,
                  arm: str = "TRT01A", pop_flag: Optional[str] = "SAFFL", id: str = "USUBJID",
                  total: bool = True, arms: Optional[Sequence[Any]] = None, layout: str = "jama",
+                 statistics: Optional[Mapping[str, Sequence[str] | str]] = None,
+                 fmt: Optional[Mapping[str, Mapping[str, str]]] = None,
+                 levels: Optional[Mapping[str, Sequence[Any]]] = None,
                  title: str = "Demographic and Baseline Characteristics") -> TLG:
     """Demographic and baseline characteristics by arm with a Total column (NEST DMT01).
 
@@ -78,12 +99,20 @@ def demographics(adsl: pd.DataFrame, variables: Optional[Sequence[str]] = None, 
         (n and % of the arm's N; levels ordered by ``<var>N`` when present).
     labels : ``{variable: label}`` or ``{variable: (label, unit)}``.
     arm, pop_flag, id, total, arms, layout : the spine (see ``trialsupp.tlg``).
+    statistics : ``{variable: statistics}`` for continuous variables, a subset of
+        :data:`SUMMARY_STATS` (``("N", "mean", "sd")``), or ``"geomean"`` for the geometric mean
+        with its 95% CI (log-normal measurements such as biomarker concentrations).
+    fmt : ``{variable: {statistic: format}}`` replacing the formats chosen from the measurement's
+        precision (``{"AGE": {"mean": "d1"}}``).
+    levels : ``{variable: [levels]}`` order of a categorical variable's levels; listed levels
+        absent from the population are shown with 0 (values not listed follow, sorted).
+        SEX codes M/F/U are decoded to Male/Female/Unknown first: name the decoded levels.
 
     Returns
     -------
     TLG with ARD rows (header counts, summaries, tabulations) and a table builder.
     """
-    pop, levels, d = _spine(adsl, arm, pop_flag, id, arms, total)
+    pop, arm_order, d = _spine(adsl, arm, pop_flag, id, arms, total)
     if variables is None:
         variables = [v for v in DEMOGRAPHIC_LABELS if v in adsl.columns]
     need(adsl, "ADSL", variables)
@@ -93,19 +122,24 @@ def demographics(adsl: pd.DataFrame, variables: Optional[Sequence[str]] = None, 
     for v in cat:
         if v == "SEX" and set(d[v].dropna().astype(str)) <= set(SEX_LABELS) | {""}:
             d[v] = d[v].map(SEX_LABELS)
-        d[v] = _categorical(d, v)
-    ard = bind_ard(header_ard(d, arm), _summaries(d, cont, arm, layout),
+        d[v] = _categorical(d, v, (levels or {}).get(v))
+    stats = dict(statistics or {})
+    ard = bind_ard(header_ard(d, arm), _summaries(d, cont, arm, layout, stats, fmt),
                    _tabulations(d, cat, arm, layout, len(pop), "pct1"))
     lab = {**{k: v for k, v in DEMOGRAPHIC_LABELS.items()}, **dict(labels or {})}
     lab = {k: (v, "") if isinstance(v, str) else tuple(v) for k, v in lab.items()}
-    cols = levels + (["Total"] if total else [])
+    cols = arm_order + (["Total"] if total else [])
 
     def build(placed: pd.DataFrame, rules: FormatRules):
         t = arm_table(placed, title, arm, cols, rules, "Characteristic")
         for v in variables:
             name, unit = lab.get(v, (v, ""))
-            if v in cont:
-                t = continuous_rows(t, placed, v, name, rules, unit, context="summary")
+            if v in cont and stats.get(v) == GEOMEAN:
+                t = t.add_stat_row(f"{name}, geometric mean (95% CI)" + (f", {unit}" if unit else ""),
+                                   placed, "{geomean} ({ci})", variable=v, context="geomean")
+            elif v in cont:
+                t = continuous_rows(t, placed, v, name, rules, unit, context="summary",
+                                    stats=stats.get(v, SUMMARY_STATS))
             else:
                 t = t.add_categorical(placed, v, name if is_csr(rules) else f"{name}, No. (%)",
                                       template=count_template(rules), context="tabulate")
