@@ -151,14 +151,16 @@ def eair_ard(adsl: pd.DataFrame, adae: pd.DataFrame, adex: pd.DataFrame) -> pd.D
     participants) per 100 participant-years of exposure (``exposure_frame``), context ``eair``,
     variable ``EAIR``, variable_level = the ``EAIR_ROWS`` key; stats ``n_events``, ``rate``."""
     f = exposure_frame(adsl, adex)
-    pops = populations(adsl, adae)
-    ae_by_group = {g: ae[ae[GROUP] == g] for _, ae in pops.values() for g in ae[GROUP].unique()}
+    ae_by_group = {}
+    for people, ae, levels in populations(adsl, adae).values():
+        ae = ae.drop(columns=[GROUP], errors="ignore").merge(people[["USUBJID", GROUP]], on="USUBJID")
+        ae_by_group.update({g: ae[ae[GROUP] == g] for g in levels})
     parts = []
     for g in EXPOSURE_GROUPS:
         years = float(f.loc[f[GROUP] == g, "EXPYR"].sum())
         ae = ae_by_group.get(g, adae.iloc[0:0])
         for key in EAIR_ROWS:
-            n = int(len(OVERVIEW[key][1](ae)))
+            n = int(OVERVIEW[key][2](ae).sum()) if len(ae) else 0
             parts.append(ard_rows({"n_events": n, "rate": 100.0 * n / years if years else None},
                                   variable="EAIR", variable_level=key, group1=GROUP, group1_level=g, context="eair",
                                   method="Events / participant-years of exposure x 100",
