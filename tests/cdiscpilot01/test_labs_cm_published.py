@@ -35,50 +35,58 @@ def _rows(t):
     return {r.label: r for r in t.data.rows if r.kind == "data"}
 
 
-def test_14_6_02_chemistry_published(data):
-    pub = PUB["14-6.02"]
-    pcs = [pc for pc, name in L.LAB_NAMES.items() if name in pub["rows"]]
-    import pandas as pd
-    placed = pd.concat([place(L.t14_6_02(data["adlbc"], pc), output="14-6.02", analysis_id=f"range-{pc.lower()}",
-                              population="Safety", rules=CSR) for pc in pcs], ignore_index=True)
-    hdr = place(L.header_n(data["adsl"]), output="14-6.02", analysis_id="header-n", population="Safety",
-                rules=CSR)
-    t = LT.t_lab_range(placed, {"CHEMISTRY": pcs}, L.LAB_NAMES, hdr, "t", "range")
-    rows = _rows(t)
-    known = {c["cell"]: (c["published"], c["project"]) for c in json.loads(
+def _half_even(output):
+    return {c["cell"]: (c["published"], c["project"]) for c in json.loads(
         (ROOT / "tests/reference/cdiscpilot01/rounding_half_even.json").read_text())["cells"]
-        if c["output"] == "14-6.02"}
-    assert len(known) == 2
+        if c["output"] == output}
+
+
+def _compare_range_table(rows, pub_rows, columns, known, deliberate):
+    """Compare every cell; a differing cell must be a listed half-way tie or deliberate difference."""
     compared = same = 0
-    for label, want in pub["rows"].items():
-        for key, w in zip(pub["columns"], want):
-            got = rows[label].cell(key).text
+    for label, want in pub_rows.items():
+        for key, w in zip(columns, want):
+            got, k = rows[label].cell(key).text, f"{label}|{key}"
             compared += 1
-            k = f"{label}|{key}"
             if k in known:
-                assert squash(w) == squash(known[k][0]) and got == known[k][1], k
+                assert (squash(w), got) == (squash(known[k][0]), known[k][1]), k
+                continue
+            if k in deliberate:
+                assert (squash(w), got) == (deliberate[k]["published"], deliberate[k]["project"]), k
                 continue
             assert squash(got) == squash(w), (k, got, w)
             same += 1
-    assert (compared, same) == (80, 78)
-    assert [s.label.text for s in t.data.spanners] == ["Placebo (N=86)", "Xan. Low (N=84)", "Xan. High (N=84)"]
+    return compared, same
 
 
-def test_14_6_02_hematology_published(data):
+@pytest.mark.parametrize("group, dataset, order, key", [
+    ("CHEMISTRY", "adlbc", L.CHEM_ORDER, "rows"), ("HEMATOLOGY", "adlbh", L.HEME_ORDER, "rows_hematology")])
+def test_14_6_02_published_whole(data, group, dataset, order, key):
+    """14-6.02 compared whole: every chemistry (18) and hematology (12) test, 10 cells each."""
     import pandas as pd
     pub = PUB["14-6.02"]
-    pcs = [pc for pc, name in L.LAB_NAMES.items() if name in pub["rows_hematology"]]
-    placed = pd.concat([place(L.t14_6_02(data["adlbh"], pc), output="14-6.02", analysis_id=f"range-{pc.lower()}",
-                              population="Safety", rules=CSR) for pc in pcs], ignore_index=True)
+    assert set(pub[key]) == {L.LAB_NAMES[pc] for pc in order}         # every test of the table
+    placed = pd.concat([place(L.t14_6_02(data[dataset], pc), output="14-6.02", analysis_id=f"range-{pc.lower()}",
+                              population="Safety", rules=CSR) for pc in order], ignore_index=True)
     hdr = place(L.header_n(data["adsl"]), output="14-6.02", analysis_id="header-n", population="Safety",
                 rules=CSR)
-    rows = _rows(LT.t_lab_range(placed, {"HEMATOLOGY": pcs}, L.LAB_NAMES, hdr, "t", "range"))
-    compared = 0
-    for label, want in pub["rows_hematology"].items():
-        got = [rows[label].cell(k).text for k in pub["columns"]]
-        assert [squash(g) for g in got] == [squash(w) for w in want], label
-        compared += len(want)
-    assert compared == 80
+    t = LT.t_lab_range(placed, {group: order}, L.LAB_NAMES, hdr, "t", "range")
+    known = _half_even("14-6.02")
+    assert len(known) == 6
+    deliberate = {k: v for k, v in pub["deliberate_differences"].items()
+                  if k.split("|")[0] in pub[key]}
+    compared, same = _compare_range_table(_rows(t), pub[key], pub["columns"], known, deliberate)
+    n_known = sum(k.split("|")[0] in pub[key] for k in known)
+    assert compared == 10 * len(order)
+    assert same == compared - n_known - len(deliberate)
+    assert (compared, same) == ((180, 173) if group == "CHEMISTRY" else (120, 119))
+    assert [s.label.text for s in t.data.spanners] == ["Placebo (N=86)", "Xan. Low (N=84)", "Xan. High (N=84)"]
+    for k in deliberate:                    # the P values behind the two P-format differences
+        pc = next(pc for pc in order if L.LAB_NAMES[pc] == k.split("|")[0])
+        ard = L.t14_6_02(data[dataset], pc)
+        p = float(ard.loc[ard["stat_name"] == "p.value", "stat"].iloc[0])
+        assert f"{p:.3f}" == deliberate[k]["published"]
+        assert p > 0.999 or p < 0.001
 
 
 def test_14_7_04_published(data):
@@ -165,31 +173,27 @@ def test_14_1_02_published(data):
     assert (compared, same) == (55, 47)
 
 
-def test_14_6_03_chemistry_published(data):
+@pytest.mark.parametrize("group, dataset, order, key", [
+    ("CHEMISTRY", "adlbcpv", L.CHEM_ORDER, "rows"), ("HEMATOLOGY", "adlbhpv", L.HEME_ORDER, "rows_hematology")])
+def test_14_6_03_published_whole(data, group, dataset, order, key):
+    """14-6.03 compared whole: every chemistry (18) and hematology (12) test, 10 cells each."""
     import pandas as pd
     pub = PUB["14-6.03"]
-    pv = read_study(ROOT / "data" / "cdiscpilot01", ["adlbcpv"])["adlbcpv"]
-    pcs = [pc for pc, name in L.LAB_NAMES.items() if name in pub["rows"]]
+    assert set(pub[key]) == {L.LAB_NAMES[pc] for pc in order}
+    pv = read_study(ROOT / "data" / "cdiscpilot01", [dataset])[dataset]
     placed = pd.concat([place(L.t14_6_02(pv, "_" + pc, indicator="ANRIND"), output="14-6.03",
                               analysis_id=f"pvrange-{pc.lower()}", population="Safety", rules=CSR)
-                        for pc in pcs], ignore_index=True)
+                        for pc in order], ignore_index=True)
     hdr = place(L.header_n(data["adsl"]), output="14-6.03", analysis_id="header-n", population="Safety",
                 rules=CSR)
-    rows = _rows(LT.t_lab_range(placed, {"CHEMISTRY": pcs}, L.LAB_NAMES, hdr, "t", "pvrange"))
-    known = {c["cell"]: (c["published"], c["project"]) for c in json.loads(
-        (ROOT / "tests/reference/cdiscpilot01/rounding_half_even.json").read_text())["cells"]
-        if c["output"] == "14-6.03"}
-    compared = same = 0
-    for label, want in pub["rows"].items():
-        for key, w in zip(pub["columns"], want):
-            got, k = rows[label].cell(key).text, f"{label}|{key}"
-            compared += 1
-            if k in known:
-                assert (squash(w), got) == (squash(known[k][0]), known[k][1]), k
-                continue
-            assert squash(got) == squash(w), (k, got, w)
-            same += 1
-    assert (compared, same) == (80, 80 - len(known))
+    t = LT.t_lab_range(placed, {group: order}, L.LAB_NAMES, hdr, "t", "pvrange")
+    known = _half_even("14-6.03")
+    assert len(known) == 15                 # all in the high-dose arm (N = 80): x.5 percentages
+    compared, same = _compare_range_table(_rows(t), pub[key], pub["columns"], known, {})
+    n_known = sum(k.split("|")[0] in pub[key] for k in known)
+    assert compared == 10 * len(order)
+    assert same == compared - n_known
+    assert (compared, same) == ((180, 167) if group == "CHEMISTRY" else (120, 118))
 
 
 def test_14_6_04_published(data):
