@@ -162,7 +162,11 @@ def test_layout_check_of_a_new_project(which, request):
     assert L.csr_header_faults(pages, appendices=()) == []
     rtfs = sorted((p["out"] / "rtf").glob("*.rtf"))
     starts = [h[0] for h in map(L.csr_output_header, pages) if h and h[2] == 1]
-    assert starts == [f"Table {i}" for i in range(1, len(rtfs) + 1)] + ["Figure 1"], starts
+    # each output's first page names it by its CSR number, in the report's order
+    report = (p["proj"] / "report" / p["study"] / "index.qmd").read_text(encoding="utf-8")
+    labels = re.findall(r"\.ipynb#([tf])-14-(\d+)-(\d+) >\}\}", report)
+    expected = [f"{'Table' if k == 't' else 'Figure'} 14-{a}.{b}" for k, a, b in labels]
+    assert starts == expected and len(expected) >= len(rtfs) > 5, (starts, expected)
     R = _layout_module("rtf_pdf")
     if not R.soffice():
         pytest.skip("LibreOffice (soffice) not installed")

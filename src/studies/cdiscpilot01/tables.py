@@ -9,7 +9,7 @@ import pandas as pd
 from trialsupp.ard.fmt import CSR, FormatRules
 from trialsupp.display import Table, cell, select
 from trialsupp.display.table import header_cell
-from trialsupp.display.markdown import raw_block
+from trialsupp.display.markdown import csr_output_meta as output_meta
 
 from .common import ARM_SHORT, ARMS, TOTAL
 
@@ -27,27 +27,12 @@ def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", pr
                 footer_right=f"Data cut: {data_cut or 'none'}")
 
 
-def _typst_str(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def csr_output_meta(number: str, population: str, notebook: str, cell_label: str,
                     data_cut: str | None = None) -> dict:
-    """Cell output placed before a CSR table: the population line (HTML and PDF) and, for the
-    PDF page header/footer, ``#metadata((id, source, cut))<ts-output>`` (read by the template).
-
-    Display with ``display(csr_output_meta(...), raw=True)``. Plain labels, no statistics.
-    """
-    from html import escape
-    pop = f"Population: {population}"
-    html = f'<p class="ts-population"><strong>{escape(pop)}</strong></p>'
+    """``trialsupp.display.markdown.csr_output_meta`` with this appendix's output names
+    ("Figure 14-1", "Table 14-5.01")."""
     kind = "Figure " if number == "14-1" else "Table " if number[:1].isdigit() else ""
-    meta = (f"#metadata((id: {_typst_str(kind + number)}, "
-            f"source: {_typst_str(f'{notebook}, cell {cell_label}')}, "
-            f"cut: {_typst_str(data_cut or 'none')}))<ts-output>\n"
-            f"#block(sticky: true, above: 0.2em, below: 0.6em, text(weight: \"bold\", "
-            f"{_typst_str(pop)}))")
-    return {"text/markdown": raw_block(html, "html") + "\n" + raw_block(meta, "typst")}
+    return output_meta(kind + number, population, f"{notebook}, cell {cell_label}", data_cut)
 
 
 def arm_columns(t: Table, ard: pd.DataFrame, by: str, total: bool = False, **where) -> Table:

@@ -28,3 +28,24 @@ def as_markdown_output(table) -> str:
     html = table.to_html()
     typ = table.to_typst()
     return raw_block(html, "html") + "\n" + raw_block(typ, "typst")
+
+
+def _typst_str(text: str) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def csr_output_meta(output_id: str, population: str, source: str, data_cut: str | None = None) -> dict:
+    """Cell output placed before a CSR table or figure: the population line (HTML and PDF) and,
+    for the PDF running header and footer, ``#metadata((id, source, cut))<ts-output>``, which the
+    Typst template reads (output id such as "Table 14-5.01", "Page x of y" per output).
+
+    Display with ``display(csr_output_meta(...), raw=True)``. Plain labels, no statistics.
+    """
+    from html import escape
+    pop = f"Population: {population}"
+    html = f'<p class="ts-population"><strong>{escape(pop)}</strong></p>'
+    meta = (f"#metadata((id: {_typst_str(output_id)}, source: {_typst_str(source)}, "
+            f"cut: {_typst_str(data_cut or 'none')}))<ts-output>\n"
+            f"#block(sticky: true, above: 0.2em, below: 0.6em, text(weight: \"bold\", "
+            f"{_typst_str(pop)}))")
+    return {"text/markdown": raw_block(html, "html") + "\n" + raw_block(meta, "typst")}

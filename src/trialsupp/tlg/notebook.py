@@ -31,12 +31,17 @@ def show(session, out: TLG, label: Optional[str] = None, *, analysis_id: Optiona
     placed = session.record(out.ard, output=number or label, analysis_id=analysis_id or out.name,
                             population=out.population, inputs=inputs)
     shown = out.display(placed, session.rules)
+    csr = session.study.raw.get("layout") == "csr"
+    if csr and number:      # the PDF running header ("Table 14-5.01 ... Page 1 of 2") and population line
+        from trialsupp.display.markdown import csr_output_meta
+        kind = "Figure" if out.kind == "figure" else "Table"
+        display(csr_output_meta(f"{kind} {number}", out.population, f"cell {label}", session.cut), raw=True)
     if out.kind == "figure":
         from trialsupp.display.figure_output import show_figure
         show_figure(shown, label, session.out_dir)
         return placed
     display(shown)
-    if session.study.raw.get("layout") == "csr":
+    if csr:
         rtf = Path(session.out_dir) / "rtf"
         rtf.mkdir(parents=True, exist_ok=True)
         protocol = session.study.raw.get("protocol") or session.study.name
