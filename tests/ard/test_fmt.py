@@ -57,3 +57,10 @@ def test_not_estimable_and_bad_specs():
         format_stat(1.0, "zz")
     with pytest.raises(ValueError, match="non-integer"):
         format_stat(1.5, "int")
+
+
+def test_x_spec_drops_trailing_zeros_like_rtables():
+    """``xN``: at most N decimals, trailing zeros dropped (rtables "xx.xx", R Submission Pilot 1)."""
+    from trialsupp.ard.fmt import CSR, format_stat
+    got = [format_stat(v, "x2", CSR) for v in (76.0, 77.5, 60.55, 70.0, 14.649, 108.0, 0.004, 12.345)]
+    assert got == ["76", "77.5", "60.55", "70", "14.65", "108", "0", "12.35"]   # SAS half away: 12.345 -> 12.35

@@ -151,6 +151,33 @@ def test_pilot1_tlf_demographic_published(adsl):
                 assert _fmt(ard, "n", variable=var, variable_level=level, group1_level=arm)[0] == vals[i]
 
 
+def test_pilot1_tlf_demographic_whole_table(adsl):
+    """The printed Pilot 1 demographic table, cell by cell and in order, against tlf-demographic.out."""
+    from studies.cdiscpilot01 import tables as T
+    from studies.cdiscpilot01.demographics import pilot1_demographic
+    pub = PUB["pilot1-tlf-demographic"]["table"]
+    ard = place(pilot1_demographic(adsl), output="pilot1-demographic", analysis_id="demog",
+                population="ITT", rules=CSR)
+    t = T.t_pilot1_demographic(ard)
+    keys = [c.key for c in t.data.columns]
+    assert [c.header.text.split("(N=")[-1].rstrip(")") for c in t.data.columns] == pub["header_N"]
+    assert [r.label for r in t.data.rows if r.kind == "heading"] == pub["headings"]
+    heading, got = None, []
+    for r in t.data.rows:
+        if r.kind == "heading":
+            heading = r.label
+        else:
+            got.append([heading, r.label] + [r.cell(k).text for k in keys])
+    assert len(got) == len(pub["rows"]) == 21
+    compared = 0
+    for g, w in zip(got, pub["rows"]):
+        assert g[:2] == w[:2]                                           # same block, same row, same order
+        for x, y in zip(g[2:], w[2:]):
+            compared += 1
+            assert " ".join(x.split()) == y, (g[:2], x, y)
+    assert compared == 63                                               # every printed cell identical
+
+
 # ---- raw values vs independent R ----------------------------------------------------------
 def test_14_2_01_vs_r(demog):
     for var in ("AGE", "MMSETOT", "DURDIS", "EDUCLVL", "WEIGHTBL", "HEIGHTBL", "BMIBL"):

@@ -85,7 +85,7 @@ def t14_2_01(adsl: pd.DataFrame) -> pd.DataFrame:
 
 
 PILOT1_VARS = ["AGE", "AGEGR1", "RACE", "HEIGHTBL", "WEIGHTBL", "BMIBL", "MMSETOT"]
-PILOT1_FMT = {"N": "int", "mean": "d2", "sd": "d2", "median": "d2", "min": "d2", "max": "d2"}
+PILOT1_FMT = {"N": "int", "mean": "x2", "sd": "x2", "median": "x2", "min": "x2", "max": "x2"}   # rtables "xx.xx"
 
 
 def pilot1_demographic(adsl: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +93,7 @@ def pilot1_demographic(adsl: pd.DataFrame) -> pd.DataFrame:
 
     The standard output ``trialsupp.tlg.demographics`` (ITT, planned arm, no Total column).
     Pilot 1 prints with rtables format "xx.xx" (2 decimals, trailing zeros dropped);
-    the ARD carries 2-decimal formats (``d2``).
+    the ARD carries that format (``x2``), so the table prints "76", "77.5", "60.55" as published.
     """
     d = arm_categorical(adsl, "TRT01P", "TRT01PN")
     cont = ["AGE", "HEIGHTBL", "WEIGHTBL", "BMIBL", "MMSETOT"]

@@ -14,7 +14,7 @@ from trialsupp.display.markdown import csr_output_meta as output_meta
 from .common import ARM_SHORT, ARMS, TOTAL
 
 __all__ = ["rtf_options", "csr_output_meta", "arm_columns", "t_populations", "t_end_of_study", "t_sites",
-           "t_demographics", "t_exposure", "t_ae", "t_vs_summary", "t_hylaw"]
+           "t_demographics", "t_pilot1_demographic", "t_exposure", "t_ae", "t_vs_summary", "t_hylaw"]
 
 
 def rtf_options(number: str, population: str, protocol: str = "CDISCPILOT01", program: str = "",
@@ -130,6 +130,26 @@ def t_sites(placed: pd.DataFrame) -> Table:
     return t.footnote("NOTE: ITT: Number of subjects in the ITT population, Eff: Number of subjects in the "
                       "Efficacy population; Com: Number of subjects completing Week 24. N in column headers: "
                       "subjects entered in study (ITT).")
+
+
+PILOT1_CONTINUOUS = {"AGE": "Age", "HEIGHTBL": "Baseline Height (cm)", "WEIGHTBL": "Baseline Weight (kg)",
+                     "BMIBL": "Baseline BMI (kg/m^2)", "MMSETOT": "MMSE Total"}
+PILOT1_STATS = {"Mean (sd)": "{mean} ({sd})", "Median": "{median}", "Min - Max": "{min} - {max}"}
+
+
+def t_pilot1_demographic(placed: pd.DataFrame) -> Table:
+    """R Submission Pilot 1 ``tlf-demographic`` (its Table 14-2.01) in the published row order:
+    age, pooled age group, race, then height, weight, BMI and MMSE; counts without percentages;
+    statistics in rtables "xx.xx" (the ARD's ``x2`` format)."""
+    t = arm_columns(Table("Demographic and Baseline Characteristics (R Submission Pilot 1)", landscape=True),
+                    placed, "TRT01P", variable="AGE")
+    t = t.add_continuous(placed, "AGE", PILOT1_CONTINUOUS["AGE"], PILOT1_STATS)
+    t = t.add_categorical(placed, "AGEGR1", "Pooled Age Group 1", template="{n}")
+    t = t.add_categorical(placed, "RACE", "Race", template="{n}")
+    for var in ("HEIGHTBL", "WEIGHTBL", "BMIBL", "MMSETOT"):
+        t = t.add_continuous(placed, var, PILOT1_CONTINUOUS[var], PILOT1_STATS)
+    return t.footnote("Statistics as printed by R Submission Pilot 1 (rtables format: two decimals, trailing "
+                      "zeros dropped); counts without percentages.")
 
 
 def t_demographics(placed: pd.DataFrame, continuous, categorical: dict, level_labels=None,

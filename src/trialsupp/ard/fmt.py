@@ -3,6 +3,7 @@
 Format specs (the ARD ``fmt`` column):
     ``int``          integer count
     ``dN``           N decimals (``d0``, ``d1``, ``d2`` ...)
+    ``xN``           at most N decimals, trailing zeros dropped (rtables "xx.xx": 76, 77.5, 60.55)
     ``sigN``         N significant digits
     ``pctN``         a proportion (0-1) shown as percent with N decimals, no % sign
     ``pvalue``       P value: JAMA (".04", ".002", "<.001", ">.99") or CSR ("0.245", "<.001")
@@ -172,6 +173,9 @@ def format_stat(value: Any, spec: str, rules: FormatRules = JAMA) -> str:
         return fmt_sig(float(value), int(spec[3:]), rules)
     if spec.startswith("d") and spec[1:].isdigit():
         return fmt_decimals(float(value), int(spec[1:]), rules)
+    if spec.startswith("x") and spec[1:].isdigit():
+        text = fmt_decimals(float(value), int(spec[1:]), rules)
+        return text.rstrip("0").rstrip(".") if "." in text else text
     raise ValueError(f"unknown format spec {spec!r}")
 
 
