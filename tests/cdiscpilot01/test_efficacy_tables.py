@@ -100,6 +100,21 @@ def test_ancova_tables_match_published_digits(ancova_tables, number):
     assert heads == [f"{a}\n(N={n})" for a, n in zip(ARMS, HEADER_N[number])]
 
 
+def test_14_3_01_published_whole_table(ancova_tables):
+    """14-3.01 (= Pilot 1 tlf-primary) compared whole: every data row of the printed table, 3 cells each."""
+    _, t = ancova_tables["14-3.01"]
+    got = grid(t)
+    data_labels = [r.label for r in t.data.rows if r.kind == "data"]
+    want = PUBLISHED["14-3.01"]
+    assert len(data_labels) == len(want) == 16
+    assert {k.split("#")[0] for k in want} == set(data_labels)
+    compared = 0
+    for label, cells in want.items():
+        assert got[label] == cells, label
+        compared += len(cells)
+    assert compared == 48
+
+
 # --------------------------------------------------------------------------- R reference
 def _stat(p, name, **where):
     sub = p[p["stat_name"] == name]
