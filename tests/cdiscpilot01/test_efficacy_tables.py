@@ -269,8 +269,13 @@ def test_glucose_matches_pilot1_published(glucose):
     _, t = glucose
     g = grid(t)
     # [PILOT1] output/tlf-efficacy.rtf, transcribed in published_efficacy.json
+    compared = 0
     for label, want in _PUB["pilot1-14-3.02"]["rows"].items():
         assert g[label][-len(want):] == want, label
+        assert not any(g[label][:-len(want)]), label                  # nothing else printed in the row
+        compared += len(want)
+    assert set(g) == set(_PUB["pilot1-14-3.02"]["rows"])                # the whole table: 5 rows
+    assert compared == 17    # 2 arms x 7 statistics, difference (95% CI), P value, RMSE: every published value
 
 
 def test_glucose_matches_r(glucose):
