@@ -100,21 +100,40 @@ def test_14_7_04_published(data):
 
 
 def test_14_7_01_published(data):
+    """The whole table: SBP, DBP and pulse x three positions (9 blocks of 9 rows)."""
     from studies.cdiscpilot01.vitals import t14_7_01, VS_PARAMS
     adv = read_study(ROOT / "data" / "cdiscpilot01", ["advs"])["advs"]
     pub = PUB["14-7.01"]
     placed = place(t14_7_01(adv), output="14-7.01", analysis_id="vs", population="Safety", rules=CSR)
     hdr = place(L.header_n(data["adsl"]), output="14-7.01", analysis_id="header-n", population="Safety",
                 rules=CSR)
-    var, level = pub["block"]
-    t = LT.t_vs_stats(placed, "t", [(var, level, "SBP, lying")], hdr)
-    keys = [c.key for c in t.data.columns]
-    got = [[r.label] + [r.cell(k).text for k in keys] for r in t.data.rows if r.kind == "data"]
-    compared = 0
-    for g, w in zip(got, pub["rows"]):
-        assert [squash(x) for x in g] == [squash(x) for x in w], (g, w)
-        compared += sum(1 for x in w if x)
-    assert compared == 55   # 7 rows; labels and times included
+    assert {k.split("/")[0] for k in pub["blocks"]} == set(VS_PARAMS)
+    known = {c["cell"]: (c["published"], c["project"]) for c in json.loads(
+        (ROOT / "tests/reference/cdiscpilot01/rounding_half_even.json").read_text())["cells"]
+        if c["output"] == "14-7.01"}
+    assert len(known) == 1   # a half-way mean (72.25)
+    compared = same = 0
+    for level, want in pub["blocks"].items():
+        t = LT.t_vs_stats(placed, "t", [(pub["variable"], level, level)], hdr)
+        keys = [c.key for c in t.data.columns]
+        got = [[r.label] + [r.cell(k).text for k in keys] for r in t.data.rows if r.kind == "data"]
+        assert len(got) == len(want), level
+        arm = ""
+        for g, w in zip(got, want):
+            arm = w[0] or arm
+            for col, x, y in zip(pub["columns"], g, w):
+                if not y:
+                    continue
+                compared += 1
+                k = f"{level}|{arm}|{w[2]}|{col}"
+                if k in known:
+                    assert (squash(y), x) == (squash(known[k][0]), known[k][1]), k
+                    continue
+                assert squash(x) == squash(y), (k, x, y)
+                same += 1
+    assert len(pub["blocks"]) == 9
+    assert compared == 9 * (3 * 9 + 6 * 7)   # 9 blocks x 9 rows; arm labels, N and times included
+    assert same == compared - len(known)
 
 
 def test_14_1_02_published(data):

@@ -101,3 +101,26 @@ def test_missing_visit_gives_not_estimable_rows(m12):
         fit = ef.fit_long(m12, "ALSFRST", weeks=SHORT_VISITS)
     ard = ef.mmrm_ard(fit, "ALSFRST", "STARTGR", [DELAYED, EARLY], [148])
     assert ard["stat"].isna().all() and ard["error"].notna().all()
+
+
+def test_forest_counts_per_subgroup(final):
+    """No. and Events of the forest plot: participants per subgroup level and participants with
+    death or permanent ventilation, counted here directly from ADSL and ADTTE."""
+    sg = ef.ard_subgroups(final)
+    adsl = final["adsl"]
+    itt = adsl[adsl["ITTFL"] == "Y"] if "ITTFL" in adsl else adsl
+    tte = final["adtte"]
+    events = set(tte.loc[(tte["PARAMCD"] == "DTHPV") & (tte["CNSR"] == 0), "USUBJID"])
+
+    def got(kind, stat, level):
+        rows = sg[kind]
+        rows = rows[(rows["stat_name"] == stat) & (rows["variable_level"].map(lambda v: v == level or
+                                                                               (v is None and level is None)))]
+        return int(rows["stat"].iloc[0])
+
+    assert got("hr", "N", None) == got("diff", "N", None) == len(itt) == 108
+    assert got("hr", "n_event", None) == len(events & set(itt["USUBJID"]))
+    for sex in ("F", "M"):
+        ids = set(itt.loc[itt["SEX"] == sex, "USUBJID"])
+        assert got("hr", "N", sex) == len(ids)
+        assert got("hr", "n_event", sex) == len(events & ids)

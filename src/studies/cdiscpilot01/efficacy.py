@@ -519,7 +519,7 @@ def table_14_3_11(placed: pd.DataFrame, rules, visit: str = "Week 24"):
 
 def table_14_3_13(placed: pd.DataFrame, rules):
     """14-3.13: CIBIC+ categories by visit with the CMH P value."""
-    from trialsupp.display import cell
+    from trialsupp.display import cell, select
 
     t = _arm_columns(_table("14-3.13", rules, stub_header="Assessment"), placed)
     t = t.add_column("p", "p-value [1]")
@@ -532,9 +532,14 @@ def table_14_3_13(placed: pd.DataFrame, rules):
                           variable_level="row mean scores differ")
         t = t.add_row("n", row_n)
         for code, lab in CIBIC_LEVELS.items():
-            t = t.add_row(lab, {a: cell(placed, "{n} ({p}%)", rules=rules, context="tabulate",
-                                        group1_level=a, group2_level=vis, variable_level=code)
-                                for a in ARMS}, indent=1)
+            cells = {}
+            for a in ARMS:
+                sub = select(placed, context="tabulate", group1_level=a, group2_level=vis, variable_level=code)
+                n = select(sub, stat_name="n")
+                # the CSR (and its R replication) prints a zero count as plain "0", as the lab shells
+                zero = len(n) and n["stat"].iloc[0] == 0
+                cells[a] = cell(sub, "{n}" if zero else "{n} ({p}%)", rules=rules)
+            t = t.add_row(lab, cells, indent=1)
     return t.footnote("[1] Cochran-Mantel-Haenszel test (row mean scores differ), controlling for site "
                       "group.")
 

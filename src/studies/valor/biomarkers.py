@@ -77,8 +77,15 @@ def ard_gmr_over_time(data: Mapping[str, pd.DataFrame], code: str, weeks: Sequen
     parts = []
     for w in weeks:
         ard = ard_gmr(data, code, w, pop, GROUP, [DELAYED, EARLY])
-        ard = ard[ard["context"].isin(["ancova.geomean", "ancova.ratio"])].copy()
+        ard = ard[ard["context"].isin(["ancova.geomean", "ancova.ratio"])
+                  & ~((ard["context"] == "ancova.geomean") & (ard["stat_name"] == "n"))].copy()
         ard["variable_level"] = w
         ard["group2"] = ard["group2"].where(ard["context"] == "ancova.ratio", None)
-        parts.append(ard)
+        # participants with a ratio to baseline at the week: the numbers under the figure's time axis
+        rec = endpoint_records(data, code, pop, [w], extra=[])
+        rec = rec[rec["R2BASE"].notna()]
+        n = [ard_rows({"n": int((rec[GROUP] == lv).sum())}, variable=code, variable_level=w, group1=GROUP,
+                      group1_level=lv, context="ancova.geomean", method="Participants with a value at the visit",
+                      fmt={"n": "int"}) for lv in (DELAYED, EARLY)]
+        parts.append(bind_ard(ard, *n))
     return bind_ard(*parts)

@@ -178,6 +178,16 @@ def exposure_table(placed: pd.DataFrame, title: str = "Exposure to Study Drug (I
     t = t.add_row("Participant-years of exposure",
                   {g: cell(placed, "{sum}", variable="EXPYR", group1_level=g) for g in groups},
                   ard=select(placed, variable="EXPYR"))
+    eair = select(placed, variable="EAIR")
+    if len(eair):
+        from .safety import EAIR_ROWS
+        t = t.add_heading("Events per 100 participant-years (No. of events)")
+        for key, lab in EAIR_ROWS.items():
+            t = t.add_row(lab, {g: cell(eair, "{rate} ({n_events})", variable_level=key, group1_level=g)
+                                for g in groups}, indent=1, ard=select(eair, variable_level=key))
+        t = t.footnote("Exposure-adjusted event rates: adverse events (every event, not participants) of the "
+                       "column's period divided by its participant-years of exposure, times 100.",
+                       at_row("Events per 100 participant-years (No. of events)"))
     return (t.footnote("VALOR columns: doses of the randomized period; last column: every tofersen dose in VALOR "
                        "or the open-label extension.")
              .footnote("From the first dose to the last dose plus one dosing interval of 4 weeks.",
@@ -300,7 +310,7 @@ def km_figure(panels: Sequence[tuple[str, pd.DataFrame, pd.DataFrame, Sequence[f
         axes = [axes] if len(panels) == 1 else list(axes)
         for ax, (title, rows, hr, times, ylab) in zip(axes, panels):
             km_plot(rows, ax, groups=list(groups), labels=dict(labels), hr=hr, times=list(times),
-                    xlabel="Weeks since randomization", ylabel=ylab, legend_loc="lower left",
+                    xlabel="Weeks since randomization", ylabel=ylab, legend_loc="outside",
                     hr_pos=(0.97, 0.05), xmax=xmax, ci=False)
             ax.set_title(title, loc="left", fontweight="bold")
             ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])      # km_plot's ".1f" labels on 0.25 ticks mislead

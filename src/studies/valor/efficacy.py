@@ -206,7 +206,8 @@ def fit_all_long(data: Mapping[str, pd.DataFrame], codes: Sequence[str] = tuple(
 
 
 def ard_change_over_time(fit: MMRMFitter, subgroup: str | None = None) -> pd.DataFrame:
-    """LS mean change (95% CI) at every visit of the model, one point per group and week.
+    """LS mean change (95% CI) at every visit of the model, one point per group and week, with
+    the model's per-visit ``n`` (printed under the figure's time axis).
 
     The rows are the model's LS-mean rows relabelled for plotting: ``variable_level``
     is the study week; ``group2`` carries the progression subgroup when given.
@@ -274,14 +275,24 @@ def ard_subgroups(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> d
     """Week-52 ALSFRS-R difference (early - delayed) and HR (early vs delayed) overall and per
     subgroup level; rows keyed by ``variable`` (subgroup heading) and ``variable_level`` (level)."""
     pop = subgroup_frame(data["adsl"])
-    diff, hr = [_relabel(_week52_diff(data, pop), "Overall", None)], [_relabel(_hr(data, pop, paramcd), "Overall", None)]
-    for var, head in SUBGROUPS.items():
-        levels = list(NFL_TERTILES) if var == "NFLTERT" else sorted(pop[var].unique())
-        for lv in levels:
-            sub = pop[pop[var] == lv]
-            diff.append(_relabel(_week52_diff(data, sub), head, lv))
-            hr.append(_relabel(_hr(data, sub, paramcd), head, lv))
+    diff, hr = [], []
+    for lv, head, sub in [(None, "Overall", pop)] + [
+            (lv, head, pop[pop[var] == lv]) for var, head in SUBGROUPS.items()
+            for lv in (list(NFL_TERTILES) if var == "NFLTERT" else sorted(pop[var].unique()))]:
+        counts = _subgroup_counts(data, sub, paramcd)
+        diff.append(_relabel(bind_ard(_week52_diff(data, sub), counts[0]), head, lv))
+        hr.append(_relabel(bind_ard(_hr(data, sub, paramcd), *counts), head, lv))
     return {"diff": bind_ard(*diff), "hr": bind_ard(*hr)}
+
+
+def _subgroup_counts(data, pop, paramcd: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Participants (``N``) and ``paramcd`` events (``n_event``) of a subgroup, both start groups."""
+    tte = data["adtte"]
+    ev = tte[(tte["PARAMCD"] == paramcd) & tte["USUBJID"].isin(pop["USUBJID"]) & (tte["CNSR"] == 0)]
+    return (ard_rows({"N": int(len(pop))}, context="subgroup_n", method="Participants in the subgroup",
+                     fmt={"N": "int"}),
+            ard_rows({"n_event": int(ev["USUBJID"].nunique())}, context="subgroup_n",
+                     method=f"Participants with an event ({paramcd})", fmt={"n_event": "int"}))
 
 
 def interaction_frame(data: Mapping[str, pd.DataFrame], paramcd: str = "DTHPV") -> pd.DataFrame:

@@ -236,15 +236,20 @@ def figure_change(placed: pd.DataFrame, panels: Sequence[tuple[str, Mapping]], n
     return fig
 
 
+BIOMARKER_TICKS = (28, 52, 76, 100, 124, 148)
+
+
 def figure_biomarkers(placed: pd.DataFrame):
     """GMR to baseline (95% CI) of plasma NfL and CSF SOD1 by start group over weeks, log axis."""
     fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0))
     for ax, code in zip(axes, ("NFL", "SOD1")):
         rows = select(placed, context="ancova.geomean", variable=code)
+        # numbers per visit only under the labelled weeks (VALOR visits are 2-4 weeks apart)
+        rows = rows[(rows["stat_name"] != "n") | rows["variable_level"].map(lambda w: int(w) in BIOMARKER_TICKS)]
         F.ratio_plot(rows, ax=ax, y_stat="geomean", groups=[DELAYED, EARLY], labels=GROUP_LABELS, bands=BANDS,
                      dodge=2.0, ylabel="GMR to baseline (95% CI)")
         ax.set_title(STUB[code], loc="left", fontweight="bold", pad=14)
-        ax.set_xticks([0, 28, 52, 76, 100, 124, 148])
+        ax.set_xticks([0, *BIOMARKER_TICKS])
         ax.set_xlim(-4, 152)
     axes[1].get_legend().remove()
     fig.tight_layout()
@@ -267,8 +272,8 @@ def figure_individual(traj: pd.DataFrame, lsmeans: pd.DataFrame, share: pd.DataF
         color = group_style(1 if g == EARLY else 0).color      # same colours as the other figures
         for line in ax.get_lines():
             line.set_color(color)
-        ax.legend(handles=[plt.Line2D([], [], color=color, linewidth=2.0, marker="o",
-                                      label="LS mean (MMRM)")], loc="lower left")
+        F.legend_below(ax, [plt.Line2D([], [], color=color, linewidth=2.0, marker="o",
+                                       label="LS mean (MMRM)")])
         ax.set_ylabel("ALSFRS-R change from baseline" if k == 0 else "")
         ax.axhline(0, color="#7F7F7F", linewidth=0.6, linestyle="--", zorder=0)
         ax.axvline(week, color="#7F7F7F", linewidth=0.6, linestyle=":", zorder=0)
@@ -299,8 +304,9 @@ def figure_forest(diff: pd.DataFrame, hr: pd.DataFrame, level_labels: Mapping[st
         len(set(diff["variable"])) - 1
     h1 = 0.22 * (n + 2) + 0.9
     fig = plt.figure(figsize=(7.0, 2 * h1 + 0.4))
-    top = fig.add_axes([0.40, 0.5 + 0.9 / (2 * h1 + 0.4) * 0.8, 0.30, 0.5 - 1.3 / (2 * h1 + 0.4)])
-    bot = fig.add_axes([0.40, 0.9 / (2 * h1 + 0.4), 0.30, 0.5 - 1.3 / (2 * h1 + 0.4)])
+    # plot area narrow enough that the No., Events and estimate columns fit right of it
+    top = fig.add_axes([0.36, 0.5 + 0.9 / (2 * h1 + 0.4) * 0.8, 0.26, 0.5 - 1.3 / (2 * h1 + 0.4)])
+    bot = fig.add_axes([0.36, 0.9 / (2 * h1 + 0.4), 0.26, 0.5 - 1.3 / (2 * h1 + 0.4)])
     F.forest_plot(diff, ax=top, log=False, labels=level_labels,
                   columns={"Difference (95% CI)": EST_CI},
                   xlabel="Difference in ALSFRS-R change at week 52, points",

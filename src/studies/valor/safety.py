@@ -141,6 +141,34 @@ def exposure_ard(adsl: pd.DataFrame, adex: pd.DataFrame) -> pd.DataFrame:
     return bind_ard(doses, span, *years)
 
 
+#: exposure-adjusted rows: key -> label (AE selection from OVERVIEW)
+EAIR_ROWS = {"any": "Any adverse event", "serious": "Serious adverse event",
+             "related": "Adverse event related to study drug", "neuro": "Serious neurological event"}
+
+
+def eair_ard(adsl: pd.DataFrame, adae: pd.DataFrame, adex: pd.DataFrame) -> pd.DataFrame:
+    """Exposure-adjusted event rates per exposure group: adverse events (records, not
+    participants) per 100 participant-years of exposure (``exposure_frame``), context ``eair``,
+    variable ``EAIR``, variable_level = the ``EAIR_ROWS`` key; stats ``n_events``, ``rate``."""
+    f = exposure_frame(adsl, adex)
+    ae_by_group = {}
+    for people, ae, levels in populations(adsl, adae).values():
+        ae = ae.drop(columns=[GROUP], errors="ignore").merge(people[["USUBJID", GROUP]], on="USUBJID")
+        ae_by_group.update({g: ae[ae[GROUP] == g] for g in levels})
+    parts = []
+    for g in EXPOSURE_GROUPS:
+        years = float(f.loc[f[GROUP] == g, "EXPYR"].sum())
+        ae = ae_by_group.get(g, adae.iloc[0:0])
+        for key in EAIR_ROWS:
+            n = int(OVERVIEW[key][2](ae).sum()) if len(ae) else 0
+            parts.append(ard_rows({"n_events": n, "rate": 100.0 * n / years if years else None},
+                                  variable="EAIR", variable_level=key, group1=GROUP, group1_level=g, context="eair",
+                                  method="Events / participant-years of exposure x 100",
+                                  fmt={"n_events": "int", "rate": "d1"},
+                                  error=None if years else "no exposure"))
+    return bind_ard(*parts)
+
+
 def deaths_sae_listing(adsl: pd.DataFrame, adae: pd.DataFrame) -> pd.DataFrame:
     """Listing rows (one per participant with a death or a serious AE): participant, randomized
     group, age/sex, serious AE preferred terms with study day of onset and period, and the

@@ -40,19 +40,36 @@ def analysis_frame(data: Mapping[str, pd.DataFrame], week: int, pop_name: str = 
     return df.sort_values("USUBJID").reset_index(drop=True)
 
 
-def _design(df: pd.DataFrame) -> np.ndarray:
+def _design(df: pd.DataFrame, fit_rows: np.ndarray | None = None) -> np.ndarray:
+    """Imputation model columns: intercept, early start, baseline and (when both levels occur
+    among the rows the model is fitted to, ``fit_rows``) the progression subgroup."""
+    fit = df if fit_rows is None else df[fit_rows]
     cols = [np.ones(len(df)), (df[GROUP] == EARLY).to_numpy(float), df["BLALSFRS"].to_numpy(float)]
-    if df[PROGGR].nunique() > 1:
-        cols.append((df[PROGGR] == df[PROGGR].iloc[0]).to_numpy(float))
+    if fit[PROGGR].nunique() > 1:
+        cols.append((df[PROGGR] == fit[PROGGR].iloc[0]).to_numpy(float))
     return np.column_stack(cols)
+
+
+def not_estimable(df: pd.DataFrame) -> str | None:
+    """Why the imputation model cannot be fitted to the observed rows of ``df`` (None when it can):
+    each start group needs observed values, and the observed design must have full rank with at
+    least 2 residual degrees of freedom (a data cut before most participants reach the week)."""
+    obs = df["CHG"].notna().to_numpy()
+    n_obs = {g: int((obs & (df[GROUP] == g).to_numpy()).sum()) for g in (EARLY, DELAYED)}
+    if min(n_obs.values()) == 0:
+        return f"{n_obs[EARLY]} early-start and {n_obs[DELAYED]} delayed-start values observed"
+    X = _design(df, obs)[obs]
+    if X.shape[0] - X.shape[1] < 2 or np.linalg.matrix_rank(X) < X.shape[1]:
+        return f"{int(obs.sum())} values observed"
+    return None
 
 
 def impute(df: pd.DataFrame, n_imputations: int, seed: int) -> list[np.ndarray]:
     """MAR draws of the missing CHG values (mice.impute.norm): sigma^2* = RSS / chi^2_{n-p},
     beta* ~ N(beta_hat, sigma^2* (X'X)^-1), y* = x beta* + sigma* e."""
     y = df["CHG"].to_numpy(float)
-    X = _design(df)
     obs = ~np.isnan(y)
+    X = _design(df, obs)
     Xo, yo = X[obs], y[obs]
     n, p = Xo.shape
     xtx_inv = np.linalg.inv(Xo.T @ Xo)
@@ -86,32 +103,40 @@ def tipping_point(data: Mapping[str, pd.DataFrame], week: int, deltas: Sequence[
     df = analysis_frame(data, week, pop_name)
     miss = df["CHG"].isna().to_numpy()
     early = (df[GROUP] == EARLY).to_numpy()
-    draws = impute(df, n_imputations, seed)
+    why = not_estimable(df)
+    draws = [] if why else impute(df, n_imputations, seed)
     code = code_ref(tipping_point)
     method = (f"Delta-adjusted multiple imputation ({n_imputations} imputations, Bayesian normal regression "
               "on start group, baseline and progression subgroup); ANCOVA; Rubin's rules")
+    if why:
+        method += f"; not estimable at week {week}: {why}"
     parts, tip = [], None
     for delta in deltas:
-        est, se, dfc = [], [], None
-        for yy in draws:
-            y = yy.copy()
-            y[miss & early] += delta
-            e, s, dfc = ancova(df, y)
-            est.append(e)
-            se.append(s)
-        pr = pool(est, se, dfcom=dfc)
-        if tip is None and pr.p_value >= 0.05:
-            tip = delta
-        parts.append(ard_rows({"delta": float(delta), "estimate": pr.estimate, "conf.low": pr.conf_low,
-                               "conf.high": pr.conf_high, "p.value": pr.p_value, "fmi": pr.fmi},
+        stats = {"estimate": None, "conf.low": None, "conf.high": None, "p.value": None, "fmi": None}
+        if not why:
+            est, se, dfc = [], [], None
+            for yy in draws:
+                y = yy.copy()
+                y[miss & early] += delta
+                e, s, dfc = ancova(df, y)
+                est.append(e)
+                se.append(s)
+            pr = pool(est, se, dfcom=dfc)
+            if tip is None and pr.p_value >= 0.05:
+                tip = delta
+            stats = {"estimate": pr.estimate, "conf.low": pr.conf_low, "conf.high": pr.conf_high,
+                     "p.value": pr.p_value, "fmi": pr.fmi}
+        parts.append(ard_rows({"delta": float(delta), **stats},
                               variable="ALSFRST", variable_level=f"{delta:g}", group1=GROUP, group1_level=EARLY,
                               group2="AVISIT", group2_level=f"Week {week}", context="tipping", method=method,
                               code=code, fmt={"delta": "d0", "estimate": "d1", "conf.low": "d1", "conf.high": "d1",
-                                              "p.value": "pvalue", "fmi": "pct0"}))
+                                              "p.value": "pvalue", "fmi": "pct0"},
+                              error=f"week {week}, {why}" if why else None))
     counts = {"n.missing.early": int((miss & early).sum()), "n.missing.delayed": int((miss & ~early).sum()),
               "n.early": int(early.sum()), "n.delayed": int((~early).sum()),
               "n.imputations": int(n_imputations),
-              "tipping.point": "not reached" if tip is None else f"{tip:g}".replace("-", "\u2212"),
+              "tipping.point": ("not estimable" if why else "not reached" if tip is None
+                                else f"{tip:g}".replace("-", "\u2212")),
               "delta.min": f"{min(deltas):g}".replace("-", "\u2212")}
     parts.append(ard_rows(counts, variable="ALSFRST", group2="AVISIT", group2_level=f"Week {week}",
                           context="tipping.summary", method=method, code=code,

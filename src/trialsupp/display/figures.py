@@ -352,6 +352,7 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
     if ev_stat and not any("{" + ev_stat + "}" in t for t in columns.values()):
         count_cols["Events"] = "{" + ev_stat + "}"
     columns = {**count_cols, **columns}
+
     ref = (1.0 if log else 0.0) if ref is None else ref
     _require(ard, ["estimate", "conf.low", "conf.high"], "forest_plot")
     keys = list(dict.fromkeys(zip(ard["variable"], ard["variable_level"].map(
@@ -369,13 +370,17 @@ def forest_plot(ard: pd.DataFrame, ax=None, *, log: bool = True, ref: Optional[f
             lines.append((labels.get(lvl, str(lvl)), rows, 1))
     n = len(lines)
     ax = _new_ax(ax, (FULL_PAGE, 0.25 * (n + 2) + 0.6))
+    if "No." in count_cols:
+        _drew(ax, "forest_n", "No. gives the participants in each subgroup")
+    if "Events" in count_cols:
+        _drew(ax, "forest_events", "Events gives the participants with an event in each subgroup")
     ys = np.arange(n)[::-1].astype(float)
     lab_tr = blended_transform_factory(ax.transAxes, ax.transData)
     ncols = len(columns)
     col_x, x = [], 1.04
     for head in columns:                 # count columns are narrow
         col_x.append(x)
-        x += 0.16 if head in count_cols else 0.42
+        x += 0.27 if head in count_cols else 0.42
     for y, (lab, rows, ind) in zip(ys, lines):
         ax.text(-0.9 + 0.04 * ind, y, lab, transform=lab_tr, ha="left", va="center",
                 fontweight="bold" if rows is None and ind == 0 and n > 1 else "normal")

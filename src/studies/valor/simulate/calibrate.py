@@ -16,7 +16,14 @@ Tolerance (``verdict``):
   published statistical information (event counts, variability, dropout);
 * ``relative``: within ``REL_TOL`` (15%) of the published point estimate or, when the simulated
   value has a 95% CI, the published value inside it (a trial with the published precision
-  varies by more than 15% between seeds; the published value must then be consistent with it);
+  varies by more than 15% between seeds; the published value must then be consistent with it).
+  Reviewed for issue 18: kept, because the per-seed 15% rule cannot be met by a trial that
+  carries the published information (the CI-width rule): over the screened seeds of the
+  recalibrated model only 11-79% of seeds were within 15% for the week-28 to week-148 means,
+  the stabilized share and the ALSAQ-40 difference, so no seed met all of them at once. The
+  15% rule is what the model is held to in expectation: the median over replicate seeds
+  (``median_within``; ``trialsupp calibrate --replicates`` fails when a median misses it). The
+  stabilized share carries its Clopper-Pearson 95% CI for the same reason (about 46 assessed);
 * ``pvalue``: a P value on the same side of 0.05 as the published one (a P value
   is a random quantity; the conclusion is what is calibrated);
 * ``exact``: equal (counts fixed by construction).
@@ -400,6 +407,9 @@ def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imp
         seeds = [seed + 1 + i for i in range(replicates)]
         res = map_replicates(_one_seed, [(s, n_imputations) for s in seeds], scheduler=scheduler, jobs=jobs)
         med, share, wmed = [], [], []
+        every = [all(verdict(f, *r.get(f.name, (None, None, None))) for f in FIGURES) for r in res]
+        df.attrs["share_all"] = float(np.mean(every))
+        df.attrs["seeds_all"] = [s for s, ok in zip(seeds, every) if ok]
         for f in FIGURES:
             trip = [r.get(f.name, (None, None, None)) for r in res]
             v = np.array([np.nan if t[0] is None else t[0] for t in trip], float)
@@ -562,10 +572,10 @@ def _fmt(x, spec: str) -> str:
 
 def format_table(df: pd.DataFrame) -> str:
     """Plain-text calibration table for the command line."""
-    head = ["figure", "cut", "published (95% CI)", "simulated (95% CI)", "ok"]
+    head = ["figure", "cut", "rule", "published (95% CI)", "simulated (95% CI)", "verdict", "width"]
     has_rep = "median" in df.columns
     if has_rep:
-        head += ["median", "ok", "share"]
+        head += ["median", "median verdict", "seeds met"]
     lines = []
     for _, r in df.iterrows():
         f = FIGURE_BY_NAME[r["name"]]
@@ -574,14 +584,25 @@ def format_table(df: pd.DataFrame) -> str:
         sim = _fmt(r["simulated"], f.fmt)
         if r["simulated_low"] is not None and not pd.isna(r["simulated_low"]):
             sim += f" ({_fmt(r['simulated_low'], f.fmt)} to {_fmt(r['simulated_high'], f.fmt)})"
-        row = [f.label, f.cut, pub, sim, "yes" if r["within"] else "NO"]
+        wr = r.get("width_ratio")
+        row = [f.label, CUT_SHORT.get(f.cut, f.cut), RULE_SHORT[f.rule], pub, sim,
+               "Met" if r["within"] else "Not met", "" if wr is None or pd.isna(wr) else f"{wr:.2f}"]
         if has_rep:
-            row += [_fmt(r["median"], f.fmt), "yes" if r["median_within"] else "NO", f"{100 * r['share_within']:.0f}%"]
+            row += [_fmt(r["median"], f.fmt), "Met" if r["median_within"] else "Not met",
+                    f"{100 * r['share_within']:.0f}%"]
         lines.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
     out = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths))]
     out.append("  ".join("-" * w for w in widths))
     out += ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in lines]
+    summ = calibration_summary(df)
+    out.append("")
+    out.append(f"{summ['n.pass']} of {summ['n']} figures met their rule, {summ['n.ci.pass']} of {summ['n.ci']} "
+               f"with a published 95% CI; not met: {summ['failed']}.")
+    if has_rep and "share_all" in df.attrs:
+        out.append(f"Replicate seeds meeting every rule: {100 * df.attrs['share_all']:.1f}% "
+                   f"({len(df.attrs['seeds_all'])} of {df.attrs['replicates']}"
+                   + (f": {', '.join(map(str, df.attrs['seeds_all']))}" if df.attrs["seeds_all"] else "") + ").")
     seed = df.attrs.get("seed")
     if seed is not None:
         out.insert(0, f"Simulated VALOR/OLE calibration, seed {seed}"

@@ -21,7 +21,9 @@ Model (parameters: the ``simulation`` section of ``studies/valor.yaml``):
 * **Biomarkers.** log plasma NfL and log CSF SOD1 drift up while untreated
   and fall within weeks of the first tofersen dose.
 * **Events.** Death and permanent ventilation hazards are
-  ``base * exp(function_coef * (ref - F(u)) + nfl_coef * (log NfL(u) - log ref))``.
+  ``base * exp(function_coef * (ref - F(u)) + nfl_coef * (log NfL(0) - log ref)
+  + nfl_change_coef * (log NfL(u) - log NfL(0)))``: baseline NfL is prognostic, and its
+  change (the rate of ongoing axonal injury, lowered by tofersen within weeks) acts strongly.
 * **Disposition.** Withdrawal is missing at random: its hazard between visits
   depends on the last observed ALSFRS-R total. OLE entry, OLE completion and
   the number of deaths among tofersen-treated participants are exact by
@@ -277,18 +279,25 @@ def _latent(sim: dict, st: Study) -> None:
     nf = te["nfl"]
     drift = np.where(is_fast, nf["drift_per_week"]["faster"], nf["drift_per_week"]["slower"])
     untreated = np.minimum(grid[None, :], ton[:, None])
-    lnfl = (p["lnfl0"][:, None] + drift[:, None] * untreated
+    # on tofersen the untreated rise is reversed (fraction ``drift_reversal``) with the fast fall:
+    # NfL tracks the current rate of axonal injury, not its history
+    reversed_ = nf["drift_reversal"] * (1 - np.exp(-tg / nf["fall_weeks"]))
+    lnfl = (p["lnfl0"][:, None] + drift[:, None] * untreated * (1 - reversed_)
             - p["nfl_fall"][:, None] * (1 - np.exp(-tg / nf["fall_weeks"]))
             - nf["late_fall"] * (1 - np.exp(-tg / nf["late_weeks"])))
     sd = te["csf_sod1"]
     lsod = (p["lsod0"][:, None] + sd["drift_per_week"] * untreated
             - p["sod_fall"][:, None] * (1 - np.exp(-tg / sd["fall_weeks"])))
-    st.grid = dict(f=f, lnfl=lnfl, lsod=lsod)
+    # SVC: a respiratory loss that accrues only while untreated and recovers on tofersen
+    sv = sim["correlation"]["svc_untreated"]
+    svc_rev = sv["per_week"] * untreated * np.exp(-tg / sv["recovery_weeks"])
+    st.grid = dict(f=f, lnfl=lnfl, lsod=lsod, svc_rev=svc_rev)
     ev = sim["events"]
 
     def cumhaz(spec):
         h = spec["base"] * np.exp(spec["function_coef"] * (ev["ref_alsfrs"] - f)
-                                  + spec["nfl_coef"] * (lnfl - np.log(ev["nfl_ref"])))
+                                  + spec["nfl_coef"] * (p["lnfl0"][:, None] - np.log(ev["nfl_ref"]))
+                                  + spec["nfl_change_coef"] * (lnfl - p["lnfl0"][:, None]))
         hm = 0.5 * (h[:, 1:] + h[:, :-1])
         return np.concatenate([np.zeros((h.shape[0], 1)), np.cumsum(hm, axis=1)], axis=1)
 
@@ -334,6 +343,7 @@ def _observe(sim: dict, rng: np.random.Generator, st: Study) -> None:
     v["total"] = items.sum(axis=2)
     floss = p["f0"][:, None] - f
     v["svc"] = np.clip(p["svc0"][:, None] - p["svc_k"][:, None] * floss + co["svc_per_week"] * u
+                       - _interp_rows(st.grid["svc_rev"], u)
                        + me["svc_sd"] * rng.standard_normal((n, k)), 0.0, 150.0)
     v["hhd"] = (p["hhd0"][:, None] - p["hhd_k"][:, None] * floss + co["hhd_per_week"] * u
                 + me["hhd_sd"] * rng.standard_normal((n, k)))
