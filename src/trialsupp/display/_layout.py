@@ -31,7 +31,8 @@ from typing import Callable, Optional, Sequence
 from ._table_data import TableData
 
 __all__ = ["is_numeric", "tokens", "protect", "decimal_parts", "Layout", "layout", "text_width",
-           "mono_width", "NBSP", "Part", "parts_layout", "column_groups", "part_data"]
+           "mono_width", "NBSP", "Part", "parts_layout", "column_groups", "part_data", "row_blocks",
+           "MAX_BLOCK"]
 
 NBSP = "\u00a0"
 # Words that may appear in a statistic cell without making it text.
@@ -163,6 +164,32 @@ def spans_table(d: TableData, row) -> bool:
     """A group label, or a row heading with no cell text: set across the whole table."""
     return row.kind == "group" or (row.kind == "heading"
                                    and not any(row.cell(c.key).text for c in d.columns))
+
+
+MAX_BLOCK = 6       # a labelled block of up to this many rows is never split across pages
+
+
+def row_blocks(d: TableData, max_rows: int = MAX_BLOCK) -> dict[int, int]:
+    """Labelled row blocks kept together on one page: {first row index: number of rows}.
+
+    A block is a data row with a stub label followed by data rows of the same indent whose
+    label is blank (continuations of it: e.g. an arm and its visits, "Xan. High" / Baseline,
+    Week 24, End of Trt.). Blocks of 2 to ``max_rows`` rows; a longer one may break."""
+    from ._table_data import resolve
+    marked = {k[1] for k in resolve(d).marks if k[0] == "row"}
+    out, rows, i = {}, d.rows, 0
+    while i < len(rows):
+        r = rows[i]
+        n = 1
+        if r.kind == "data" and r.label.strip() and not spans_table(d, r):
+            while (i + n < len(rows) and rows[i + n].kind == "data" and not rows[i + n].label.strip()
+                   and rows[i + n].indent == r.indent and i + n not in marked
+                   and not spans_table(d, rows[i + n])):
+                n += 1
+        if 2 <= n <= max_rows:
+            out[i] = n
+        i += n
+    return out
 
 
 def _column_texts(d: TableData) -> list[tuple[list[str], list[str]]]:

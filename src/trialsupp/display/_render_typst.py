@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._layout import NBSP, Layout, Part, decimal_parts, layout, parts_layout, protect, spans_table, tokens
+from ._layout import (NBSP, Layout, Part, decimal_parts, layout, parts_layout, protect, row_blocks, spans_table,
+                      tokens)
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -199,6 +200,10 @@ def _table(d: TableData, lay: Layout, r: Resolved, footer_notes: list[str], labe
     L.append("    " + ", ".join(hdr) + ",")
     L.append(f"    table.hline(stroke: {THIN}),")
     L.append("  ),")
+    # a labelled block (an arm and its visits) is one unbreakable stub cell spanning its rows:
+    # the page never breaks inside it (``_layout.row_blocks``)
+    blocks = row_blocks(d)
+    inside = {i + k for i, n in blocks.items() for k in range(1, n)}
     for i, row in enumerate(d.rows):
         lab = f"{_text(protect(row.label))}{_marks(r.mark('row', i))}"
         if row.kind == "group":
@@ -211,6 +216,10 @@ def _table(d: TableData, lay: Layout, r: Resolved, footer_notes: list[str], labe
             continue
         # an indented label keeps its indent on every line it wraps to
         cells = [f"pad(left: {1.0 * row.indent}em)[{lab}]" if row.indent else f"[{lab}]"]
+        if i in blocks:
+            cells = [f"table.cell(rowspan: {blocks[i]}, breakable: false, {cells[0]})"]
+        elif i in inside:
+            cells = []                  # the block's stub cell spans this row
         for j, c in enumerate(d.columns):
             cell = row.cell(c.key)
             mark = _marks(r.mark('cell', i, c.key))

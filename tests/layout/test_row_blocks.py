@@ -1,0 +1,98 @@
+"""Labelled row blocks are not split across pages (issue 16): in a table shaped like CDISC
+14-7.01 (a measure group, a position heading, then per arm a block "Xan. High" / Baseline,
+Week 24, End of Trt. whose later rows have a blank stub label), a page never breaks inside an
+arm's block, in the PDF (Typst) or in the RTF as LibreOffice prints it. Each block's rows carry
+a block id in their time label, so the test sees on which page every row of a block lands."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+from trialsupp.ard.fmt import CSR
+from trialsupp.display import Table
+from trialsupp.display._layout import row_blocks
+
+from .pdf_layout import have_poppler, read_pages
+from .rtf_pdf import convert_all, soffice
+from .test_wide_tables import _typeset
+
+TIMES = ("Baseline", "Week 24", "End of Trt.")
+ARMS = ("Placebo", "Xan. Low", "Xan. High")
+MEASURES = ("Systolic Blood Pressure", "Diastolic Blood Pressure", "Pulse Rate", "Temperature")
+POSITIONS = ("Supine", "Standing 1 min", "Standing 3 min")
+
+
+def vital_signs() -> Table:
+    t = Table("Summary of Vital Signs at Baseline and End of Treatment",
+              stub_header="Measure / Position /\nTreatment", landscape=True, rules=CSR)
+    t = t.add_column("armN", "N").add_column("time", "Planned\nRelative Time", align="left")
+    for key in ("n", "mean", "sd"):
+        t = t.add_column(key, key.title())
+    b = 0
+    for m in MEASURES:
+        t = t.add_group(m)
+        for pos in POSITIONS:
+            t = t.add_heading(pos)
+            for arm in ARMS:
+                b += 1
+                for i, time in enumerate(TIMES):
+                    cells = {"time": f"{time} B{b:02d}", "n": str(80 - i), "mean": f"{120 + b}.{i}",
+                             "sd": f"{10 + i}.25"} | ({"armN": "86"} if i == 0 else {})
+                    t = t.add_row(arm if i == 0 else "", cells, indent=1)
+    return t.footnote("NOTE: synthetic values.")
+
+
+def _pages_of_blocks(pages) -> dict[str, set[int]]:
+    where: dict[str, set[int]] = defaultdict(set)
+    for p in pages:
+        for ln in p.lines:
+            for b in re.findall(r"\bB(\d\d)\b", ln.text):
+                where[b].add(p.number)
+    return where
+
+
+def test_blocks_are_the_arms_rows():
+    d = vital_signs().data
+    blocks = row_blocks(d)
+    assert len(blocks) == len(MEASURES) * len(POSITIONS) * len(ARMS)
+    assert set(blocks.values()) == {3}
+    assert all(d.rows[i].label in ARMS for i in blocks)
+    assert row_blocks(d, max_rows=2) == {}          # a longer block may break
+
+
+@pytest.mark.skipif(not have_poppler(), reason="poppler-utils (pdftotext) not installed")
+def test_pdf_never_breaks_inside_a_block(tmp_path, project_dir):
+    pdf = _typeset(vital_signs(), tmp_path, True, project_dir)
+    pages = read_pages(pdf)[1:]
+    assert len(pages) >= 3                          # the table does break across pages
+    where = _pages_of_blocks(pages)
+    assert len(where) == len(MEASURES) * len(POSITIONS) * len(ARMS)
+    split = {b: sorted(p) for b, p in where.items() if len(p) > 1}
+    assert split == {}, split
+    # every page with rows repeats its measure group label (a sub-header of the table)
+    for p in pages:
+        if re.search(r"\bB\d\d\b", p.text):
+            assert any(m in p.text for m in MEASURES), p.number
+
+
+@pytest.mark.skipif(not soffice() or not have_poppler(), reason="LibreOffice or poppler not installed")
+def test_rtf_never_breaks_inside_a_block(tmp_path):
+    # 1 to 3 more title lines move the page breaks: without \keepn each of these splits a block
+    rtfs = []
+    for k in (1, 2, 3):
+        rtf = tmp_path / f"t-vs{k}.rtf"
+        text = vital_signs().to_rtf(rtf, number="Table 14-7.99", titles=["Population: Safety"] + ["Title"] * k,
+                                    header_left="Protocol: X", footer_left="Source: test")
+        # every row of a block but its last is kept with the next row
+        assert text.count("\\keepn") >= len(MEASURES) * len(POSITIONS) * len(ARMS) * 2 * 6
+        rtfs.append(rtf)
+    pdfs = convert_all(rtfs, tmp_path / "pdf")
+    for rtf in rtfs:
+        pages = read_pages(pdfs[rtf])
+        assert len(pages) >= 3
+        where = _pages_of_blocks(pages)
+        assert len(where) == len(MEASURES) * len(POSITIONS) * len(ARMS)
+        split = {b: sorted(p) for b, p in where.items() if len(p) > 1}
+        assert split == {}, (rtf.name, split)
