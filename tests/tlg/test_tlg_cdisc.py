@@ -94,8 +94,13 @@ def test_ae_by_soc_pt_equals_published_14_5_01(ae):
             variable_level="CARDIAC DISORDERS")}
     for term in ("SINUS BRADYCARDIA", "MYOCARDIAL INFARCTION", "ATRIAL FIBRILLATION"):
         rows[term] = dict(variable="AEDECOD", group2_level="CARDIAC DISORDERS", variable_level=term)
+    table = pub["rows"]                              # [label, cells...] in printed order
+    soc_at = next(i for i, r in enumerate(table) if r[0] == "CARDIAC DISORDERS")
+    published = {"ANY BODY SYSTEM": table[0][1:]}
+    for r in table[soc_at:]:                         # the SOC row, then its preferred terms
+        published.setdefault(r[0], r[1:])
     for label, where in rows.items():
-        printed = pub["rows"][label][0:6:2]          # subjects "n (x.x%)" per arm
+        printed = published[label][0:6:2]            # subjects "n (x.x%)" per arm
         for arm, text in zip(ARMS, printed):
             n = _one(ae, "n", group1_level=arm, **where)[1]
             p = _one(ae, "p", group1_level=arm, **where)[1]
