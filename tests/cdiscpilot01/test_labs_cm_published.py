@@ -230,6 +230,7 @@ def test_14_6_04_published(data):
     pub = PUB["14-6.04"]
     known = _half_even("14-6.04")
     compared = same = 0
+    wrong = []
     for pc, pub_rows in pub["tests"].items():
         want = _shift_keys(pc, pub_rows)
         got = _shift_keys(pc, _project_shift(data, pc))
@@ -243,8 +244,12 @@ def test_14_6_04_published(data):
                     pw, pg = known[f"{pc}|{k}"]
                     assert (squash(w), squash(g)) == (squash(pw), squash(pg)), (pc, k)
                     continue
-                assert squash(g) == squash(w), (pc, k, g, w)
+                if squash(g) != squash(w):
+                    wrong.append((pc, k, g, w))
+                    continue
                 same += 1
+    assert not wrong, wrong
     n_rows = sum(len(r) for r in pub["tests"].values())
     assert compared == 6 * n_rows
-    assert (len(pub["tests"]), compared, same) == (2, 258, 258)    # ALT 25 rows, ALB 18 rows
+    assert len(known) == 1 and compared - same == len(known)     # x.5 percentages: SAS vs R rounding
+    assert (len(pub["tests"]), compared, same) == (5, 714, 713)  # rows: ALT 25, ALB 18, ALP 27, AST 26, BILI 23
