@@ -2,7 +2,9 @@
 14-7.01 (a measure group, a position heading, then per arm a block "Xan. High" / Baseline,
 Week 24, End of Trt. whose later rows have a blank stub label), a page never breaks inside an
 arm's block, in the PDF (Typst) or in the RTF as LibreOffice prints it. Each block's rows carry
-a block id in their time label, so the test sees on which page every row of a block lands."""
+a block id in their time label, so the test sees on which page every row of a block lands.
+In the RTF a short group (a position heading and its 9 rows) is also kept whole, so every RTF
+page's first row has its position label above it on that page (RTF cannot repeat it)."""
 from __future__ import annotations
 
 import re
@@ -12,7 +14,7 @@ import pytest
 
 from trialsupp.ard.fmt import CSR
 from trialsupp.display import Table
-from trialsupp.display._layout import row_blocks
+from trialsupp.display._layout import row_blocks, row_groups
 
 from .pdf_layout import have_poppler, read_pages
 from .rtf_pdf import convert_all, soffice
@@ -62,6 +64,29 @@ def test_blocks_are_the_arms_rows():
     assert row_blocks(d, max_rows=2) == {}          # a longer block may break
 
 
+def test_groups_are_the_positions():
+    d = vital_signs().data
+    groups = row_groups(d)
+    # each position heading with its 3 arms x 3 times; a measure (31 rows) is too long to keep
+    assert len(groups) == len(MEASURES) * len(POSITIONS)
+    assert set(groups.values()) == {1 + len(ARMS) * len(TIMES)}
+    assert all(d.rows[i].label in POSITIONS for i in groups)
+    assert len(row_groups(d, max_rows=31)) == len(MEASURES) * (1 + len(POSITIONS))
+    assert row_groups(d, max_rows=9) == {}
+
+
+def _first_row_label_missing(page) -> str | None:
+    """The first block row of a page, if its position label is not above it on that page."""
+    lines = sorted(page.lines, key=lambda ln: ln.y0)
+    for k, ln in enumerate(lines):
+        m = re.search(r"\bB(\d\d)\b", ln.text)
+        if m:
+            b = int(m.group(1)) - 1
+            label = POSITIONS[b // len(ARMS) % len(POSITIONS)]
+            return None if any(x.text.strip() == label for x in lines[:k]) else f"B{b + 1:02d} ({label})"
+    return None
+
+
 @pytest.mark.skipif(not have_poppler(), reason="poppler-utils (pdftotext) not installed")
 def test_pdf_never_breaks_inside_a_block(tmp_path, project_dir):
     pdf = _typeset(vital_signs(), tmp_path, True, project_dir)
@@ -96,3 +121,6 @@ def test_rtf_never_breaks_inside_a_block(tmp_path):
         assert len(where) == len(MEASURES) * len(POSITIONS) * len(ARMS)
         split = {b: sorted(p) for b, p in where.items() if len(p) > 1}
         assert split == {}, (rtf.name, split)
+        # a page never starts mid-group: its first row has its position label above it
+        missing = {p.number: m for p in pages if (m := _first_row_label_missing(p))}
+        assert missing == {}, (rtf.name, missing)

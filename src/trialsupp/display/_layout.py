@@ -31,7 +31,7 @@ from typing import Callable, Optional, Sequence
 from ._table_data import TableData
 
 __all__ = ["is_numeric", "tokens", "protect", "decimal_parts", "Layout", "layout", "text_width",
-           "mono_width", "NBSP", "Part", "parts_layout", "column_groups", "part_data", "row_blocks",
+           "mono_width", "NBSP", "Part", "parts_layout", "column_groups", "part_data", "row_blocks", "row_groups",
            "MAX_BLOCK"]
 
 NBSP = "\u00a0"
@@ -189,6 +189,43 @@ def row_blocks(d: TableData, max_rows: int = MAX_BLOCK) -> dict[int, int]:
         if 2 <= n <= max_rows:
             out[i] = n
         i += n
+    return out
+
+
+MAX_GROUP = 15      # RTF: a group of up to this many rows fits a landscape CSR page with room to spare
+
+
+def _level(d: TableData, row) -> Optional[int]:
+    """Nesting level of a group label (0) or a spanning row heading (1 + indent); None otherwise."""
+    if row.kind == "group":
+        return 0
+    return 1 + row.indent if spans_table(d, row) else None
+
+
+def row_groups(d: TableData, max_rows: int = MAX_GROUP) -> dict[int, int]:
+    """Short labelled groups kept together on one page: {label row index: number of rows}.
+
+    A group is a group label or a spanning row heading and every row until the next label of
+    the same or a higher level (or a data row indented no deeper than a heading). Groups of 2
+    to ``max_rows`` rows; a longer one may break (its nested shorter groups still stay whole).
+    RTF cannot repeat such labels on a continuation page, so keeping the group whole is what
+    puts its label above its rows."""
+    out, rows = {}, d.rows
+    for i, r in enumerate(rows):
+        lv = _level(d, r)
+        if lv is None:
+            continue
+        n = 1
+        while i + n < len(rows):
+            nxt = rows[i + n]
+            nlv = _level(d, nxt)
+            if nlv is not None and nlv <= lv:
+                break
+            if nlv is None and r.kind != "group" and nxt.indent <= r.indent:
+                break
+            n += 1
+        if 2 <= n <= max_rows:
+            out[i] = n
     return out
 
 
