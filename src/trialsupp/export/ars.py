@@ -60,12 +60,19 @@ def _is_record_grouping(variable: str) -> bool:
     return str(variable).upper() in RECORD_VARIABLES
 
 
+def _overall(level) -> bool:
+    """The "Total" column of a standard output (``trialsupp.tlg``: all levels of its group
+    variable): in ARS a result over every group, i.e. without that grouping, not a group."""
+    from trialsupp.tlg._spine import TOTAL
+    return str(level) == TOTAL
+
+
 def _groupings(ard: pd.DataFrame) -> tuple[list[dict], list[dict], dict[tuple, dict]]:
     """(analysisGroupings, dataGroupings, (variable, level) -> ResultGroup)."""
     levels: dict[str, list] = {}
     for gcol, lcol in (("group1", "group1_level"), ("group2", "group2_level")):
         for var, lev in zip(ard[gcol], ard[lcol]):
-            if _present(var) and _present(lev):
+            if _present(var) and _present(lev) and not _overall(lev):
                 seen = levels.setdefault(str(var), [])
                 if lev not in seen:
                     seen.append(lev)
@@ -205,7 +212,7 @@ def reporting_event(out_dir: str | Path) -> dict:
             result = {"operationId": f"{mid}_{slug(r['stat_name'])}"}
             groups = [result_groups[(str(r[g]), str(r[lv]))] for g, lv in
                       (("group1", "group1_level"), ("group2", "group2_level"))
-                      if _present(r[g]) and _present(r[lv])]
+                      if _present(r[g]) and _present(r[lv]) and not _overall(r[lv])]
             if _present(r["variable_level"]) and variable:
                 groups.append({"groupingId": _id("VAR", variable), "groupValue": str(r["variable_level"])})
             if groups:
