@@ -27,6 +27,18 @@ def text(x) -> str:
     return getattr(x, "text", x)
 
 
+def cells_by_block(t) -> dict:
+    """{block heading: {row label: {column key: printed text}}} of a table with heading rows."""
+    blocks, current = {}, None
+    for r in t.data.rows:
+        if r.kind == "data":
+            blocks[current][r.label] = {c.key: r.cell(c.key).text for c in t.data.columns}
+        else:
+            current = r.label
+            blocks[current] = {}
+    return blocks
+
+
 @pytest.fixture(scope="module")
 def data():
     return read_study(ROOT / "data" / "cdiscpilot01", ["adsl"])
@@ -251,13 +263,7 @@ def test_14_6_06_published(data):
     t = T.t_hylaw(placed, hdr)
     assert [c.key for c in t.data.columns] == pub["columns"]
     assert [text(s.label) for s in t.data.spanners] == pub["spanners"]
-    blocks, current = {}, None
-    for r in t.data.rows:
-        if r.kind == "data":
-            blocks[current][r.label] = {c.key: r.cell(c.key).text for c in t.data.columns}
-        else:
-            current = r.label
-            blocks[current] = {}
+    blocks = cells_by_block(t)
     diffs = {k: v for k, v in pub["differences"].items() if not k.startswith("_")}
     compared = same = 0
     for head, rows in pub["blocks"].items():
@@ -296,13 +302,7 @@ def test_14_6_05_published(data):
     t = LT.t_lab_shift(pd.concat(placed, ignore_index=True), groups, hdr)
     assert [c.key for c in t.data.columns] == pub["columns"]
     assert [text(s.label) for s in t.data.spanners] == pub["spanners"]
-    blocks, current = {}, None
-    for r in t.data.rows:
-        if r.kind == "data":
-            blocks[current][r.label] = {c.key: r.cell(c.key).text for c in t.data.columns}
-        else:
-            current = r.label
-            blocks[current] = {}
+    blocks = cells_by_block(t)
     diffs = {k: v for k, v in pub["differences"].items() if not k.startswith("_")}
     known = _half_even("14-6.05")
     assert len(known) == 3
