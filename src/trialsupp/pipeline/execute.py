@@ -61,21 +61,25 @@ def failed_cell(src: Path, executed: Path) -> str | None:
 
 
 def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Path,
-                     display_name: str, timeout: int = 1200, startup: str | None = None) -> Path:
+                     display_name: str, timeout: int = 1200, startup: str | None = None,
+                     pool=None) -> Path:
     """Run ``src`` with ``parameters`` into ``dest``; raise NotebookError on any failure.
-    ``startup``: one Python statement the kernel runs before the first cell."""
+    ``startup``: one Python statement the kernel runs before the first cell; ``pool``: a
+    ``kernels.KernelPool`` whose warm zygote forks the kernel (else a plain kernel)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     params = check_parameters(src, parameters)
+    managed = {"kernel_manager_class": pool.manager_class()} if pool is not None else {}
     try:
         papermill.execute_notebook(str(src), str(dest), parameters=params, kernel_name="python3",
                                    cwd=str(cwd), progress_bar=False, log_output=False,
                                    execution_timeout=timeout, request_save_on_cell_execute=False,
                                    # kernel start-up/shutdown chatter would break the progress display
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"]
-                                   + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")])
+                                   + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")],
+                                   **managed)
     except PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count or exc.cell_index}"
         try:

@@ -24,6 +24,7 @@ import trialsupp
 from trialsupp.pipeline.cache import NotebookCache, cache_dir, digest, hash_deps, key_parts
 from trialsupp.pipeline.deps import exec_line, read_record
 from trialsupp.pipeline.execute import execute_notebook
+from trialsupp.pipeline.kernels import KernelPool
 from trialsupp.pipeline.progress import Reporter
 from trialsupp.pipeline.stage import (parameter_rows, parameters_qmd, provenance_qmd, stage_metadata,
                                       stage_notebooks, stage_project, study_metadata,
@@ -162,7 +163,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
                 startup = exec_line(str(record), [str(project), str(data_dir)],
                                     [str(vdir), str(cache.root), str(Path(trialsupp.__file__).parent)])
                 execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel,
-                                 startup=startup)
+                                 startup=startup, pool=kernels)
                 normalise_notebook(dest, places={str(work): ".", str(vdir): ".", str(project): "."},
                                    run_places={str(work): ".", str(vdir): "."})
                 deps = hash_deps(read_record(record), project)
@@ -170,8 +171,19 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
                 cache.store(key, parts, rel, dest, work, deps)
         return dest
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        executed = list(pool.map(run_one, study.notebooks))
+    kernels = KernelPool(project)           # its zygote starts when the first notebook must run
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(run_one, nb) for nb in study.notebooks]
+            try:
+                executed = [f.result() for f in futures]
+            except BaseException:           # a failed notebook or Ctrl-C: stop the others' kernels now
+                for f in futures:
+                    f.cancel()
+                kernels.close()
+                raise
+    finally:
+        kernels.close()
     work_root = vdir / ".work"
     if work_root.is_dir():
         for work in sorted(work_root.iterdir()):

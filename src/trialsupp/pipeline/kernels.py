@@ -1,0 +1,353 @@
+"""Warm kernel pool: one fork server ("zygote") per render, a fresh forked kernel per notebook.
+
+Every notebook kernel used to start a Python, then import IPython, ipykernel, numpy,
+pandas, scipy, statsmodels, lifelines, matplotlib and trialsupp (about 3 s) before its
+first cell. The zygote does that once: it is started when the first notebook of a render
+must run, imports those modules, and forks a child per notebook that becomes an ordinary
+ipykernel on the connection file jupyter_client wrote. Each notebook still has a process
+of its own (nothing is shared between notebooks but the imported, unchanged modules), and
+papermill drives it exactly as before.
+
+jupyter_client starts ``kernel_relay.py`` in place of ``python -m ipykernel_launcher``
+(``PoolKernelManager``); the relay hands its arguments, working folder, environment and
+stdio to the zygote and stands for the forked kernel (signals, exit status). The project's
+own modules (``studies.<study>``) are never imported by the zygote, so the audit hook of
+``deps.py`` still records every project file a notebook reads.
+
+Linux only (fork, pidfd); elsewhere, or when ``TRIALSUPP_KERNEL_POOL=0``, or when the
+zygote fails, notebooks run in plain kernels (one warning line when it failed).
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+# imported once by the zygote: what every notebook kernel imports (third-party and
+# trialsupp only: the project's code is left to the notebook, see the module docstring)
+PRELOAD = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+           "numpy", "pandas", "scipy.stats", "scipy.optimize", "statsmodels.api", "statsmodels.formula.api",
+           "lifelines", "matplotlib", "matplotlib.pyplot", "pyarrow", "pyarrow.parquet",
+           "trialsupp.notebook", "trialsupp.stats", "trialsupp.display", "trialsupp.tlg",
+           "trialsupp.ard", "trialsupp.data")
+# notebooks run in parallel: one BLAS thread each (set before numpy is imported)
+SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+INLINE = "module://matplotlib_inline.backend_inline"      # what ipykernel sets for a kernel
+RELAY = Path(__file__).with_name("kernel_relay.py")
+
+
+def available() -> bool:
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "pidfd_open")
+            and hasattr(socket, "send_fds") and os.environ.get("TRIALSUPP_KERNEL_POOL", "1") != "0")
+
+
+# ---- the render's side ----------------------------------------------------------------
+class KernelPool:
+    """The zygote of one render, started lazily by the first ``manager_class()`` call."""
+
+    def __init__(self, cwd: Path):
+        self.cwd = Path(cwd)
+        self.enabled = available()
+        self.warning: str | None = None
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._dir: str | None = None
+        self._class = None
+        self._closed = False
+
+    @property
+    def socket_path(self) -> str:
+        return os.path.join(self._dir, "zygote.sock")
+
+    def start(self) -> bool:
+        with self._lock:
+            if not self.enabled or self._closed:
+                return False
+            if self._proc is None:
+                self._dir = tempfile.mkdtemp(prefix="trialsupp-kernels-")    # 0700: only we connect
+                self._log = open(os.path.join(self._dir, "zygote.log"), "w+b")
+                env = dict(os.environ)
+                for var in SINGLE_THREADED:
+                    env.setdefault(var, "1")
+                try:
+                    self._proc = subprocess.Popen(
+                        [sys.executable, "-m", "trialsupp.pipeline.kernels", self.socket_path, str(os.getpid())],
+                        cwd=str(self.cwd), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=self._log, start_new_session=True)      # Ctrl-C reaches the render, not the kernels
+                except OSError as exc:
+                    self._fail(f"zygote not started: {exc}")
+                    return False
+            return True
+
+    def manager_class(self):
+        """The ``kernel_manager_class`` for nbclient: plain AsyncKernelManager when the pool is off."""
+        from jupyter_client import AsyncKernelManager
+        if not self.start():
+            return AsyncKernelManager
+        if self._class is None:
+            argv = [sys.executable, "-I", "-S", str(RELAY), self.socket_path, "-f", "{connection_file}"]
+
+            class PoolKernelManager(AsyncKernelManager):
+                @property
+                def kernel_spec(self):
+                    spec = super().kernel_spec
+                    if spec is not None and spec.language == "python" and not getattr(spec, "_ts_pool", False):
+                        spec = type(spec)(**{**spec.to_dict(), "argv": argv, "resource_dir": spec.resource_dir})
+                        spec._ts_pool = True
+                        self._kernel_spec = spec
+                    return spec
+            self._class = PoolKernelManager
+        return self._class
+
+    def _fail(self, why: str) -> None:
+        if self.warning is None:
+            self.warning = why
+            sys.stderr.write(f"trialsupp: warning: warm kernel pool failed ({why}); "
+                             "notebooks run in plain kernels\n")
+        self.enabled = False
+
+    def check(self) -> None:
+        """One warning line when the zygote ended on its own (its relays fell back to plain kernels)."""
+        if self._proc is not None and self._proc.poll() not in (None, 0):
+            self._log.seek(0)
+            lines = self._log.read().decode(errors="replace").strip().splitlines()
+            self._fail(lines[-1] if lines else f"zygote exit {self._proc.returncode}")
+
+    def close(self) -> None:
+        """Stop the zygote; it kills any kernel still running (an interrupted render)."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            self._closed = True
+        if proc is None:
+            return
+        self._proc = proc
+        self.check()
+        self._proc = None
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._log.close()
+        import shutil
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---- the zygote -------------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """SIGKILL this process when the one that forked it exits (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _send(conn: socket.socket, doc: dict) -> None:
+    body = json.dumps(doc).encode()
+    conn.sendall(struct.pack("!I", len(body)) + body)
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
+    if len(data) < 4:
+        raise OSError("short request")
+    size, = struct.unpack("!I", data[:4])
+    body = data[4:]
+    while len(body) < size:
+        chunk = conn.recv(size - len(body))
+        if not chunk:
+            raise OSError("request cut short")
+        body += chunk
+    return json.loads(body), list(fds)
+
+
+def _preload() -> None:
+    import importlib
+    if not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = INLINE        # as ipykernel sets it, before matplotlib is imported
+    for name in PRELOAD:
+        importlib.import_module(name)
+    del os.environ["MPLBACKEND"]
+
+
+class Zygote:
+    def __init__(self, path: str, parent: int):
+        self.path, self.parent = path, parent
+        self.env = dict(os.environ)             # before _preload: what a compatible request carries
+        self.cwd = os.getcwd()
+        self.children: dict[int, socket.socket] = {}
+
+    def serve(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)           # first: relays queue here while we import
+        self.listener.listen(64)
+        self.parent_fd = os.pidfd_open(self.parent)
+        _die_with_parent()
+        _preload()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        sel = selectors.DefaultSelector()
+        sel.register(self.listener, selectors.EVENT_READ, "accept")
+        sel.register(self.wake_r, selectors.EVENT_READ, "reap")
+        sel.register(self.parent_fd, selectors.EVENT_READ, "parent")
+        try:
+            while True:
+                for key, _ in sel.select():
+                    if key.data == "parent":
+                        return                      # the render is gone
+                    if key.data == "reap":
+                        os.read(self.wake_r, 512)
+                    else:
+                        self.accept()
+                self.reap()
+        finally:
+            for pid in list(self.children):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.children.pop(pid, None)
+            if conn is not None:
+                try:
+                    _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+                except OSError:
+                    pass
+                conn.close()
+
+    def accept(self) -> None:
+        conn, _ = self.listener.accept()
+        fds: list[int] = []
+        try:
+            conn.settimeout(10)
+            request, fds = _receive(conn)
+            why = self.incompatible(request, fds)
+            if why:
+                _send(conn, {"error": why})
+                conn.close()
+                return
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                self.become_kernel(conn, request, fds)        # never returns
+            _send(conn, {"pid": pid})
+            conn.settimeout(None)
+            self.children[pid] = conn
+        except (OSError, ValueError) as exc:
+            try:
+                _send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+            except OSError:
+                pass
+            conn.close()
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def incompatible(self, request: dict, fds: list[int]) -> str | None:
+        if len(fds) != 3:
+            return "stdio not received"
+        if os.path.realpath(request.get("executable", "")) != os.path.realpath(sys.executable):
+            return f"kernel Python {request.get('executable')} is not the zygote's"
+        env = request.get("env") or {}
+        if env.get("PYTHONPATH") != self.env.get("PYTHONPATH"):
+            return "PYTHONPATH differs from the zygote's"
+        return None
+
+    def become_kernel(self, conn: socket.socket, request: dict, fds: list[int]) -> None:
+        code = 1
+        try:
+            _die_with_parent()
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            for sock in [self.listener, conn, *self.children.values()]:
+                sock.close()
+            for fd in (self.wake_r, self.wake_w, self.parent_fd):
+                os.close(fd)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            if sys.path and sys.path[0] == self.cwd:       # -m put the zygote's folder first
+                sys.path[0] = request["cwd"]
+            import numpy
+            numpy.random.seed()          # a plain kernel draws its own global state at import
+            _watch(request["relay"])
+            code = _run_kernel(request["argv"])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+
+def _watch(relay: int) -> None:
+    """Die with the relay: jupyter_client kills the relay when a kernel will not shut down."""
+    fd = os.pidfd_open(relay)
+
+    def wait() -> None:
+        import select
+        select.select([fd], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+    threading.Thread(target=wait, daemon=True, name="trialsupp-relay-watch").start()
+
+
+def _run_kernel(argv: list[str]) -> int:
+    """What ``python -m ipykernel_launcher ARGV`` does, in this warm process."""
+    import importlib.util
+    from ipykernel.kernelapp import IPKernelApp
+    sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *argv]
+    app = IPKernelApp.instance()
+    app.initialize(argv)
+    if "matplotlib_inline.backend_inline" in sys.modules:
+        # pyplot was imported before the shell existed: hook the inline backend up now,
+        # as importing it in the first cell would (figures shown at the end of a cell)
+        from matplotlib_inline import backend_inline
+        backend_inline._enable_matplotlib_integration()
+    app.start()
+    return 0
+
+
+if __name__ == "__main__":
+    Zygote(sys.argv[1], int(sys.argv[2])).serve()
