@@ -206,3 +206,20 @@ def test_interrupted_render_leaves_no_kernel(tmp_path, sig):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_refused_request_falls_back_to_a_plain_kernel_with_one_warning(tmp_path, monkeypatch, capfd):
+    nb = _notebook(tmp_path / "p.ipynb", "import os\nprint('ppid', os.getppid())")
+    pool = KernelPool(tmp_path)
+    assert pool.start()
+    zygote = pool._proc.pid
+    # the kernel's environment no longer matches the zygote's imports: it must not be forked
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    for name in ("p1", "p2"):
+        execute_notebook(nb, tmp_path / f"{name}.ipynb", SYSTEM, cwd=tmp_path, display_name=name, pool=pool)
+        assert _printed(tmp_path / f"{name}.ipynb")[0] != f"ppid {zygote}"
+    capfd.readouterr()
+    pool.close()
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == ["trialsupp: warning: warm kernel pool unavailable (PYTHONPATH differs from the zygote's); "
+                   "notebooks run in plain kernels"]

@@ -113,6 +113,11 @@ class NotebookCache:
     def _index(self, name: str) -> Path:
         return self.root / "index" / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".json")
 
+    def unseen(self, notebooks) -> bool:
+        """True when some notebook (project path) never had an entry here: a cold render."""
+        return any(not self._index(Path(nb).relative_to(self.project).as_posix()).is_file()
+                   for nb in notebooks)
+
     def find(self, key: str, parts: dict[str, Any], name: str) -> Lookup:
         """The valid entry for ``key`` whose recorded dependencies are unchanged, or why none."""
         if not self.enabled:

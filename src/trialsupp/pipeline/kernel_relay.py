@@ -21,10 +21,12 @@ import sys
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
-def plain_kernel(args, why):
-    if why:
-        sys.stderr.write(f"trialsupp: warning: warm kernel pool unavailable ({why}); plain kernel started\n")
-        sys.stderr.flush()
+def plain_kernel(path, args, why):
+    try:        # the pool reports it, once, when the render's notebooks are done
+        with open(os.path.join(os.path.dirname(path), "zygote.log"), "a", encoding="utf-8") as log:
+            log.write(f"plain kernel: {why}\n")
+    except OSError:
+        pass
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *args])
 
 
@@ -57,9 +59,9 @@ def main(argv):
         socket.send_fds(sock, [struct.pack("!I", len(request)) + request], [0, 1, 2])
         reply = read_message(sock)       # the zygote answers once its modules are imported
     except OSError as exc:
-        return plain_kernel(args, f"{type(exc).__name__}: {exc}")
+        return plain_kernel(path, args, f"{type(exc).__name__}: {exc}")
     if not reply or "pid" not in reply:
-        return plain_kernel(args, (reply or {}).get("error", "the zygote ended"))
+        return plain_kernel(path, args, (reply or {}).get("error", "the zygote ended"))
     pid = reply["pid"]
     sock.settimeout(None)
 

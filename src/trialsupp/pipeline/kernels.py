@@ -30,15 +30,20 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
-# imported once by the zygote: what every notebook kernel imports (third-party and
-# trialsupp only: the project's code is left to the notebook, see the module docstring)
-PRELOAD = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+# imported once by the zygote: what notebook kernels import (third-party and trialsupp
+# only: the project's code is left to the notebook, see the module docstring). Measured:
+# what a valor or cdiscpilot01 kernel had imported at its end.
+PRELOAD = ("IPython", "IPython.core.completerlib", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "ipykernel.zmqshell", "ipykernel.debugger", "tornado.gen", "tornado.queues", "psutil",
            "numpy", "pandas", "scipy.stats", "scipy.optimize", "statsmodels.api", "statsmodels.formula.api",
-           "lifelines", "matplotlib", "matplotlib.pyplot", "pyarrow", "pyarrow.parquet",
-           "trialsupp.notebook", "trialsupp.stats", "trialsupp.display", "trialsupp.tlg",
-           "trialsupp.ard", "trialsupp.data")
+           "lifelines", "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg",
+           "matplotlib.backends.backend_pdf", "matplotlib.backends.backend_svg", "PIL.Image",
+           "pyarrow", "pyarrow.parquet", "pyarrow.dataset", "pyarrow.pandas_compat", "trialsupp.project")
+# every module of these trialsupp packages (the notebook-facing ones; never pipeline or publish)
+PRELOAD_PACKAGES = ("trialsupp.ard", "trialsupp.data", "trialsupp.stats", "trialsupp.display", "trialsupp.tlg")
 # notebooks run in parallel: one BLAS thread each (set before numpy is imported)
 SINGLE_THREADED = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 INLINE = "module://matplotlib_inline.backend_inline"      # what ipykernel sets for a kernel
@@ -86,6 +91,14 @@ class KernelPool:
                 except OSError as exc:
                     self._fail(f"zygote not started: {exc}")
                     return False
+                # it listens before importing anything heavy (tens of ms): relays may connect then
+                deadline = time.monotonic() + 30
+                while not os.path.exists(self.socket_path):
+                    if self._proc.poll() is not None or time.monotonic() > deadline:
+                        self._proc.kill()
+                        self._fail("zygote did not listen")
+                        return False
+                    time.sleep(0.005)
             return True
 
     def manager_class(self):
@@ -111,16 +124,21 @@ class KernelPool:
     def _fail(self, why: str) -> None:
         if self.warning is None:
             self.warning = why
-            sys.stderr.write(f"trialsupp: warning: warm kernel pool failed ({why}); "
+            sys.stderr.write(f"trialsupp: warning: warm kernel pool unavailable ({why}); "
                              "notebooks run in plain kernels\n")
         self.enabled = False
 
     def check(self) -> None:
         """One warning line when the zygote ended on its own (its relays fell back to plain kernels)."""
-        if self._proc is not None and self._proc.poll() not in (None, 0):
-            self._log.seek(0)
-            lines = self._log.read().decode(errors="replace").strip().splitlines()
+        if self._proc is None:
+            return
+        with open(self._log.name, encoding="utf-8", errors="replace") as log:
+            lines = log.read().strip().splitlines()
+        fallbacks = [line for line in lines if line.startswith("plain kernel: ")]
+        if self._proc.poll() not in (None, 0):
             self._fail(lines[-1] if lines else f"zygote exit {self._proc.returncode}")
+        elif fallbacks:
+            self._fail(fallbacks[0][len("plain kernel: "):])
 
     def close(self) -> None:
         """Stop the zygote; it kills any kernel still running (an interrupted render)."""
@@ -180,11 +198,25 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
 
 def _preload() -> None:
     import importlib
-    if not os.environ.get("MPLBACKEND"):
+    import pkgutil
+    set_here = not os.environ.get("MPLBACKEND")
+    if set_here:
         os.environ["MPLBACKEND"] = INLINE        # as ipykernel sets it, before matplotlib is imported
     for name in PRELOAD:
         importlib.import_module(name)
-    del os.environ["MPLBACKEND"]
+    import trialsupp.notebook  # noqa: F401
+    for package in PRELOAD_PACKAGES:
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, package + "."):
+            try:
+                importlib.import_module(info.name)
+            except ImportError:          # an optional dependency: the notebook imports it, or fails, itself
+                pass
+    if set_here:
+        del os.environ["MPLBACKEND"]
+    if threading.active_count() != 1:      # a fork copies only the calling thread: none may exist
+        raise RuntimeError("a preloaded module started a thread: " +
+                           ", ".join(t.name for t in threading.enumerate()))
 
 
 class Zygote:
@@ -235,11 +267,14 @@ class Zygote:
     def reap(self) -> None:
         while self.children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
+            if os.environ.get("TRIALSUPP_POOL_STATS"):      # profiling: CPU seconds of each kernel
+                with open(os.environ["TRIALSUPP_POOL_STATS"], "a") as fh:
+                    fh.write(f"{pid} {usage.ru_utime:.2f} {usage.ru_stime:.2f} {usage.ru_maxrss}\n")
             conn = self.children.pop(pid, None)
             if conn is not None:
                 try:

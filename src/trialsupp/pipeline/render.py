@@ -134,9 +134,10 @@ def hash_inputs(data_dir: Path) -> dict[str, str]:
 
 
 def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Path, inputs: dict[str, str],
-                  jobs: int, reporter: Reporter, cache: NotebookCache) -> list[Path]:
+                  jobs: int, reporter: Reporter, cache: NotebookCache, kernels: KernelPool | None = None) -> list[Path]:
     """Execute (or restore from the cache) every notebook; each writes its files into
-    its own work folder, merged into the output afterwards."""
+    its own work folder, merged into the output afterwards. ``kernels``: the render's warm
+    kernel pool (closed here; its zygote starts when the first notebook must run)."""
     project = study.project_dir
     system = {"study": study_ref(study.path, project, study.name), "data_dir": str(data_dir)}
     values = {k: ("" if v is None else v) for k, v in {**system, **params}.items()}
@@ -171,7 +172,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
                 cache.store(key, parts, rel, dest, work, deps)
         return dest
 
-    kernels = KernelPool(project)           # its zygote starts when the first notebook must run
+    kernels = kernels or KernelPool(project)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(run_one, nb) for nb in study.notebooks]
@@ -331,13 +332,16 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 return result
         vdir = outdir.new_version_dir(out)
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
+        kernels = KernelPool(project)
+        if not cache.enabled or cache.unseen(st.notebooks):
+            kernels.start()         # a cold render: the zygote imports while the data are made
         try:
             with reporter.stage("data"):
                 data_dir = prepare_data(st, values, vdir)
                 inputs, manifest_record = check_inputs(st, data_dir)
                 check_data_requirements(st, data_dir)
             with reporter.stage("notebooks"):
-                executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache)
+                executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache, kernels)
                 for nb in executed:
                     write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)")
             with reporter.stage("results store"):
@@ -414,6 +418,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
             shutil.rmtree(vdir, ignore_errors=True)
             raise
         finally:
+            kernels.close()
             shutil.rmtree(build, ignore_errors=True)
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
                         n_rows=len(rows) + len(param_rows), numbering=numbering, elapsed_s=elapsed,
