@@ -10,6 +10,9 @@ written as JSON.
 Targets on the 2-core reference machine:
   render scenarios (issue 10): valor cold <= 60 s, warm <= 3 s, text change <= 8 s,
   cdiscpilot01 cold <= 60 s, peak memory <= 2 GB;
+  cold renders through the warm kernel pool (issue 20): valor cold <= 15 s, cdiscpilot01
+  cold <= 20 s (the *_plain_kernels scenarios: the same without the pool, for comparison);
+  valor_verify <= valor cold + 10 s;
   simulation <= 1 s; 1,000 replicates of the headline analyses <= 60 s (issue 4; on a
   local Dask cluster since issue 20); a render matrix of 8 parameter sets on Dask (issue 20);
   an unchanged render (valor_warm) <= 0.5 s (issue 20);
@@ -53,6 +56,14 @@ SCENARIOS = {
         """), "assert not render('valor', out=OUT).unchanged"),
     "cdiscpilot01_cold": (RENDER + "import shutil; shutil.rmtree(CACHE, ignore_errors=True)",
                           "render('cdiscpilot01', out=OUT)"),
+    # the same cold renders with a plain kernel per notebook (no warm kernel pool): issue 20's "before"
+    "valor_cold_plain_kernels": (RENDER + "os.environ['TRIALSUPP_KERNEL_POOL'] = '0'",
+                                 "render('valor', out=OUT, force=True)"),
+    "cdiscpilot01_cold_plain_kernels": (RENDER + "os.environ['TRIALSUPP_KERNEL_POOL'] = '0'",
+                                        "render('cdiscpilot01', out=OUT, force=True)"),
+    # verify re-executes every notebook (through the pool too) and re-publishes; target <= cold + 10 s
+    "valor_verify": (RENDER + "from trialsupp.pipeline.verify import verify\nrender('valor', out=OUT)",
+                     "assert verify(OUT)['verdict'] == 'reproduced'"),
     "simulate_valor": ("from studies.valor.simulate.valor import simulate; simulate(seed=1)",
                        "simulate(seed=67, out=OUT, formats=('parquet',))"),       # all datasets + define.json
     # the headline analyses of 1,000 simulated studies on a local Dask cluster (2 worker processes)
@@ -168,12 +179,15 @@ WRAPPER = textwrap.dedent("""
     OUT, CACHE, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
     TINY = os.environ.get('TRIALSUPP_BENCH_TINY') == '1'
     exec(compile(sys.argv[4], 'setup', 'exec'))
-    t0 = time.perf_counter()
+    def cpu():      # user + system seconds of this process and every process it waited for
+        return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                   for f in ('ru_utime', 'ru_stime'))
+    c0, t0 = cpu(), time.perf_counter()
     exec(compile(sys.argv[5], 'timed', 'exec'))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu_s = time.perf_counter() - t0, cpu() - c0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({'seconds': elapsed, 'peak_kb': max(own, kids)}))
+    print(json.dumps({'seconds': elapsed, 'cpu_s': cpu_s, 'peak_kb': max(own, kids)}))
 """)
 
 
@@ -217,9 +231,11 @@ def main(argv=None) -> int:
                 runs.append(run_scenario(name, Path(tmp)))
         secs = statistics.median(r["seconds"] for r in runs)
         peak = max(r["peak_kb"] for r in runs) / 1024
+        cpu = statistics.median(r.get("cpu_s", 0.0) for r in runs)
         results[name] = {"median_s": round(secs, 3), "runs_s": [round(r["seconds"], 3) for r in runs],
-                         "peak_mb": round(peak, 1)}
-        print(f"{name:<28} median {secs:8.3f} s   peak {peak:8.1f} MB   runs {results[name]['runs_s']}", flush=True)
+                         "median_cpu_s": round(cpu, 2), "peak_mb": round(peak, 1)}
+        print(f"{name:<32} median {secs:8.3f} s   cpu {cpu:8.2f} s   peak {peak:8.1f} MB   "
+              f"runs {results[name]['runs_s']}", flush=True)
     doc = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": args.repeats,
            "results": results}
     for study in ("valor", "cdiscpilot01"):
