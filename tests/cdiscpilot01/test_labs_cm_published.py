@@ -230,7 +230,7 @@ def test_14_6_04_published(data):
     when it is zero in every column, so the key sets must match too."""
     pub = PUB["14-6.04"]
     assert set(pub["tests"]) == set(L.CHEM_ORDER) | set(L.HEME_ORDER)          # every test of the table
-    assert pub["printed_order"] == {                                            # Atorus: by test name per block
+    assert pub["printed_order"] == {     # Atorus and labs.ipynb (cell t-14-6-04): by test name per block
         "CHEMISTRY": sorted(L.CHEM_ORDER, key=L.LAB_NAMES.get),
         "HEMATOLOGY": sorted(L.HEME_ORDER, key=L.LAB_NAMES.get)}
     known = _half_even("14-6.04")
