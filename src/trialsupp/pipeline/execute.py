@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 SYSTEM_PARAMS = ("study", "data_dir", "out_dir")
+KERNEL_START_FAILED = "Kernel died before replying to kernel_info"     # nbclient's words
 # the kernel's own shutdown chatter (a ZMQ socket closed under load) is not the user's business
 QUIET = "import logging as _l; _l.getLogger('tornado').setLevel(_l.CRITICAL); del _l"
 
@@ -72,7 +73,8 @@ def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Pat
     dest.parent.mkdir(parents=True, exist_ok=True)
     params = check_parameters(src, parameters)
     managed = {"kernel_manager_class": pool.manager_class()} if pool is not None else {}
-    try:
+
+    def run():
         papermill.execute_notebook(str(src), str(dest), parameters=params, kernel_name="python3",
                                    cwd=str(cwd), progress_bar=False, log_output=False,
                                    execution_timeout=timeout, request_save_on_cell_execute=False,
@@ -80,6 +82,15 @@ def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Pat
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"]
                                    + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")],
                                    **managed)
+    try:
+        try:
+            run()
+        except RuntimeError as exc:
+            # a kernel that died before its first reply ran nothing of the notebook: start it
+            # once more (seen: a ZeroMQ port taken between jupyter_client's choice and the bind)
+            if KERNEL_START_FAILED not in str(exc):
+                raise
+            run()
     except PapermillExecutionError as exc:
         cell = f"cell {exc.exec_count or exc.cell_index}"
         try:
