@@ -128,15 +128,13 @@ class KernelPool:
                              "notebooks run in plain kernels\n")
         self.enabled = False
 
-    def check(self) -> None:
-        """One warning line when the zygote ended on its own (its relays fell back to plain kernels)."""
-        if self._proc is None:
-            return
+    def _check(self, proc: subprocess.Popen) -> None:
+        """One warning line when the zygote ended on its own or a relay fell back to a plain kernel."""
         with open(self._log.name, encoding="utf-8", errors="replace") as log:
             lines = log.read().strip().splitlines()
         fallbacks = [line for line in lines if line.startswith("plain kernel: ")]
-        if self._proc.poll() not in (None, 0):
-            self._fail(lines[-1] if lines else f"zygote exit {self._proc.returncode}")
+        if proc.poll() not in (None, 0):
+            self._fail(lines[-1] if lines else f"zygote exit {proc.returncode}")
         elif fallbacks:
             self._fail(fallbacks[0][len("plain kernel: "):])
 
@@ -145,21 +143,20 @@ class KernelPool:
         with self._lock:
             proc, self._proc = self._proc, None
             self._closed = True
-        if proc is None:
-            return
-        self._proc = proc
-        self.check()
-        self._proc = None
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._log.close()
-        import shutil
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if proc is not None:
+            self._check(proc)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if self._dir is not None:
+            import shutil
+            self._log.close()
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
     def __enter__(self):
         return self
