@@ -88,7 +88,8 @@ def html_to_docx(html: str, target: Path, *, figures: Path | None = None, landsc
         if figures is not None:
             args.append(f"--resource-path={figures.parent}")
         out = Path(tmp) / "out.docx"
-        _pandoc().convert_file(str(src), "docx", format="html", outputfile=str(out), extra_args=args)
+        _pandoc().convert_file(str(src), "docx", format="html", outputfile=str(out), extra_args=args,
+                               verify_format=False)      # no two extra Pandoc runs listing formats
         if title:
             _set_core_title(out, title)
         target.parent.mkdir(parents=True, exist_ok=True)
