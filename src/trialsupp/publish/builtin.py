@@ -507,22 +507,31 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
             style = build / "style.html"
             style.write_text("<style>\n" + (ext_dir / "jama.css").read_text(encoding="utf-8")
                              + "\n</style>\n", encoding="utf-8")
+            after_text = provenance_html(store, (ext_dir / "provenance.js").read_text(encoding="utf-8"), ids=used)
+            late = _late_include(after_text)
             after = build / "after.html"
-            after.write_text(provenance_html(store, (ext_dir / "provenance.js").read_text(encoding="utf-8"),
-                                             ids=used), encoding="utf-8")
+            after.write_text(AFTER_MARK if late is not None else after_text, encoding="utf-8")
             tpl = build / "template.html"
             tpl.write_text(HTML_TEMPLATE, encoding="utf-8")
             target = out / f"{stem}.html"
             args = ["--standalone", f"--template={tpl}", "--toc", "--toc-depth=2", "--embed-resources",
                     f"--resource-path={build}", f"--include-in-header={style}",
                     f"--include-after-body={after}", "--section-divs", "--wrap=none"]
-
             pandoc = _pandoc()
 
             def html_pandoc(md=md, target=target, args=args):
                 pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target), extra_args=args,
-                                       verify_format=False)
-                target.write_text(nest_float_list(target.read_text(encoding="utf-8")), encoding="utf-8")
+                                    verify_format=False)
+                html = target.read_text(encoding="utf-8")
+                if late is not None:
+                    if html.count(AFTER_MARK) != 1:     # the report itself holds the mark: Pandoc includes it
+                        after.write_text(after_text, encoding="utf-8")
+                        pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target),
+                                            extra_args=args, verify_format=False)
+                        html = target.read_text(encoding="utf-8")
+                    else:
+                        html = html.replace(AFTER_MARK, late, 1)
+                target.write_text(nest_float_list(html), encoding="utf-8")
                 if on_written:
                     on_written("html", target)
             # HTML and PDF are independent from here: Pandoc's HTML run (a process) goes on while
@@ -583,6 +592,20 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
     return written
 
 
+# The provenance blob (the ARD rows the HTML shows, 12 MB for the CDISC pilot appendix) goes in
+# after Pandoc: given to Pandoc, --embed-resources parses it with the whole page (2.4 GB and 8 s
+# CPU against 0.9 GB and 3 s without it). It holds no resource to embed (inline JSON and script).
+AFTER_MARK = "<!--trialsupp:after-body-->"
+
+
+def _late_include(text: str) -> str | None:
+    """What Pandoc's ``--include-after-body`` puts in the page for ``text`` (its final newline
+    dropped) when it can go in after Pandoc; else None (Pandoc includes it)."""
+    if not text.endswith("\n") or text.strip() + "\n" != text or "<link" in text or " src=" in text:
+        return None
+    return text[:-1]
+
+
 def _ard_prefix(label: str) -> str:
     """Every ARD id of an element starts with its label stem (``trialsupp.ard.store.row_id``)."""
     return (label.split("-", 1)[1] if label.startswith(("tbl-", "fig-")) else label) + ".*"
@@ -618,14 +641,35 @@ def _data_ard_ids(text: str) -> list[str]:
 PDF_STANDARDS = ("ua-1",)
 
 
+# Typst runs in a child process: its caches keep what it allocated (600 MB for the 78 pages of
+# the CDISC pilot appendix) until the process ends, and the render goes on to audit both documents.
+_TYPST_CHILD = """
+import json, sys
+import typst
+a = json.loads(sys.argv[1])
+try:
+    pdf = typst.compile(a["typ"], root=a["root"], font_paths=a["fonts"], timestamp=a["stamp"],
+                        pdf_standards=a["standards"])
+except Exception as exc:
+    sys.stderr.write(str(exc))
+    sys.exit(3)
+with open(a["target"], "wb") as fh:
+    fh.write(pdf)
+"""
+
+
 def _compile_typst(typ: Path, root: Path, target: Path, date: str | None,
                    font_paths: Iterable[str | Path]) -> None:
-    import typst
+    import json
+    import subprocess
+    import sys
     when = _dt.datetime.fromisoformat(date) if date else _dt.datetime(2000, 1, 1)
     stamp = int(when.replace(tzinfo=_dt.timezone.utc).timestamp())
-    try:
-        pdf = typst.compile(str(typ), root=str(root), font_paths=[str(p) for p in font_paths],
-                            timestamp=stamp, pdf_standards=list(PDF_STANDARDS))
-    except Exception as exc:  # typst raises TypstError with the diagnostics
-        raise PublishError(f"Typst could not compile {typ.name}: {exc}") from exc
-    target.write_bytes(pdf)
+    args = {"typ": str(typ), "root": str(root), "fonts": [str(p) for p in font_paths], "stamp": stamp,
+            "standards": list(PDF_STANDARDS), "target": str(target)}
+    proc = subprocess.run([sys.executable, "-c", _TYPST_CHILD, json.dumps(args)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        # typst raises TypstError with the diagnostics
+        message = proc.stderr.strip() or f"exit status {proc.returncode}"
+        raise PublishError(f"Typst could not compile {typ.name}: {message}")
