@@ -2,10 +2,11 @@
 
     python benchmarks/run.py [--repeats 3] [--only NAME ...] [--json benchmarks/results.json]
 
-Each scenario runs in a fresh subprocess; the median wall time over the repeats
-and the peak resident memory (``ru_maxrss``: the largest resident set of the scenario
-process or of any one process it waited for, e.g. a notebook kernel) are printed and
-written as JSON.
+Each scenario runs in a fresh subprocess; the median wall time and CPU time (user + sys of
+the scenario process and of the processes it waited for) over the repeats, the 1-minute load
+average before and after each run (the machine is shared), and the peak resident memory
+(``ru_maxrss``: the largest resident set of the scenario process or of any one process it
+waited for, e.g. a notebook kernel) are printed and written as JSON.
 
 Targets on the 2-core reference machine:
   render scenarios (issue 10): valor cold <= 60 s, warm <= 3 s, text change <= 8 s,
@@ -15,7 +16,8 @@ Targets on the 2-core reference machine:
   valor_verify <= valor cold + 10 s;
   simulation <= 1 s; 1,000 replicates of the headline analyses <= 60 s (issue 4; on a
   local Dask cluster since issue 20); a render matrix of 8 parameter sets on Dask (issue 20);
-  an unchanged render (valor_warm) <= 0.5 s (issue 20);
+  an unchanged render (valor_warm) <= 0.5 s, a one-word change in report/ (valor_text_change)
+  <= 1.5 s, cdiscpilot01 cold <= 20 s with peak memory <= 1 GB (issue 20);
   MMRM UN 108 x 10 <= 0.5 s; joint rank test with 20 imputations <= 2 s;
   Cox and KM on 10,000 rows <= 0.2 s (issue 5);
   publishing (HTML + PDF of a staged, executed study) with Quarto within 3x the
@@ -179,15 +181,17 @@ WRAPPER = textwrap.dedent("""
     OUT, CACHE, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
     TINY = os.environ.get('TRIALSUPP_BENCH_TINY') == '1'
     exec(compile(sys.argv[4], 'setup', 'exec'))
-    def cpu():      # user + system seconds of this process and every process it waited for
-        return sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-                   for f in ('ru_utime', 'ru_stime'))
-    c0, t0 = cpu(), time.perf_counter()
+    load0 = os.getloadavg()[0]
+    c0 = os.times()
+    t0 = time.perf_counter()
     exec(compile(sys.argv[5], 'timed', 'exec'))
-    elapsed, cpu_s = time.perf_counter() - t0, cpu() - c0
+    elapsed = time.perf_counter() - t0
+    c1 = os.times()     # user + sys of this process and of every process it waited for (kernels, Pandoc)
+    cpu = sum(getattr(c1, k) - getattr(c0, k) for k in ('user', 'system', 'children_user', 'children_system'))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({'seconds': elapsed, 'cpu_s': cpu_s, 'peak_kb': max(own, kids)}))
+    print(json.dumps({'seconds': elapsed, 'cpu_s': cpu, 'peak_kb': max(own, kids),
+                      'load_1m': [round(load0, 2), round(os.getloadavg()[0], 2)]}))
 """)
 
 
@@ -231,11 +235,12 @@ def main(argv=None) -> int:
                 runs.append(run_scenario(name, Path(tmp)))
         secs = statistics.median(r["seconds"] for r in runs)
         peak = max(r["peak_kb"] for r in runs) / 1024
-        cpu = statistics.median(r.get("cpu_s", 0.0) for r in runs)
+        cpu = statistics.median(r["cpu_s"] for r in runs)
         results[name] = {"median_s": round(secs, 3), "runs_s": [round(r["seconds"], 3) for r in runs],
-                         "median_cpu_s": round(cpu, 2), "peak_mb": round(peak, 1)}
-        print(f"{name:<32} median {secs:8.3f} s   cpu {cpu:8.2f} s   peak {peak:8.1f} MB   "
-              f"runs {results[name]['runs_s']}", flush=True)
+                         "median_cpu_s": round(cpu, 3), "peak_mb": round(peak, 1),
+                         "load_1m": [r["load_1m"] for r in runs]}
+        print(f"{name:<28} median {secs:8.3f} s   cpu {cpu:8.3f} s   peak {peak:8.1f} MB   "
+              f"runs {results[name]['runs_s']}   load {results[name]['load_1m']}", flush=True)
     doc = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": args.repeats,
            "results": results}
     for study in ("valor", "cdiscpilot01"):

@@ -86,6 +86,8 @@ def cmd_calibrate(args) -> int:
         raise ValueError(f"study {st.name} has no calibration (calibration.command in {st.label})")
     run = entry_point(spec, st.project_dir, f"{st.label}: calibration.command")
     extra = {"scheduler": args.scheduler} if args.scheduler else {}      # a study's command may not take it
+    if args.checkpoint:
+        extra["checkpoint"] = args.checkpoint
     return int(run(seed=args.seed, replicates=args.replicates, jobs=args.jobs, config=st.path, **extra) or 0)
 
 
@@ -292,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes of the local Dask cluster for the replicates")
     cal.add_argument("--scheduler", metavar="ADDRESS",
                      help="run the replicates on this Dask scheduler (tcp://host:8786) instead of a local cluster")
+    cal.add_argument("--checkpoint", metavar="FILE",
+                     help="append each replicate's values to FILE (JSON lines) as it finishes; seeds already "
+                          "in FILE are not run again (resume a stopped run)")
 
     pa = sub.add_parser("params", help="list a study's parameters")
     pa.add_argument("--study", help=STUDY_HELP)

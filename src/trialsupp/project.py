@@ -24,6 +24,8 @@ from typing import Any, Callable
 
 import yaml
 
+from trialsupp import _yaml
+
 PROJECT_FILE = "trialsupp.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXTENSION = Path("_extensions") / "trialsupp"
@@ -64,7 +66,7 @@ def read_project(project: Path) -> dict[str, Any]:
     if not path.is_file():
         return {"default": None, "studies": {}}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = _yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise _config_error(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict):

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from trialsupp import _yaml
 from trialsupp.ard.fmt import FormatRules
 
 TOP_KEYS = {"name", "title", "short_title", "simulated", "simulated_statement", "citation",
@@ -146,7 +147,7 @@ def read_yaml(path: Path, what: str) -> Any:
     if not path.is_file():
         raise ConfigError(f"{what} {path} not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
 

@@ -206,6 +206,22 @@ class TestTypst:
         assert len(pages) >= 2
         assert all("(n = 10)" in p.extract_text() for p in pages)
 
+    def test_short_table_keeps_its_footnotes_on_its_page(self, bl_ard):
+        """A short table that does not fit the rest of a page moves whole to the next page with its
+        notes (the footnote of the VALOR exposure table used to spill onto the next page)."""
+        t = baseline(bl_ard).source("Source: simulated ADSL.")
+        filler = "#set page(paper: \"us-letter\", margin: 1in)\n#v(7.2in)\nBefore the table.\n"
+        pages = pypdf.PdfReader(io.BytesIO(typst.compile((filler + t.to_typst()).encode()))).pages
+        text = [p.extract_text() for p in pages]
+        assert len(pages) == 2 and "Before the table." in text[0]
+        assert "51.2 (11.6)" in text[1] and "Source: simulated ADSL." in text[1]
+        assert "Age at randomization." in text[1] and "51.2 (11.6)" not in text[0]
+        # without the unbreakable block the table would start on page 1 and leave its notes on page 2
+        split = t.to_typst().replace("#block(breakable: false)[", "#block(breakable: true)[", 1)
+        text = [p.extract_text() for p in
+                pypdf.PdfReader(io.BytesIO(typst.compile((filler + split).encode()))).pages]
+        assert "51.2 (11.6)" in text[0] and "Source: simulated ADSL." not in text[0]
+
 
 class TestMarkdownAndRTF:
     def test_markdown_has_both_raw_blocks(self, bl_ard):

@@ -251,3 +251,60 @@ class TestDates:
         weeks = (d.TOFSDT - d.RANDDT).dt.days / 7
         assert weeks.between(27, 29.5).all()
         assert (sl.loc[sl.STARTGR == "Early start", "TOFSDT"] == sl.loc[sl.STARTGR == "Early start", "RANDDT"]).all()
+
+
+class TestUntreatedBurden:
+    """SVC and ALSAQ-40 terms of issue 18 (model arrays, hand calculation of the model's formula)."""
+
+    @staticmethod
+    def _arrays(**corr):
+        from studies.valor.simulate.model import simulate_study
+        sim = load_config()
+        sim = copy.deepcopy(sim)
+        sim["correlation"].update(corr)
+        return simulate_study(sim, 48)
+
+    def test_alsaq_untreated_term_by_hand(self):
+        sim = load_config()
+        qa = sim["correlation"]["alsaq_untreated"]
+        assert qa["per_week"] > 0
+        on = self._arrays()
+        off = self._arrays(alsaq_untreated={"per_week": 0.0, "recovery_weeks": qa["recovery_weeks"]})
+        # no extra random draw: every other variable of the study is unchanged
+        for k in ("total", "svc", "hhd", "nfl", "kept"):
+            assert np.array_equal(on.v[k], off.v[k]), k
+        early = on.p["arm"] == 1
+        diff = on.v["alsaq"] - off.v["alsaq"]
+        inside = (off.v["alsaq"] > 1.0) & (on.v["alsaq"] < 100.0)            # away from the clip at 1-100
+        assert np.all(diff[early] == 0.0)
+        # delayed start: per_week x weeks untreated x exp(-weeks on tofersen / recovery_weeks),
+        # on the model's weekly grid (linear interpolation between whole weeks)
+        u = on.v["u"]
+        ton = on.p["ton"]
+        g = np.arange(on.grid["alsaq_rev"].shape[1], dtype=float)
+        want = np.array([np.interp(u[i], g, qa["per_week"] * np.minimum(g, ton[i])
+                                   * np.exp(-np.clip(g - ton[i], 0, None) / qa["recovery_weeks"]))
+                         for i in range(u.shape[0])])
+        d = ~early[:, None] & inside
+        assert np.allclose(diff[d], want[d], atol=1e-9)
+        # hand value: a delayed-start participant at week 28 carries per_week x 28 points (about 1.6)
+        k28 = int(np.flatnonzero(on.visit_weeks == 28)[0])
+        i = int(np.flatnonzero(~early & inside[:, k28])[0])
+        assert diff[i, k28] == pytest.approx(qa["per_week"] * u[i, k28], rel=0.02)
+
+    def test_svc_drift_by_hand(self):
+        """svc_per_week shifts every visit by per_week x weeks (before the clip at 0-150)."""
+        on = self._arrays()
+        off = self._arrays(svc_per_week=0.0)
+        per_week = load_config()["correlation"]["svc_per_week"]
+        inside = (on.v["svc"] > 0) & (off.v["svc"] > 0) & (on.v["svc"] < 150) & (off.v["svc"] < 150)
+        inside[:, 0] = False                                   # the baseline record is the baseline value
+        assert np.allclose((on.v["svc"] - off.v["svc"])[inside], (per_week * on.v["u"])[inside], atol=1e-9)
+
+    def test_alsaq_untreated_is_optional(self, study):
+        s = copy.deepcopy(study)
+        del s["simulation"]["correlation"]["alsaq_untreated"]
+        assert load_study(s)["simulation"]["correlation"]["alsaq_untreated"]["per_week"] == 0.0
+        s["simulation"]["correlation"]["alsaq_untreated"] = {"per_week": -1.0, "recovery_weeks": 30.0}
+        with pytest.raises(SimulationConfigError, match=r"^simulation\.correlation\.alsaq_untreated\.per_week"):
+            load_study(s)

@@ -33,7 +33,7 @@ from trialsupp.stats.tests import fisher_test
 from ._util import tag
 from .common import arm_categorical, ordered
 
-__all__ = ["lab_visits", "t14_6_01", "t14_6_02", "t14_6_04", "t14_6_05", "t14_6_06", "LAB_FMT",
+__all__ = ["by_test", "lab_visits", "t14_6_01", "t14_6_02", "t14_6_04", "t14_6_05", "t14_6_06", "LAB_FMT",
            "VISIT_LABELS", "LAB_NAMES", "CHEM_ORDER", "HEME_ORDER", "SHIFT_VISITS"]
 
 # CSR test names (upper case, as the shells print them) and the shells' orders
@@ -57,6 +57,20 @@ RANGE = {"LOW": "L", "NORMAL": "N", "HIGH": "H", "L": "L", "N": "N", "H": "H"}
 LAB_FMT = {"N": "int", "mean": "d1", "sd": "d2"}
 VISIT_LABELS = {0: "Bsln", 2: "Wk 2", 4: "Wk 4", 6: "Wk 6", 8: "Wk 8", 12: "Wk 12", 16: "Wk 16",
                 20: "Wk 20", 24: "Wk 24", 26: "Wk 26", 99: "End[1]"}
+
+
+class by_test(dict):
+    """A lab dataset split by test: PARAMCD -> its records, in the data's order (a test absent
+    from the data: no records). Each table function below selects one test first, so it gives
+    the same rows from these as from the whole dataset, without filtering all 37,000 records
+    again for each of the 30 tests (x 9 visits in 14-6.04)."""
+
+    def __init__(self, adlb: pd.DataFrame):
+        super().__init__((str(pc), rows) for pc, rows in adlb.groupby("PARAMCD", sort=False))
+        self.none = adlb.iloc[0:0]
+
+    def __missing__(self, paramcd: str) -> pd.DataFrame:
+        return self.none
 
 
 def lab_visits(adlbc: pd.DataFrame) -> pd.DataFrame:

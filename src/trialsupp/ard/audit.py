@@ -286,16 +286,8 @@ def audit_output(out_dir: Path, extra: list[str] | None = None,
     """Audit ``supplement.html`` and ``supplement.pdf`` of a render against its ``ard.json``.
     ``extra`` (default: the study's ``audit_exempt`` patterns) and ``exempt_texts`` (default:
     the study's citation and footer) are config text, not statistics."""
-    from trialsupp.ard.store import read_store
+    ard, extra, exempt_texts = audit_context(out_dir, extra, exempt_texts)
     out_dir = Path(out_dir)
-    ard = read_store(out_dir)
-    run = ard.attrs.get("run", {})
-    run_json = out_dir / "run.json"     # the resolved study config and project: works from any folder
-    if run_json.is_file():
-        run = {**run, **json.loads(run_json.read_text(encoding="utf-8"))}
-    study_texts, study_patterns = _study_exemptions(run.get("study_config") or run.get("study"), run.get("project"))
-    extra = study_patterns if extra is None else extra
-    exempt_texts = study_texts if exempt_texts is None else exempt_texts
     problems = []
     html = out_dir / "supplement.html"
     if html.exists():
@@ -306,15 +298,37 @@ def audit_output(out_dir: Path, extra: list[str] | None = None,
     return problems
 
 
+def audit_context(out_dir: Path, extra: list[str] | None = None, exempt_texts: list[str] | None = None):
+    """(ARD frame, exempt patterns, exempt texts) for auditing the documents of ``out_dir``."""
+    from trialsupp.ard.store import read_store
+    out_dir = Path(out_dir)
+    ard = read_store(out_dir)
+    if extra is None or exempt_texts is None:
+        run = ard.attrs.get("run", {})
+        run_json = out_dir / "run.json"     # the resolved study config and project: works from any folder
+        if run_json.is_file():
+            run = {**run, **json.loads(run_json.read_text(encoding="utf-8"))}
+        study_texts, study_patterns = _study_exemptions(run.get("study_config") or run.get("study"),
+                                                        run.get("project"))
+        extra = study_patterns if extra is None else extra
+        exempt_texts = study_texts if exempt_texts is None else exempt_texts
+    return ard, extra, exempt_texts
+
+
+def study_exemptions(st) -> tuple[list[str], list[str]]:
+    """(config texts, regex patterns) the study ``st`` (a loaded ``Study``) exempts from the audit."""
+    from trialsupp.pipeline.stage import study_metadata
+    meta = study_metadata(st)
+    return [meta.get("citation", ""), meta.get("footer", "")], list(st.raw.get("audit_exempt") or [])
+
+
 def _study_exemptions(study: str | None, project: str | None = None) -> tuple[list[str], list[str]]:
     """(config texts, regex patterns) the study exempts from the audit."""
     if not study:
         return [], []
-    from trialsupp.pipeline.stage import study_metadata
     from trialsupp.study import ConfigError, load_study
     try:
         st = load_study(study, project)
     except ConfigError:   # a study given by a path that moved: audit without exemptions
         return [], []
-    meta = study_metadata(st)
-    return [meta.get("citation", ""), meta.get("footer", "")], list(st.raw.get("audit_exempt") or [])
+    return study_exemptions(st)

@@ -192,15 +192,29 @@ def write_store(rows: list[dict[str, Any]], out_dir: str | Path, run: Mapping[st
     out_dir = Path(out_dir)
     frame = store_frame(rows)
     records = to_records(frame)
-    stable_run = {k: v for k, v in sorted(run.items()) if k not in VOLATILE_RUN_KEYS}
-    doc = {"schema": "trialsupp-ard/1", "run": stable_run, "columns": ARD_COLUMNS, "rows": records}
+    doc = {"schema": "trialsupp-ard/1", "run": stable_run(run), "columns": ARD_COLUMNS, "rows": records}
     atomic_write_text(out_dir / "ard.json", json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False) + "\n")
-    atomic_write_text(out_dir / "run.json", json.dumps(dict(run), indent=1, sort_keys=True, default=str) + "\n")
+    write_run(out_dir, run)
     csv = frame.copy()
     for col in ("inputs", "params"):
         csv[col] = [json.dumps(v, sort_keys=True) for v in csv[col]]
     atomic_write_text(out_dir / "ard.csv", csv.to_csv(index=False, lineterminator="\n"))
     return frame
+
+
+def stable_run(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The run metadata ard.json keeps: without time, duration and places (``VOLATILE_RUN_KEYS``)."""
+    return {k: v for k, v in sorted(run.items()) if k not in VOLATILE_RUN_KEYS}
+
+
+def run_digest(run: Mapping[str, Any]) -> str:
+    """SHA-256 of ``stable_run(run)``: equal digests, equal ``run`` in ard.json."""
+    import hashlib
+    return hashlib.sha256(json.dumps(stable_run(run), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def write_run(out_dir: str | Path, run: Mapping[str, Any]) -> None:
+    atomic_write_text(Path(out_dir) / "run.json", json.dumps(dict(run), indent=1, sort_keys=True, default=str) + "\n")
 
 
 def read_store(out_dir: str | Path) -> pd.DataFrame:

@@ -6,6 +6,8 @@ through exactly one of these functions, so that an AE term such as
 """
 from __future__ import annotations
 
+import re
+
 __all__ = ["escape_html", "escape_typst", "escape_rtf", "strip_controls"]
 
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
@@ -26,8 +28,11 @@ def _control(c: str) -> bool:
     return (o < 32 and c not in "\t\n\r") or 0x7F <= o <= 0x9F
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")     # what _control() matches
+
+
 def strip_controls(text: str) -> str:
-    return "".join(c for c in str(text) if not _control(c))
+    return _CONTROLS.sub("", str(text))
 
 
 def escape_html(text: str) -> str:

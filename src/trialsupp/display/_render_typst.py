@@ -47,6 +47,9 @@ INSET_X = 4.0
 
 
 MIN_SIZE = 7.0          # type is never set smaller than this: a wider table is split instead
+# A table of at most this many rows is kept whole with its notes (one unbreakable block): it moves
+# to the next page rather than leave its footnotes on the next one. Longer tables break.
+KEEP_WHOLE_ROWS = 20
 
 
 def _page(d: TableData) -> dict:
@@ -109,6 +112,9 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
         head = f"*{escape_typst(number)}.* " if number else ""
         L.append(f"#block(below: 0.6em, sticky: true)[{head}{_text(d.title)}{_marks(r.mark('title'))}]")
     notes = _notes(d, r)
+    whole = not d.landscape and len(parts) == 1 and len(d.rows) <= KEEP_WHOLE_ROWS
+    if whole:
+        L.append("#block(breakable: false)[")
     for k, part in enumerate(parts):
         if k:
             L.append("#v(1.2em, weak: true)")
@@ -119,6 +125,8 @@ def render_typst(data: TableData, *, include_title: bool = False, number: Option
         L.append("#set par(spacing: 0.45em)")
         for n in notes:
             L.append(f"#par[{n}]")
+        L.append("]")
+    if whole:
         L.append("]")
     L.append("#metadata(\"ts-table-end\")<ts-table-end>")      # page headers: "(continued)"
     L.append("]")

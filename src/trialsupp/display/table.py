@@ -32,6 +32,7 @@ import dataclasses
 import re
 from typing import Any, Mapping, Optional, Sequence, Union
 
+import numpy as np
 import pandas as pd
 
 from trialsupp.ard.fmt import JAMA, NE, FormatRules, fmt_ci
@@ -75,6 +76,8 @@ def _isnull(v: Any) -> bool:
 
 
 def _same(v: Any, want: Any) -> bool:
+    if type(v) is str:          # most key values: never missing, compared without pd.isna
+        return want is not None and (v == want or v == str(want))
     if want is None:
         return _isnull(v)
     if _isnull(v):
@@ -88,14 +91,18 @@ def select(ard: pd.DataFrame, **where: Any) -> pd.DataFrame:
     A list/tuple value matches any of its elements. Values compare as given or as
     strings (so ``variable_level=1`` matches ``"1"``).
     """
-    mask = pd.Series(True, index=ard.index)
+    # one boolean array, one row selection at the end (tables call this thousands of times)
+    mask = np.ones(len(ard), dtype=bool)
     for col, want in where.items():
         if col not in ard.columns:
             raise KeyError(f"ARD has no column {col!r}")
+        values = ard[col].to_numpy(dtype=object)
         if isinstance(want, (list, tuple, set)):
-            mask &= ard[col].map(lambda v, w=tuple(want): any(_same(v, x) for x in w))
+            wants = tuple(want)
+            hit = (any(_same(v, x) for x in wants) for v in values)
         else:
-            mask &= ard[col].map(lambda v, w=want: _same(v, w))
+            hit = (_same(v, want) for v in values)
+        mask &= np.fromiter(hit, dtype=bool, count=len(values))
     return ard[mask]
 
 

@@ -107,6 +107,7 @@ class NotebookCache:
         self.hits: list[str] = []
         self.misses: list[str] = []
         self.reasons: dict[str, str] = {}
+        self.deps: dict[str, dict[str, str]] = {}     # notebook -> project files it read (SHA-256)
         self.warnings: list[str] = []
 
     # ---- lookup ------------------------------------------------------------------
@@ -138,6 +139,7 @@ class NotebookCache:
         if changed:
             return Lookup(None, "ran: " + changed[0])
         made = json.loads((entry / MANIFEST).read_text(encoding="utf-8")).get("created", "?")
+        self.deps[name] = deps
         return Lookup(entry, f"restored from cache (entry {key[:12]}, executed {made})")
 
     def explain(self, name: str, parts: dict[str, Any]) -> str:

@@ -68,9 +68,11 @@ def client(scheduler: str | None = None, jobs: int | None = None):
 
 
 def map_replicates(fn: Callable[[Any], Any], items: Iterable[Any], scheduler: str | None = None,
-                   jobs: int | None = None, on_done: Callable[[int, int], None] | None = None) -> list[Any]:
+                   jobs: int | None = None, on_done: Callable[[int, int], None] | None = None,
+                   on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
     """``[fn(item) for item in items]`` on Dask (see the module docstring); ``on_done(done,
-    total)`` is called as results arrive (progress)."""
+    total)`` is called as results arrive (progress), ``on_result(index, result)`` with each
+    result as it arrives (e.g. to checkpoint a long run)."""
     items = list(items)
     if not items:
         return []
@@ -78,6 +80,8 @@ def map_replicates(fn: Callable[[Any], Any], items: Iterable[Any], scheduler: st
         out = []
         for i, item in enumerate(items):
             out.append(fn(item))
+            if on_result:
+                on_result(i, out[-1])
             if on_done:
                 on_done(i + 1, len(items))
         return out
@@ -85,7 +89,11 @@ def map_replicates(fn: Callable[[Any], Any], items: Iterable[Any], scheduler: st
     with client(scheduler, jobs) as cl:
         # pure=False: two equal items are two tasks; keys stay unique per submission
         futures = cl.map(fn, items, pure=False)
-        if on_done:
-            for i, _ in enumerate(as_completed(futures)):
-                on_done(i + 1, len(items))
+        if on_done or on_result:
+            index = {f.key: i for i, f in enumerate(futures)}
+            for i, fut in enumerate(as_completed(futures)):
+                if on_result:
+                    on_result(index[fut.key], fut.result())
+                if on_done:
+                    on_done(i + 1, len(items))
         return cl.gather(futures)

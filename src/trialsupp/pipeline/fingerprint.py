@@ -5,7 +5,9 @@ notebooks, ``report/``, ``_quarto.yml``, ``_extensions/``, the project's own cod
 (``src/``: generators, analyses), the data folder of a study that reads files, the
 trialsupp package source, the publishing engine, Python and every installed distribution.
 ``render`` records it in ``run.json``; when the recorded one equals today's and every file
-of the output manifest is still there, the output is left as it is.
+of the output manifest is still there, the output is left as it is. The compute fingerprint
+leaves out what only the publisher reads: when it equals the previous render's, the render
+re-publishes only (``trialsupp.pipeline.reuse``).
 """
 from __future__ import annotations
 
@@ -54,30 +56,52 @@ def _installed() -> list[str]:
     return sorted(found)
 
 
-def _versions(engine: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"python": sys.version, "engine": engine, "installed": _installed()}
+def _versions() -> dict[str, Any]:
+    return {"python": sys.version, "installed": _installed()}
+
+
+def _engine(engine: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"engine": engine}
     if engine == "quarto":          # the binary itself (cheaper than asking it for its version)
         exe = shutil.which("quarto")
         out["quarto"] = [exe, Path(exe).resolve().stat().st_mtime_ns] if exe else None
     return out
 
 
-def render_fingerprint(study, values: dict[str, Any], formats, engine: str, fixed) -> str:
-    """SHA-256 (hex) of a render's inputs (see the module docstring)."""
+def compute_fingerprint(study, values: dict[str, Any], fixed) -> str:
+    """SHA-256 (hex) of what the data, the executed notebooks and the files they write depend
+    on: everything but what only the publisher reads (``report/``, ``_quarto.yml``,
+    ``_extensions/``, formats, engine). Equal to the previous render's: only re-publish."""
     project = study.project_dir
     h = hashlib.sha256()
-    h.update(json.dumps({"params": values, "formats": list(formats), "fixed": str(fixed[0]) if fixed else None,
-                         "versions": _versions(engine)}, sort_keys=True, default=str).encode())
+    h.update(json.dumps({"params": values, "fixed": str(fixed[0]) if fixed else None,
+                         "versions": _versions()}, sort_keys=True, default=str).encode())
     _hash_tree(h, "config", study.path)
     _hash_tree(h, "project", project / "trialsupp.yml")
     for nb in study.notebooks:
         _hash_tree(h, "notebook", nb)
-    for name in ("_quarto.yml", "_extensions", "report", "src"):
-        _hash_tree(h, name, project / name)
+    _hash_tree(h, "src", project / "src")
     if study.reads_files:
         _hash_tree(h, "data", study.data_dir)
     _hash_tree(h, "trialsupp", Path(trialsupp.__file__).parent)
     return h.hexdigest()
+
+
+def render_fingerprints(study, values: dict[str, Any], formats, engine: str, fixed) -> tuple[str, str]:
+    """(render fingerprint, compute fingerprint): the first over everything a render depends
+    on (see the module docstring), the second over what its notebooks depend on."""
+    compute = compute_fingerprint(study, values, fixed)
+    project = study.project_dir
+    h = hashlib.sha256(compute.encode())
+    h.update(json.dumps({"formats": list(formats), **_engine(engine)}, sort_keys=True, default=str).encode())
+    for name in ("_quarto.yml", "_extensions", "report"):
+        _hash_tree(h, name, project / name)
+    return h.hexdigest(), compute
+
+
+def render_fingerprint(study, values: dict[str, Any], formats, engine: str, fixed) -> str:
+    """SHA-256 (hex) of a render's inputs (see the module docstring)."""
+    return render_fingerprints(study, values, formats, engine, fixed)[0]
 
 
 def unchanged(out: Path, fingerprint: str) -> bool:

@@ -23,7 +23,7 @@ OUTPUT_MANIFEST = "manifest.json"
 # written later into the folder by other commands; not part of the render
 NOT_RENDERED = {"verify.json", "verify.html", "diff.html", OUTPUT_MANIFEST}
 # run.json keys that describe this run, not its results (the re-run has its own)
-RUN_VOLATILE = {"elapsed_s", "out_dir", "notebooks", "reproducible", "fingerprint"}
+RUN_VOLATILE = {"elapsed_s", "out_dir", "notebooks", "reproducible", "fingerprint", "reuse"}
 MAX_PLACES = 5
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from trialsupp.ard import store
-from trialsupp.ard.audit import audit_output
+from trialsupp.ard.audit import audit_output, study_exemptions
 from trialsupp.ard.provenance import environment, git_state, sha256_file
-from trialsupp.pipeline import outdir
+from trialsupp.pipeline import outdir, reuse
 from trialsupp.publish.notebook_preview import write_preview
 import trialsupp
 from trialsupp.pipeline.cache import NotebookCache, cache_dir, digest, hash_deps, key_parts
@@ -134,10 +135,12 @@ def hash_inputs(data_dir: Path) -> dict[str, str]:
 
 
 def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Path, inputs: dict[str, str],
-                  jobs: int, reporter: Reporter, cache: NotebookCache, kernels: KernelPool | None = None) -> list[Path]:
+                  jobs: int, reporter: Reporter, cache: NotebookCache,
+                  written: list[str] | None = None, kernels: KernelPool | None = None) -> list[Path]:
     """Execute (or restore from the cache) every notebook; each writes its files into
-    its own work folder, merged into the output afterwards. ``kernels``: the render's warm
-    kernel pool (closed here; its zygote starts when the first notebook must run)."""
+    its own work folder, merged into the output afterwards (their paths, relative to the
+    output, are appended to ``written``). ``kernels``: the render's warm kernel pool (closed
+    here; its zygote starts when the first notebook must run, unless started before)."""
     project = study.project_dir
     system = {"study": study_ref(study.path, project, study.name), "data_dir": str(data_dir)}
     values = {k: ("" if v is None else v) for k, v in {**system, **params}.items()}
@@ -168,6 +171,7 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
                 normalise_notebook(dest, places={str(work): ".", str(vdir): ".", str(project): "."},
                                    run_places={str(work): ".", str(vdir): "."})
                 deps = hash_deps(read_record(record), project)
+                cache.deps[rel] = deps
                 record.unlink(missing_ok=True)
                 cache.store(key, parts, rel, dest, work, deps)
         return dest
@@ -188,6 +192,8 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
     work_root = vdir / ".work"
     if work_root.is_dir():
         for work in sorted(work_root.iterdir()):
+            if written is not None:
+                written += [p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()]
             shutil.copytree(work, vdir, dirs_exist_ok=True)
         shutil.rmtree(work_root)
     return executed
@@ -294,11 +300,11 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     # so that verify can re-make each of them byte for byte (Pandoc's DOCX zip dates included)
     clock = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     os.environ["SOURCE_DATE_EPOCH"] = epoch_of(fixed[0] if fixed else clock)  # kernels, Quarto, Pandoc read it
-    from trialsupp.pipeline.fingerprint import render_fingerprint
-    fp = render_fingerprint(st, values, formats, engine, fixed)
+    from trialsupp.pipeline.fingerprint import render_fingerprints
+    fp, compute = render_fingerprints(st, values, formats, engine, fixed)
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
-                       fixed, started, stage_into, fp)
+                       fixed, started, stage_into, fp, compute)
     finally:        # a library call leaves the process environment as it found it
         for key, value in before.items():
             if value is None:
@@ -308,7 +314,7 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
-            reporter, force, strict, fixed, started, stage_into=None, fp=None) -> RenderResult:
+            reporter, force, strict, fixed, started, stage_into=None, fp=None, compute=None) -> RenderResult:
     from trialsupp.publish import engine_versions, number_elements, publish
     from trialsupp.publish.qmd import results_dir
     out = Path(out) if out else project / "_output" / st.name
@@ -330,20 +336,40 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     raise AuditError(f"{len(result.unbound)} number(s) not bound to an ARD row: "
                                      + "; ".join(result.unbound[:5]) + (" ..." if len(result.unbound) > 5 else ""))
                 return result
+        prev = None          # only report/ (or what else only the publisher reads) changed: re-publish
+        if compute and stage_into is None and not force:
+            prev = reuse.previous(out, compute, project, st.notebooks)
         vdir = outdir.new_version_dir(out)
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
+        nb_files: list[str] = []
         kernels = KernelPool(project)
-        if not cache.enabled or cache.unseen(st.notebooks):
+        if prev is None and (not cache.enabled or cache.unseen(st.notebooks)):
             kernels.start()         # a cold render: the zygote imports while the data are made
         try:
-            with reporter.stage("data"):
-                data_dir = prepare_data(st, values, vdir)
-                inputs, manifest_record = check_inputs(st, data_dir)
-                check_data_requirements(st, data_dir)
-            with reporter.stage("notebooks"):
-                executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache, kernels)
-                for nb in executed:
-                    write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)")
+            if prev is not None:
+                with reporter.stage("data and notebooks: unchanged, from the previous render"):
+                    data_dir = st.data_dir
+                    if st.raw["data"].get("source") == "simulate":
+                        reuse.reuse_data(prev, vdir)
+                        data_dir = vdir / "data"
+                    inputs, manifest_record = check_inputs(st, data_dir)     # as the full path records them
+                    executed = reuse.reuse_notebooks(prev, st.notebooks, vdir)
+                    nb_files = list(prev.files)
+                    cache.deps[""] = prev.run[reuse.KEY].get("notebook_deps") or {}
+                    for nb in st.notebooks:
+                        rel = nb.relative_to(project).as_posix()
+                        cache.reasons[rel] = reuse.REASON
+                        cache.hits.append(rel)
+            else:
+                with reporter.stage("data"):
+                    data_dir = prepare_data(st, values, vdir)
+                    inputs, manifest_record = check_inputs(st, data_dir)
+                    check_data_requirements(st, data_dir)
+                with reporter.stage("notebooks"):
+                    executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache, nb_files,
+                                             kernels)
+                    for nb in executed:
+                        write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)")
             with reporter.stage("results store"):
                 build.mkdir()
                 stage_project(project, build)
@@ -368,7 +394,12 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 run["notebooks"] = dict(sorted(cache.reasons.items()))
                 if manifest_record:
                     run["data_manifest"] = manifest_record
-                store.write_store(rows + param_rows, vdir, run)
+                store_key = {"numbering": numbering, "run": store.run_digest(run)}
+                if prev is not None and reuse.same_store(prev, store_key):    # same rows, same run: same bytes
+                    store.write_run(vdir, run)
+                    reuse.reuse_store(prev, vdir)
+                else:
+                    store.write_store(rows + param_rows, vdir, run)
                 (results / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", results / "ard.json")
                 shutil.copy2(vdir / "run.json", results / "run.json")
@@ -386,15 +417,17 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     web = tuple(f for f in formats if f != "docx") or ("html",)
                     if "docx" in formats and "html" not in web:
                         web = ("html",) + web
-                    files = publish(build, entry, vdir, formats=web, engine=engine, study=st,
-                                    params=values, run=run)
+                    texts, patterns = study_exemptions(st)
+                    early = EarlyAudit(vdir, patterns, texts, html="html" in formats)
+                    files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
+                                    run=run, **({"on_written": early} if engine == "builtin" else {}))
                     files = name_outputs(files, vdir)
                     remove_control_characters(vdir)
                     if "docx" in formats:
                         files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
                                                   keep_html="html" in formats))
                 with reporter.stage("audit"):
-                    unbound = audit_output(vdir)
+                    unbound = early.result(vdir)
                     if unbound and strict:
                         listed = "; ".join(u.line() for u in unbound[:5])
                         raise AuditError(f"{len(unbound)} number(s) not bound to an ARD row: {listed}"
@@ -410,6 +443,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
             meta["audit_unbound"] = [u.line() for u in unbound]
             if fp and stage_into is None:
                 meta["fingerprint"] = fp             # an unchanged re-render leaves this output as it is
+                if compute:                          # a change to report/ only re-publishes
+                    meta[reuse.KEY] = reuse.record(compute, nb_files, cache.deps, store_key)
                 meta["n_rows"] = len(rows) + len(param_rows)
             store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
             write_output_manifest(vdir)
@@ -425,6 +460,41 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                         cache_hits=cache.hits, cache_misses=cache.misses, reasons=dict(cache.reasons),
                         unbound=unbound,
                         engine=engine)
+
+
+class EarlyAudit:
+    """The audit of each document as soon as the publisher has written it (the HTML's while
+    the PDF is still being made); ``result`` audits what it did not see."""
+
+    def __init__(self, vdir: Path, patterns: list[str], texts: list[str], html: bool):
+        self.vdir, self.patterns, self.texts, self.html = vdir, patterns, texts, html
+        self.found: dict[str, list] = {}
+        self._ard = None
+        self._lock = threading.Lock()
+
+    def ard(self):
+        with self._lock:
+            if self._ard is None:
+                self._ard = store.read_store(self.vdir)
+            return self._ard
+
+    def __call__(self, kind: str, path: Path) -> None:
+        from trialsupp.ard.audit import audit_html, audit_pdf
+        from trialsupp.display._escape import strip_controls
+        if kind == "html" and self.html:     # the HTML as published: without control characters
+            text = path.read_text(encoding="utf-8")
+            clean = strip_controls(text)
+            if clean != text:
+                store.atomic_write_text(path, clean)
+            self.found["html"] = audit_html(clean, self.ard(), self.patterns)
+        elif kind == "pdf":
+            self.found["pdf"] = audit_pdf(path, self.ard(), self.patterns, self.texts)
+
+    def result(self, vdir: Path) -> list:
+        shown = [k for k in ("html", "pdf") if (vdir / f"supplement.{k}").exists()]
+        if all(k in self.found for k in shown):
+            return [u for k in shown for u in self.found[k]]
+        return audit_output(vdir, self.patterns, self.texts)
 
 
 def _unchanged_result(out: Path, formats, engine: str, started: float) -> RenderResult:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from trialsupp import _yaml
 from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows, bind_ard
 from trialsupp.ard.store import place, to_records
@@ -103,7 +104,7 @@ def study_metadata(study: Study) -> dict[str, Any]:
 def stage_metadata(build: Path, study: Study) -> None:
     """Merge the study's metadata into the staged ``_quarto.yml`` under ``trialsupp:``."""
     path = build / "_quarto.yml"
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = _yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     doc.setdefault("trialsupp", {}).update(study_metadata(study))
     doc["title"] = study.title
     # the pipeline has done the pre-render work, and publish_quarto the post-render work:

@@ -20,11 +20,13 @@ import datetime as _dt
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import yaml
 
+from trialsupp import _yaml
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.embed import embed_cell
 from trialsupp.publish.accessible import add_typst_alt, figure_alt
@@ -114,7 +116,13 @@ TYPST_DEFINITIONS = """// trialsupp built-in publisher: definitions presupposed 
 
 
 def _pandoc():
-    import pypandoc  # imported lazily: keeps `import trialsupp.publish` cheap
+    """pypandoc, imported lazily (keeps ``import trialsupp.publish`` cheap). Its calls here pass
+    ``verify_format=False``: pypandoc would otherwise run Pandoc twice more per conversion to list
+    its formats (and, run from two threads at once, may fall back to a list without typst).
+    The Pandoc binary is looked up here, before any thread runs it: pypandoc's search, run from
+    two threads at once, can hand one of them an older Pandoc on PATH."""
+    import pypandoc
+    pypandoc.get_pandoc_path()
     return pypandoc
 
 
@@ -182,7 +190,7 @@ def _convert_inlines(snippets: list[str], to: str) -> list[str]:
     if not snippets:
         return []
     text = f"\n\n{_SPLIT}\n\n".join(s.strip() or " " for s in snippets)
-    out = _pandoc().convert_text(text, to, format=MD_FORMAT, extra_args=["--wrap=none"])
+    out = _pandoc().convert_text(text, to, format=MD_FORMAT, extra_args=["--wrap=none"], verify_format=False)
     parts = [p.strip() for p in out.split(_SPLIT)]
     if len(parts) != len(snippets):
         raise PublishError("internal error: caption conversion lost a snippet")
@@ -413,7 +421,7 @@ def _project_config(stage: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return _yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise PublishError(f"{path}: invalid YAML: {exc}") from exc
 
@@ -421,7 +429,7 @@ def _project_config(stage: Path) -> dict:
 def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str | Path,
                     formats: Iterable[str] = ("html", "pdf"), ard_json=None, *,
                     run_date=None, run_time=None, notebook_href=None, keep_intermediate: bool = False,
-                    font_paths: Iterable[str | Path] = ()) -> dict[str, Path]:
+                    font_paths: Iterable[str | Path] = (), on_written=None) -> dict[str, Path]:
     """Render ``entry_qmd`` of the staged project to HTML and/or PDF.
 
     Parameters
@@ -445,6 +453,9 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
         the notebook path relative to the project (publish notebooks alongside).
     keep_intermediate
         Also write the resolved markdown and Typst source to ``out_dir``.
+    on_written
+        ``f(format, path)``, called as soon as the HTML or the PDF is written (the HTML's in
+        another thread): e.g. to audit one while the other is still being made.
 
     Returns
     -------
@@ -485,6 +496,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
         floats_meta = [{"id": l, "caption": numbering.caption(l, builder.captions.get(l))}
                        for l in order]
 
+        html_job = None
         if "html" in formats:
             meta = document_metadata(project_cfg, doc.meta, "html")
             meta["ts-floats"] = floats_meta
@@ -495,61 +507,103 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
             style = build / "style.html"
             style.write_text("<style>\n" + (ext_dir / "jama.css").read_text(encoding="utf-8")
                              + "\n</style>\n", encoding="utf-8")
+            after_text = provenance_html(store, (ext_dir / "provenance.js").read_text(encoding="utf-8"), ids=used)
+            late = _late_include(after_text)
             after = build / "after.html"
-            after.write_text(provenance_html(store, (ext_dir / "provenance.js").read_text(encoding="utf-8"),
-                                             ids=used), encoding="utf-8")
+            after.write_text(AFTER_MARK if late is not None else after_text, encoding="utf-8")
             tpl = build / "template.html"
             tpl.write_text(HTML_TEMPLATE, encoding="utf-8")
             target = out / f"{stem}.html"
-            _pandoc().convert_file(
-                str(md), "html5", format=MD_FORMAT, outputfile=str(target),
-                extra_args=["--standalone", f"--template={tpl}", "--toc", "--toc-depth=2",
-                            "--embed-resources", f"--resource-path={build}",
-                            f"--include-in-header={style}", f"--include-after-body={after}",
-                            "--section-divs", "--wrap=none"])
-            target.write_text(nest_float_list(target.read_text(encoding="utf-8")), encoding="utf-8")
+            args = ["--standalone", f"--template={tpl}", "--toc", "--toc-depth=2", "--embed-resources",
+                    f"--resource-path={build}", f"--include-in-header={style}",
+                    f"--include-after-body={after}", "--section-divs", "--wrap=none"]
+            pandoc = _pandoc()
+
+            def html_pandoc(md=md, target=target, args=args):
+                pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target), extra_args=args,
+                                    verify_format=False)
+                html = target.read_text(encoding="utf-8")
+                if late is not None:
+                    if html.count(AFTER_MARK) != 1:     # the report itself holds the mark: Pandoc includes it
+                        after.write_text(after_text, encoding="utf-8")
+                        pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target),
+                                            extra_args=args, verify_format=False)
+                        html = target.read_text(encoding="utf-8")
+                    else:
+                        html = html.replace(AFTER_MARK, late, 1)
+                target.write_text(nest_float_list(html), encoding="utf-8")
+                if on_written:
+                    on_written("html", target)
+            # HTML and PDF are independent from here: Pandoc's HTML run (a process) goes on while
+            # the Typst side is built and compiled (Typst releases the GIL)
+            pool = ThreadPoolExecutor(max_workers=1)
+            html_job = pool.submit(html_pandoc)
+            pool.shutdown(wait=False)
             written["html"] = target
             if keep_intermediate:
                 shutil.copy2(md, out / md.name)
 
-        if "pdf" in formats or "typst" in formats:
-            meta = document_metadata(project_cfg, doc.meta, "typst")
-            if date:
-                meta.setdefault("trialsupp", {})
-                if isinstance(meta["trialsupp"], dict):
-                    meta["trialsupp"] = {**meta["trialsupp"], "run-date": date,
-                                         **({"run-time": run_time} if run_time else {})}
-            builder.typst_titles = {k: _convert_inlines([md_escape(v)], "typst")[0] for k, v in titles.items()}
-            labels = list(builder.captions)
-            conv = _convert_inlines([builder.inline(builder.captions[l], Loc(entry, 0), "typst")
-                                     for l in labels], "typst")
-            builder.typst_captions = dict(zip(labels, conv))
-            body = builder.build("typst")
-            md = build / f"{stem}.typst.md"
-            md.write_text(_front(meta) + body, encoding="utf-8")
-            tpl_dir = build / "typst-template"
-            tpl_dir.mkdir()
-            (tpl_dir / "template.typ").write_text(TYPST_MAIN_TEMPLATE, encoding="utf-8")
-            (tpl_dir / "definitions.typ").write_text(TYPST_DEFINITIONS, encoding="utf-8")
-            for name in ("typst-template.typ", "typst-show.typ"):
-                shutil.copy2(ext_dir / name, tpl_dir / name)
-            typ = build / f"{stem}.typ"
-            _pandoc().convert_file(
-                str(md), "typst", format=MD_FORMAT, outputfile=str(typ),
-                extra_args=["--standalone", f"--template={tpl_dir / 'template.typ'}",
-                            "--wrap=preserve"])
-            typ.write_text(add_typst_alt(typ.read_text(encoding="utf-8"), builder.figure_alts()),
-                           encoding="utf-8")
-            if "typst" in formats or keep_intermediate:
-                shutil.copy2(typ, out / typ.name)
-                written["typst"] = out / typ.name
-            if "pdf" in formats:
-                target = out / f"{stem}.pdf"
-                _compile_typst(typ, build, target, date, font_paths)
-                written["pdf"] = target
-            if keep_intermediate:
-                shutil.copy2(md, out / md.name)
+        try:
+            if "pdf" in formats or "typst" in formats:
+                meta = document_metadata(project_cfg, doc.meta, "typst")
+                if date:
+                    meta.setdefault("trialsupp", {})
+                    if isinstance(meta["trialsupp"], dict):
+                        meta["trialsupp"] = {**meta["trialsupp"], "run-date": date,
+                                             **({"run-time": run_time} if run_time else {})}
+                kinds, labels = list(titles), list(builder.captions)
+                conv = _convert_inlines([md_escape(titles[k]) for k in kinds]       # one Pandoc run for all
+                                        + [builder.inline(builder.captions[l], Loc(entry, 0), "typst")
+                                           for l in labels], "typst")
+                builder.typst_titles = dict(zip(kinds, conv[:len(kinds)]))
+                builder.typst_captions = dict(zip(labels, conv[len(kinds):]))
+                body = builder.build("typst")
+                md = build / f"{stem}.typst.md"
+                md.write_text(_front(meta) + body, encoding="utf-8")
+                tpl_dir = build / "typst-template"
+                tpl_dir.mkdir()
+                (tpl_dir / "template.typ").write_text(TYPST_MAIN_TEMPLATE, encoding="utf-8")
+                (tpl_dir / "definitions.typ").write_text(TYPST_DEFINITIONS, encoding="utf-8")
+                for name in ("typst-template.typ", "typst-show.typ"):
+                    shutil.copy2(ext_dir / name, tpl_dir / name)
+                typ = build / f"{stem}.typ"
+                _pandoc().convert_file(
+                    str(md), "typst", format=MD_FORMAT, outputfile=str(typ),
+                    extra_args=["--standalone", f"--template={tpl_dir / 'template.typ'}",
+                                "--wrap=preserve"], verify_format=False)
+                typ.write_text(add_typst_alt(typ.read_text(encoding="utf-8"), builder.figure_alts()),
+                               encoding="utf-8")
+                if "typst" in formats or keep_intermediate:
+                    shutil.copy2(typ, out / typ.name)
+                    written["typst"] = out / typ.name
+                if "pdf" in formats:
+                    target = out / f"{stem}.pdf"
+                    _compile_typst(typ, build, target, date, font_paths)
+                    written["pdf"] = target
+                if keep_intermediate:
+                    shutil.copy2(md, out / md.name)
+                if on_written and "pdf" in written:
+                    on_written("pdf", written["pdf"])
+        finally:        # the HTML run reads the temporary folder: it ends before the folder goes
+            if html_job is not None:
+                html_job.exception()
+        if html_job is not None:
+            html_job.result()          # its error, if any, is raised here
     return written
+
+
+# The provenance blob (the ARD rows the HTML shows, 12 MB for the CDISC pilot appendix) goes in
+# after Pandoc: given to Pandoc, --embed-resources parses it with the whole page (2.4 GB and 8 s
+# CPU against 0.9 GB and 3 s without it). It holds no resource to embed (inline JSON and script).
+AFTER_MARK = "<!--trialsupp:after-body-->"
+
+
+def _late_include(text: str) -> str | None:
+    """What Pandoc's ``--include-after-body`` puts in the page for ``text`` (its final newline
+    dropped) when it can go in after Pandoc; else None (Pandoc includes it)."""
+    if not text.endswith("\n") or text.strip() + "\n" != text or "<link" in text or " src=" in text:
+        return None
+    return text[:-1]
 
 
 def _ard_prefix(label: str) -> str:
@@ -587,14 +641,35 @@ def _data_ard_ids(text: str) -> list[str]:
 PDF_STANDARDS = ("ua-1",)
 
 
+# Typst runs in a child process: its caches keep what it allocated (600 MB for the 78 pages of
+# the CDISC pilot appendix) until the process ends, and the render goes on to audit both documents.
+_TYPST_CHILD = """
+import json, sys
+import typst
+a = json.loads(sys.argv[1])
+try:
+    pdf = typst.compile(a["typ"], root=a["root"], font_paths=a["fonts"], timestamp=a["stamp"],
+                        pdf_standards=a["standards"])
+except Exception as exc:
+    sys.stderr.write(str(exc))
+    sys.exit(3)
+with open(a["target"], "wb") as fh:
+    fh.write(pdf)
+"""
+
+
 def _compile_typst(typ: Path, root: Path, target: Path, date: str | None,
                    font_paths: Iterable[str | Path]) -> None:
-    import typst
+    import json
+    import subprocess
+    import sys
     when = _dt.datetime.fromisoformat(date) if date else _dt.datetime(2000, 1, 1)
     stamp = int(when.replace(tzinfo=_dt.timezone.utc).timestamp())
-    try:
-        pdf = typst.compile(str(typ), root=str(root), font_paths=[str(p) for p in font_paths],
-                            timestamp=stamp, pdf_standards=list(PDF_STANDARDS))
-    except Exception as exc:  # typst raises TypstError with the diagnostics
-        raise PublishError(f"Typst could not compile {typ.name}: {exc}") from exc
-    target.write_bytes(pdf)
+    args = {"typ": str(typ), "root": str(root), "fonts": [str(p) for p in font_paths], "stamp": stamp,
+            "standards": list(PDF_STANDARDS), "target": str(target)}
+    proc = subprocess.run([sys.executable, "-c", _TYPST_CHILD, json.dumps(args)], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        # typst raises TypstError with the diagnostics
+        message = proc.stderr.strip() or f"exit status {proc.returncode}"
+        raise PublishError(f"Typst could not compile {typ.name}: {message}")

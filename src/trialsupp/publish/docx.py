@@ -88,7 +88,8 @@ def html_to_docx(html: str, target: Path, *, figures: Path | None = None, landsc
         if figures is not None:
             args.append(f"--resource-path={figures.parent}")
         out = Path(tmp) / "out.docx"
-        _pandoc().convert_file(str(src), "docx", format="html", outputfile=str(out), extra_args=args)
+        _pandoc().convert_file(str(src), "docx", format="html", outputfile=str(out), extra_args=args,
+                               verify_format=False)      # no two extra Pandoc runs listing formats
         if title:
             _set_core_title(out, title)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -185,14 +186,19 @@ def output_file_stem(ident: str) -> str:
 
 def output_docx(html_path: Path, out_dir: Path, *, landscape: bool = True) -> list[Path]:
     """One DOCX per output element (the CSR layout): ``<out_dir>/t-14-1-01.docx`` etc."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    from trialsupp.publish.builtin import _pandoc
     html = html_path.read_text(encoding="utf-8")
-    written = []
+    jobs = []
     for ident, fragment in table_elements(html):
         if "<table" not in fragment:
             continue                       # figures: the PDF and the figure files serve
         doc = f'<html lang="en"><head><meta charset="utf-8"></head><body>{fragment}</body></html>'
         head = re.search(r"<(h\d|caption)\b[^>]*>(.*?)</\1>", fragment, re.S)
         title = " ".join(re.sub(r"<[^>]+>", "", head.group(2)).split()) if head else ident
-        written.append(html_to_docx(doc, out_dir / f"{output_file_stem(ident)}.docx", landscape=landscape,
-                                    title=_unescape(title)))
-    return written
+        jobs.append((doc, out_dir / f"{output_file_stem(ident)}.docx", _unescape(title)))
+    _pandoc()                    # Pandoc looked up once, before the threads run it
+    # one Pandoc process per element, as many at once as there are cores
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda j: html_to_docx(j[0], j[1], landscape=landscape, title=j[2]), jobs))

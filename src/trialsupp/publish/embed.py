@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from trialsupp import _yaml
 from trialsupp.publish.qmd import Loc, PublishError
 
 ARD_MIME = "application/vnd.trialsupp.ard+json"
@@ -55,7 +56,7 @@ def cell_options(source: str) -> dict:
     if not opts:
         return {}
     try:
-        data = yaml.safe_load("\n".join(opts)) or {}
+        data = _yaml.safe_load("\n".join(opts)) or {}
     except yaml.YAMLError as exc:
         raise PublishError(f"invalid '#|' cell options: {exc}") from exc
     return data if isinstance(data, dict) else {}

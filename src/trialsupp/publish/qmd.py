@@ -38,6 +38,8 @@ from typing import Iterator
 
 import yaml
 
+from trialsupp import _yaml
+
 
 class PublishError(RuntimeError):
     """A report source the publisher cannot render (names file and line)."""
@@ -141,7 +143,7 @@ def split_front_matter(text: str, file: Path) -> tuple[dict, list[str], int]:
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             try:
-                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
+                meta = _yaml.safe_load("\n".join(lines[1:i])) or {}
             except yaml.YAMLError as exc:
                 raise PublishError(f"{file}:1: invalid YAML front matter: {exc}") from exc
             if not isinstance(meta, dict):

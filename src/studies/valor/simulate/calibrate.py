@@ -392,12 +392,50 @@ def _single_thread_blas() -> None:
         pass
 
 
+def read_checkpoint(path) -> dict[int, dict[str, tuple]]:
+    """Replicate results of a checkpoint file (JSON lines ``{"seed", "n_imputations", "values"}``):
+    seed -> figure name -> (estimate, low, high). A truncated last line (a run stopped while
+    writing) is ignored."""
+    import json
+    from pathlib import Path
+    out = {}
+    p = Path(path)
+    if not p.exists():
+        return out
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        out[int(rec["seed"])] = {k: tuple(v) for k, v in rec["values"].items()}
+    return out
+
+
+def _append_checkpoint(path, seed: int, n_imputations: int, values: Mapping[str, tuple]) -> None:
+    import json
+    import os
+    # a line truncated by a stopped run is ended first, so this record starts a line of its own
+    torn = False
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        if torn:
+            fh.write("\n")
+        fh.write(json.dumps({"seed": seed, "n_imputations": n_imputations,
+                             "values": {k: list(v) for k, v in values.items()}}, default=float) + "\n")
+        fh.flush()
+
+
 def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imputations: int = 20,
-              scheduler: str | None = None) -> pd.DataFrame:
+              scheduler: str | None = None, checkpoint=None) -> pd.DataFrame:
     """Calibration table for ``seed`` (default ``simulation.seed``); with ``replicates`` > 0 also
     the median over seeds ``seed+1 .. seed+replicates`` (``median``) and the share of those seeds
     within tolerance (``share_within``), computed on Dask: a local cluster of ``jobs`` workers,
-    or the scheduler at ``scheduler`` (``"inline"``: in this process)."""
+    or the scheduler at ``scheduler`` (``"inline"``: in this process). ``checkpoint``: a file
+    (JSON lines) to which each replicate's values are appended as it finishes; seeds already in
+    it are not run again, so a stopped run resumes (a replicate depends only on its seed)."""
     from trialsupp.pipeline.distributed import map_replicates
     from studies.valor.simulate.valor import simulate
     seed = _config()["seed"] if seed is None else seed
@@ -405,7 +443,30 @@ def calibrate(seed: int | None = None, replicates: int = 0, jobs: int = 2, n_imp
     df.attrs.update(seed=seed, replicates=replicates)
     if replicates:
         seeds = [seed + 1 + i for i in range(replicates)]
-        res = map_replicates(_one_seed, [(s, n_imputations) for s in seeds], scheduler=scheduler, jobs=jobs)
+        done = read_checkpoint(checkpoint) if checkpoint else {}
+        todo = [s for s in seeds if s not in done]
+
+        def keep(i, values):
+            done[todo[i]] = values
+            if checkpoint:
+                _append_checkpoint(checkpoint, todo[i], n_imputations, values)
+
+        map_replicates(_one_seed, [(s, n_imputations) for s in todo], scheduler=scheduler, jobs=jobs,
+                       on_result=keep)
+        df = replicate_summary(df, {s: done[s] for s in seeds})
+    return df
+
+
+def replicate_summary(df: pd.DataFrame, results: Mapping[int, Mapping[str, tuple]]) -> pd.DataFrame:
+    """A copy of the calibration table ``df`` with the replicate columns over ``results`` (seed ->
+    figure name -> (estimate, low, high)): ``median``, ``median_within``, ``share_within``,
+    ``median_width_ratio``; ``attrs``: ``replicates``, ``share_all``, ``seeds_all``."""
+    df = df.copy()
+    df.attrs = dict(df.attrs)
+    seeds = sorted(results)
+    res = [results[s] for s in seeds]
+    df.attrs["replicates"] = len(res)
+    if res:
         med, share, wmed = [], [], []
         every = [all(verdict(f, *r.get(f.name, (None, None, None))) for f in FIGURES) for r in res]
         df.attrs["share_all"] = float(np.mean(every))
@@ -670,11 +731,12 @@ def calibration_summary(df: pd.DataFrame) -> dict:
 
 
 def main(seed: int | None = None, replicates: int = 0, jobs: int = 2, config=None,
-         scheduler: str | None = None) -> int:
+         scheduler: str | None = None, checkpoint=None) -> int:
     """``trialsupp calibrate`` for this study (its ``calibration.command``): print the table;
     exit status 1 when a figure is outside tolerance. ``config`` is the study config path
-    (the table always uses this study's own ``simulation`` section)."""
-    table = calibrate(seed=seed, replicates=replicates, jobs=jobs, scheduler=scheduler)
+    (the table always uses this study's own ``simulation`` section); ``checkpoint`` see
+    :func:`calibrate`."""
+    table = calibrate(seed=seed, replicates=replicates, jobs=jobs, scheduler=scheduler, checkpoint=checkpoint)
     print(format_table(table))
     bad = ~table["within"].astype(bool)
     if "median_within" in table:

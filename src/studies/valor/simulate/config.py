@@ -250,7 +250,8 @@ SCHEMA = Struct({
         "svc_untreated": Struct({"per_week": NonNeg(), "recovery_weeks": Pos()}),
         "hhd_per_point": _MEAN_SD, "hhd_per_week": Real(),
         "alsaq_per_point": _MEAN_SD,
-    }),
+        "alsaq_untreated": Struct({"per_week": NonNeg(), "recovery_weeks": Pos()}),
+    }, optional={"alsaq_untreated": {"per_week": 0.0, "recovery_weeks": 30.0}}),
     "items": Struct({"dirichlet_alpha": Pos(), "onset_bulbar_prob": Prob()}),
     "events": Struct({
         "ref_alsfrs": Num(0, 48), "nfl_ref": Pos(),

@@ -291,7 +291,10 @@ def _latent(sim: dict, st: Study) -> None:
     # SVC: a respiratory loss that accrues only while untreated and recovers on tofersen
     sv = sim["correlation"]["svc_untreated"]
     svc_rev = sv["per_week"] * untreated * np.exp(-tg / sv["recovery_weeks"])
-    st.grid = dict(f=f, lnfl=lnfl, lsod=lsod, svc_rev=svc_rev)
+    # ALSAQ-40: the same form, the burden of untreated weeks not carried by the ALSFRS-R total
+    qa = sim["correlation"]["alsaq_untreated"]
+    alsaq_rev = qa["per_week"] * untreated * np.exp(-tg / qa["recovery_weeks"])
+    st.grid = dict(f=f, lnfl=lnfl, lsod=lsod, svc_rev=svc_rev, alsaq_rev=alsaq_rev)
     ev = sim["events"]
 
     def cumhaz(spec):
@@ -347,7 +350,7 @@ def _observe(sim: dict, rng: np.random.Generator, st: Study) -> None:
                        + me["svc_sd"] * rng.standard_normal((n, k)), 0.0, 150.0)
     v["hhd"] = (p["hhd0"][:, None] - p["hhd_k"][:, None] * floss + co["hhd_per_week"] * u
                 + me["hhd_sd"] * rng.standard_normal((n, k)))
-    v["alsaq"] = np.clip(p["q0"][:, None] + p["q_k"][:, None] * floss
+    v["alsaq"] = np.clip(p["q0"][:, None] + p["q_k"][:, None] * floss + _interp_rows(st.grid["alsaq_rev"], u)
                          + me["alsaq_sd"] * rng.standard_normal((n, k)), 1.0, 100.0)  # floor 1: ratios exist
     v["nfl"] = np.exp(_interp_rows(st.grid["lnfl"], u) + me["nfl_log_sd"] * rng.standard_normal((n, k)))
     v["sod1"] = np.exp(_interp_rows(st.grid["lsod"], u) + me["sod1_log_sd"] * rng.standard_normal((n, k)))
