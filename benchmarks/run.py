@@ -168,12 +168,14 @@ WRAPPER = textwrap.dedent("""
     OUT, CACHE, PROJECT = sys.argv[1], sys.argv[2], sys.argv[3]
     TINY = os.environ.get('TRIALSUPP_BENCH_TINY') == '1'
     exec(compile(sys.argv[4], 'setup', 'exec'))
-    t0 = time.perf_counter()
+    cpu = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                      for f in ('ru_utime', 'ru_stime'))
+    t0, c0 = time.perf_counter(), cpu()
     exec(compile(sys.argv[5], 'timed', 'exec'))
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu_s = time.perf_counter() - t0, cpu() - c0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({'seconds': elapsed, 'peak_kb': max(own, kids)}))
+    print(json.dumps({'seconds': elapsed, 'cpu_s': cpu_s, 'peak_kb': max(own, kids), 'load_1m': os.getloadavg()[0]}))
 """)
 
 
@@ -216,10 +218,14 @@ def main(argv=None) -> int:
                 fresh_project(Path(tmp))
                 runs.append(run_scenario(name, Path(tmp)))
         secs = statistics.median(r["seconds"] for r in runs)
+        cpu = statistics.median(r["cpu_s"] for r in runs)
         peak = max(r["peak_kb"] for r in runs) / 1024
+        # cpu: user + sys of the timed part, its own and that of the processes it waited for
         results[name] = {"median_s": round(secs, 3), "runs_s": [round(r["seconds"], 3) for r in runs],
-                         "peak_mb": round(peak, 1)}
-        print(f"{name:<28} median {secs:8.3f} s   peak {peak:8.1f} MB   runs {results[name]['runs_s']}", flush=True)
+                         "median_cpu_s": round(cpu, 3), "peak_mb": round(peak, 1),
+                         "load_1m_after_runs": [round(r["load_1m"], 2) for r in runs]}
+        print(f"{name:<28} median {secs:8.3f} s   cpu {cpu:7.2f} s   peak {peak:8.1f} MB   "
+              f"runs {results[name]['runs_s']}   load {results[name]['load_1m_after_runs']}", flush=True)
     doc = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": args.repeats,
            "results": results}
     for study in ("valor", "cdiscpilot01"):
@@ -227,7 +233,9 @@ def main(argv=None) -> int:
         if b and q:
             ratio = q["median_s"] / b["median_s"]
             doc.setdefault("publish_ratio_quarto_to_builtin", {})[study] = round(ratio, 2)
-            print(f"publish {study}: Quarto / built-in = {ratio:.2f} (target <= 3)")
+            cpu_ratio = q["median_cpu_s"] / b["median_cpu_s"]
+            doc.setdefault("publish_cpu_ratio_quarto_to_builtin", {})[study] = round(cpu_ratio, 2)
+            print(f"publish {study}: Quarto / built-in = {ratio:.2f} (target <= 3); CPU {cpu_ratio:.2f}")
     Path(args.json).write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 

@@ -101,8 +101,13 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
     else:
         runs = [(stage if i == 0 else _link_copy(stage, f".quarto-{f}"), [QUARTO_TO[f][0]])
                 for i, f in enumerate(formats)]
+
+    def finish(where: Path, tos: list[str]) -> None:   # the HTML page while Typst still runs
+        page = _output_path(where, where / entry_rel, ".html") if "html" in formats else None
+        if page is not None and (not tos or "html" in tos):
+            _finish_html(page, where, where / entry_rel)
     try:
-        found_in = _run_quarto(exe, runs, entry_rel, profile, env, timeout)
+        found_in = _run_quarto(exe, runs, entry_rel, profile, env, timeout, on_done=finish)
         written: dict[str, Path] = {}
         for fmt in formats:
             to, suffix = QUARTO_TO[fmt]
@@ -111,8 +116,6 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
             if found is None:
                 raise PublishError(f"quarto render {entry_rel} succeeded but no "
                                    f"{entry_path.stem}{suffix} was found under {where}")
-            if fmt == "html":
-                _finish_html(found, where, where / entry_rel)
             if where != stage:                 # bring it home: the staged project's _output/
                 home = stage / found.relative_to(where)
                 home.parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +176,9 @@ def _link_copy(stage: Path, name: str) -> Path:
     return dest
 
 
-def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout) -> dict[str, Path]:
+def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout, on_done=None) -> dict[str, Path]:
     """Start one ``quarto render`` per (folder, --to list) at once; wait for all; raise on failure.
+    ``on_done(folder, --to list)`` is called as each one succeeds (in the order started).
     Returns the folder each Quarto format was rendered in."""
     procs = []
     for where, tos in runs:
@@ -198,6 +202,11 @@ def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout) -> dict[
         if proc.returncode != 0 and failure is None:
             tail = "\n".join((err or out or "").strip().splitlines()[-40:])
             failure = PublishError(f"{label} failed (exit {proc.returncode}):\n{tail}")
+        elif failure is None and on_done is not None:
+            try:
+                on_done(where, tos)
+            except Exception as exc:        # the other processes are still waited for
+                failure = exc
     if failure:
         raise failure
     return {to: where for where, tos, _, _ in procs for to in tos}
