@@ -210,7 +210,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.tiny:
         os.environ["TRIALSUPP_BENCH_TINY"] = "1"
-    results = {}
+    results, host = {}, machine()              # the load average before the first scenario
     for name in args.only or list(SCENARIOS):
         runs = []
         for _ in range(args.repeats):
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
                          "load_1m_after_runs": [round(r["load_1m"], 2) for r in runs]}
         print(f"{name:<28} median {secs:8.3f} s   cpu {cpu:7.2f} s   peak {peak:8.1f} MB   "
               f"runs {results[name]['runs_s']}   load {results[name]['load_1m_after_runs']}", flush=True)
-    doc = {"date": dt.date.today().isoformat(), "machine": machine(), "repeats": args.repeats,
+    doc = {"date": dt.date.today().isoformat(), "machine": host, "repeats": args.repeats,
            "results": results}
     for study in ("valor", "cdiscpilot01"):
         b, q = results.get(f"publish_{study}_builtin"), results.get(f"publish_{study}_quarto")
