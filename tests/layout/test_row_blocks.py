@@ -14,7 +14,7 @@ import pytest
 
 from trialsupp.ard.fmt import CSR
 from trialsupp.display import Table
-from trialsupp.display._layout import row_blocks, row_groups
+from trialsupp.display._layout import parent_rows, row_blocks, row_groups
 
 from .pdf_layout import have_poppler, read_pages
 from .rtf_pdf import convert_all, soffice
@@ -124,3 +124,72 @@ def test_rtf_never_breaks_inside_a_block(tmp_path):
         # a page never starts mid-group: its first row has its position label above it
         missing = {p.number: m for p in pages if (m := _first_row_label_missing(p))}
         assert missing == {}, (rtf.name, missing)
+
+
+# a table shaped like CDISC 14-6.04: per test and visit a parent row "Week k: n" (with its n counts)
+# and its deeper-indented shift rows Normal / High; each visit's rows carry a block id V<nn>
+TESTS = ("ALBUMIN", "BILIRUBIN", "CALCIUM", "CHLORIDE", "GLUCOSE")
+WEEKS = (2, 4, 6, 8, 12, 16, 20, 24, 26)
+
+
+def shifts_by_visit() -> Table:
+    t = Table("Shifts of Laboratory Values During Treatment, by Visit", stub_header="Test / Week / Shift to",
+              landscape=True, rules=CSR)
+    for key in ("N", "H"):
+        t = t.add_column(key, f"{key} at\nBaseline")
+    t = t.add_group("CHEMISTRY")
+    v = 0
+    for test in TESTS:
+        t = t.add_heading(test)
+        for w in WEEKS:
+            v += 1
+            t = t.add_row(f"Week {w}: n V{v:02d}", {"N": "80", "H": "2"}, indent=1)
+            t = t.add_row(f"Normal V{v:02d}", {"N": "78 (98%)", "H": "1 (50%)"}, indent=2)
+            t = t.add_row(f"High V{v:02d}", {"N": "2 (3%)", "H": "1 (50%)"}, indent=2)
+    return t.footnote("NOTE: synthetic values.")
+
+
+def _visit_pages(pages) -> dict[str, set[int]]:
+    where: dict[str, set[int]] = defaultdict(set)
+    for p in pages:
+        for ln in p.lines:
+            for b in re.findall(r"\bV(\d\d)\b", ln.text):
+                where[b].add(p.number)
+    return where
+
+
+def test_parents_are_the_visits():
+    d = shifts_by_visit().data
+    parents = parent_rows(d)
+    assert len(parents) == len(TESTS) * len(WEEKS) and set(parents.values()) == {3}
+    assert all(d.rows[i].label.startswith("Week ") for i in parents)
+    assert set(parent_rows(d, max_rows=2).values()) == {2}      # a longer block keeps parent + first child
+
+
+@pytest.mark.skipif(not have_poppler(), reason="poppler-utils (pdftotext) not installed")
+def test_pdf_never_ends_a_page_with_a_visit_n_row(tmp_path, project_dir):
+    pdf = _typeset(shifts_by_visit(), tmp_path, True, project_dir)
+    pages = read_pages(pdf)[1:]
+    assert len(pages) >= 3
+    for p in pages:
+        rows = [ln.text for ln in sorted(p.lines, key=lambda ln: ln.y0) if re.search(r"\bV\d\d\b", ln.text)]
+        assert rows and not rows[-1].lstrip().startswith("Week "), (p.number, rows[-1:])
+    assert len(_visit_pages(pages)) == len(TESTS) * len(WEEKS)
+
+
+@pytest.mark.skipif(not soffice() or not have_poppler(), reason="LibreOffice or poppler not installed")
+def test_rtf_never_breaks_inside_a_visit(tmp_path):
+    rtfs = []
+    for k in (1, 2, 3):
+        rtf = tmp_path / f"t-sv{k}.rtf"
+        shifts_by_visit().to_rtf(rtf, number="Table 14-6.99", titles=["Population: Safety"] + ["Title"] * k,
+                                 header_left="Protocol: X", footer_left="Source: test")
+        rtfs.append(rtf)
+    pdfs = convert_all(rtfs, tmp_path / "pdf")
+    for rtf in rtfs:
+        pages = read_pages(pdfs[rtf])
+        assert len(pages) >= 3
+        where = _visit_pages(pages)
+        assert len(where) == len(TESTS) * len(WEEKS)
+        split = {v: sorted(p) for v, p in where.items() if len(p) > 1}
+        assert split == {}, (rtf.name, split)

@@ -192,6 +192,26 @@ def row_blocks(d: TableData, max_rows: int = MAX_BLOCK) -> dict[int, int]:
     return out
 
 
+def parent_rows(d: TableData, max_rows: int = MAX_BLOCK) -> dict[int, int]:
+    """Data rows that head deeper-indented data rows, with the size of their block: {row index: rows}.
+
+    A parent is a data row with a stub label whose next rows are data rows indented deeper (its
+    children: a visit's "Week 2: n" above its Normal / High shift rows in CDISC 14-6.04, a body
+    system above its terms). A parent is never the last row of a page; a block of up to
+    ``max_rows`` rows (the parent and its children) is kept whole where the format allows (RTF)."""
+    out, rows = {}, d.rows
+    for i, r in enumerate(rows):
+        if r.kind != "data" or not r.label.strip() or spans_table(d, r):
+            continue
+        n = 1
+        while (i + n < len(rows) and rows[i + n].kind == "data" and rows[i + n].indent > r.indent
+               and not spans_table(d, rows[i + n])):
+            n += 1
+        if n > 1:
+            out[i] = n if n <= max_rows else 2     # a longer block keeps its parent with the first child
+    return out
+
+
 MAX_GROUP = 15      # RTF: a group of up to this many rows fits a landscape CSR page with room to spare
 
 

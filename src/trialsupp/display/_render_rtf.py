@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 from ._escape import escape_rtf
-from ._layout import (NBSP, Layout, decimal_parts, mono_width, parts_layout, protect, row_blocks, row_groups,
-                      spans_table, tokens)
+from ._layout import (NBSP, Layout, decimal_parts, mono_width, parent_rows, parts_layout, protect, row_blocks,
+                      row_groups, spans_table, tokens)
 from ._render_typst import MIN_SIZE, spanner_index
 from ._table_data import Cell, Resolved, TableData, resolve
 
@@ -266,9 +266,10 @@ def _part(d: TableData, lay: Layout, r: Resolved, width: int, fs: int, *, number
     if not first:       # LibreOffice starts no new section (page, header) where a table comes first
         out.append(r"\pard\plain\f0\fs4\par" + "\n")
     # a labelled block (an arm and its visits), and a short group with its label (a measure or
-    # position and all its rows): every row but its last is kept with the next, so that a page
-    # never starts mid-group without the label RTF cannot repeat
-    keep = {i + k for blocks in (row_blocks(d), row_groups(d))
+    # position and all its rows), and a parent row with its children (a visit's n row and its shift
+    # rows): every row but its last is kept with the next, so that a page never starts mid-group
+    # without the label RTF cannot repeat
+    keep = {i + k for blocks in (row_blocks(d), row_groups(d), parent_rows(d))
             for i, n in blocks.items() for k in range(n - 1)}
     for i, rw in enumerate(d.rows):
         last = i == len(d.rows) - 1

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Optional
 
 from ._escape import escape_typst
-from ._layout import (NBSP, Layout, Part, decimal_parts, layout, parts_layout, protect, row_blocks, spans_table,
-                      tokens)
+from ._layout import (NBSP, Layout, Part, decimal_parts, layout, parent_rows, parts_layout, protect, row_blocks,
+                      spans_table, tokens)
 from ._table_data import Cell, Resolved, TableData, resolve
 
 THICK = "0.8pt"
@@ -204,6 +204,9 @@ def _table(d: TableData, lay: Layout, r: Resolved, footer_notes: list[str], labe
     # the page never breaks inside it (``_layout.row_blocks``)
     blocks = row_blocks(d)
     inside = {i + k for i, n in blocks.items() for k in range(1, n)}
+    # a parent row (a visit's n row above its shift rows) is a sub-header that is not repeated:
+    # Typst never leaves it as the last row of a page
+    parents = parent_rows(d)
     for i, row in enumerate(d.rows):
         lab = f"{_text(protect(row.label))}{_marks(r.mark('row', i))}"
         if row.kind == "group":
@@ -228,6 +231,9 @@ def _table(d: TableData, lay: Layout, r: Resolved, footer_notes: list[str], labe
                 content = (_num(cell) if lay.numeric[j] and cell.text and "\n" not in cell.text
                            else _text(protect(cell.text)))
             cells.append(f"[{content}{mark}]")
+        if i in parents:
+            L.append(f"  table.header(level: {3 + row.indent}, repeat: false, " + ", ".join(cells) + "),")
+            continue
         L.append("  " + ", ".join(cells) + ",")
     if footer_notes:
         # CSR: footnotes repeat at the foot of every page of the table
