@@ -11,7 +11,8 @@
 --   provenance blob limited to the rows the page shows plus provenance.js.
 -- * The run date and time (from _results/run.json) for the PDF footer.
 --
--- Reads the report's _results/floats.json, run.json and ard-shown.json (else ard.json),
+-- Reads the report's _results/floats.json, run.json and ard-shown.json (else ard.json;
+-- not when the blob is written after the render),
 -- written by trialsupp's staging step (`trialsupp render` or the pre-render script).
 
 local function project_dir()
@@ -246,6 +247,17 @@ local function provenance_blob(doc)
     .. "</script>\n<script>\n" .. js:gsub("</script", "<\\/script") .. "\n</script>")
 end
 
+-- trialsupp's publish step (trialsupp.publish.quarto) renders with
+-- `-M trialsupp-provenance:after-render` and writes the same blob into the finished page
+-- itself (provenance.provenance_html, as the built-in publisher): Quarto would otherwise
+-- parse and write a 1 MB <script> in its HTML post-processing.
+local PROVENANCE_MARK = "<!-- trialsupp:provenance -->"
+
+local function deferred_blob(meta)
+  local how = meta["trialsupp-provenance"]
+  return how ~= nil and pandoc.utils.stringify(how) == "after-render"
+end
+
 local function run_stamp(meta)
   local run = read_json(results_path("run.json"))
   local started = run and run.started
@@ -276,7 +288,11 @@ return {
           after:insert(pandoc.MetaBlocks({ pandoc.RawBlock("html", '<footer class="ts-footer">'
             .. html_escape(pandoc.utils.stringify(ts.footer)) .. "</footer>") }))
         end
-        after:insert(pandoc.MetaBlocks({ provenance_blob(doc) }))
+        if deferred_blob(doc.meta) then
+          after:insert(pandoc.MetaBlocks({ pandoc.RawBlock("html", PROVENANCE_MARK) }))
+        else
+          after:insert(pandoc.MetaBlocks({ provenance_blob(doc) }))
+        end
         doc.meta["include-after"] = after
       end
       return doc

@@ -242,11 +242,79 @@ def test_provenance_blob_holds_the_displayed_rows(quarto_out):
 
 
 def test_shown_store_holds_the_rows_the_report_can_show(tmp_path):
-    """Defect 10 (time): the Lua filters parse ard-shown.json, not the whole store."""
+    """Defect 10 (time): the Lua filters parse ard-shown.json, not the whole store, and the
+    ard shortcode only the formatted values (ard-values.json)."""
     stage = quarto_stage(tmp_path)
-    shown = json.loads((stage / "report" / "demo" / "_results" / "ard-shown.json").read_text())
+    results = stage / "report" / "demo" / "_results"
+    shown = json.loads((results / "ard-shown.json").read_text())
     assert {r["id"] for r in shown["rows"]} == {"fig-km.hr.estimate", "tbl-baseline.age.placebo.mean",
                                                 "tbl-baseline.age.placebo.sd", "tbl-baseline.age.active.mean"}
+    values = json.loads((results / "ard-values.json").read_text())
+    assert values == {r["id"]: r["stat_fmt"] for r in ROWS if r["id"] in values} and len(values) == 4
+
+
+@needs_quarto
+def test_html_is_finished_after_quarto_as_the_builtin_publisher_finishes_it(quarto_out, tmp_path):
+    """Defect 10 (time): Quarto renders the HTML without embedding and without the 1 MB
+    provenance blob (both cost it a second parse of the page and a Pandoc run); the page
+    is made self-contained afterwards, with the built-in publisher's blob."""
+    from trialsupp.publish.provenance import load_store, provenance_html
+    stage, files, html, _ = quarto_out
+    assert "trialsupp:provenance" not in html and not (files["html"].parent / "index_files").exists()
+    assert '<link rel="stylesheet"' not in html and "_files/" not in html
+    assert "--ts-ink" in html                                              # jama.css, inlined
+    imgs = re.findall(r"<img\b[^>]*>", html)
+    assert imgs and all('src="data:image/' in i and 'role="img"' in i for i in imgs)
+    assert "&nbsp;" not in html and "eTable\u00a01" in html                # characters, as Pandoc writes them
+    store = load_store(stage / "report" / "demo" / "_results" / "ard-shown.json")
+    js = (stage / "_extensions" / "trialsupp" / "provenance.js").read_text(encoding="utf-8")
+    shown = {i for attr in re.findall(r'data-ard="([^"]+)"', html[:html.index('id="ts-ard"')]) for i in attr.split()}
+    assert provenance_html(store, js, ids=shown).rstrip("\n") in html
+
+
+def test_html_render_asks_quarto_for_no_embedding_and_no_blob(tmp_path, monkeypatch):
+    """The HTML process gets `-M embed-resources:false -M trialsupp-provenance:after-render`
+    (the Typst one nothing more); the native `quarto render` keeps both in Quarto."""
+    from trialsupp.publish import quarto as Q
+    seen = []
+
+    class Done:
+        returncode = 0
+        def __init__(self, cmd, **kw):
+            seen.append(cmd)
+        def communicate(self, timeout=None):
+            return "", ""
+    monkeypatch.setattr(Q.subprocess, "Popen", Done)
+    Q._run_quarto("quarto", [(tmp_path, ["html"]), (tmp_path, ["typst"])], Path("r/index.qmd"), None, {}, 10)
+    assert seen[0][-4:] == list(Q.HTML_ARGS) and "-M" not in seen[1]
+
+
+def test_inline_resources_writes_what_pandoc_embeds(tmp_path):
+    """The Quarto page is made self-contained as Pandoc's --embed-resources does it (Pandoc
+    itself is the reference); a local reference that is missing is an error."""
+    import base64
+    import pypandoc
+    from trialsupp.publish.inline import inline_resources
+    (tmp_path / "s.css").write_text("p { color: red; }\n")
+    (tmp_path / "j.js").write_text("var x = 1;\n")
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "a.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    (tmp_path / "b.png").write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="))
+    page = ('<html><head><link rel="stylesheet" href="s.css"><script src="j.js"></script></head><body>'
+            '<p>eTable&nbsp;1 &amp; it&#39;s the trial\'s</p><img src="f/a.svg" alt="x">'
+            '<img src="b.png" alt="y" class="c"><img src="data:image/png;base64,AA=="></body></html>')
+    (tmp_path / "t.html").write_text("$body$\n")
+    expected = pypandoc.convert_text("````````{=html}\n" + page + "\n````````\n", "html", format="markdown",
+                                     extra_args=["--embed-resources", f"--template={tmp_path / 't.html'}",
+                                                 f"--resource-path={tmp_path}"])
+    got, used = inline_resources(page, [tmp_path / "nowhere", tmp_path])
+    assert got.strip() == expected.strip()
+    assert sorted(p.name for p in used) == ["a.svg", "b.png", "j.js", "s.css"]
+    with pytest.raises(PublishError, match="missing.svg"):
+        inline_resources('<img src="missing.svg">', [tmp_path])
+    remote = '<img src="https://example.org/x.png">'           # not fetched; left for the tests to find
+    assert inline_resources(remote, [tmp_path])[0] == '<img role="img" src="https://example.org/x.png">'
 
 
 @needs_quarto

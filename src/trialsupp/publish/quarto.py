@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Iterable
 
 from trialsupp.publish import crossref as _xref
-from trialsupp.publish.builtin import nest_float_list
-from trialsupp.publish.provenance import load_store
+from trialsupp.publish.builtin import _data_ard_ids, nest_float_list
+from trialsupp.publish.inline import inline_resources
+from trialsupp.publish.provenance import EXTENSION, load_store, provenance_html
 from trialsupp.publish.qmd import PublishError, parse_qmd, results_dir
 
 MIN_VERSION = (1, 5)
@@ -100,8 +101,13 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
     else:
         runs = [(stage if i == 0 else _link_copy(stage, f".quarto-{f}"), [QUARTO_TO[f][0]])
                 for i, f in enumerate(formats)]
+
+    def finish(where: Path, tos: list[str]) -> None:   # the HTML page while Typst still runs
+        page = _output_path(where, where / entry_rel, ".html") if "html" in formats else None
+        if page is not None and (not tos or "html" in tos):
+            _finish_html(page, where, where / entry_rel)
     try:
-        found_in = _run_quarto(exe, runs, entry_rel, profile, env, timeout)
+        found_in = _run_quarto(exe, runs, entry_rel, profile, env, timeout, on_done=finish)
         written: dict[str, Path] = {}
         for fmt in formats:
             to, suffix = QUARTO_TO[fmt]
@@ -124,12 +130,34 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
             dest = Path(out_dir)
             dest.mkdir(parents=True, exist_ok=True)
             found = Path(shutil.copy2(found, dest / found.name))
-        if fmt == "html":   # idempotent; the project's post-render script nests it already
-            text = found.read_text(encoding="utf-8")
-            if (nested := nest_float_list(text)) != text:
-                found.write_text(nested, encoding="utf-8")
         written[fmt] = found
     return written
+
+
+# Rendering HTML, Quarto is asked for what the page needs and no more: no embedding (Quarto
+# parses the page again and runs Pandoc once more over it) and no provenance blob (a 1 MB
+# <script> its HTML post-processing would parse and write); the page is finished here with
+# what the built-in publisher does too: local resources written in as Pandoc's
+# --embed-resources writes them, the blob of the rows shown, the nested contents list.
+HTML_ARGS = ("-M", "embed-resources:false", "-M", "trialsupp-provenance:after-render")
+PROVENANCE_MARK = "<!-- trialsupp:provenance -->"
+
+
+def _finish_html(page: Path, project: Path, entry: Path) -> None:
+    """Self-contained HTML page with the provenance blob, in place (idempotent)."""
+    text = page.read_text(encoding="utf-8")
+    text, _ = inline_resources(text, [page.parent, entry.parent, project])
+    files = page.parent / f"{page.stem}_files"        # what Quarto's embedding removes too
+    if files.is_dir():
+        shutil.rmtree(files, ignore_errors=True)
+    if PROVENANCE_MARK in text:
+        results = results_dir(entry)
+        shown = results / "ard-shown.json"
+        store = load_store(shown if shown.is_file() else results / "ard.json")
+        js = (project / EXTENSION / "provenance.js").read_text(encoding="utf-8")
+        blob = provenance_html(store, js, ids=_data_ard_ids(text)).rstrip("\n")
+        text = text.replace(PROVENANCE_MARK, blob, 1)
+    page.write_text(nest_float_list(text), encoding="utf-8")
 
 
 def _link_copy(stage: Path, name: str) -> Path:
@@ -148,12 +176,15 @@ def _link_copy(stage: Path, name: str) -> Path:
     return dest
 
 
-def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout) -> dict[str, Path]:
+def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout, on_done=None) -> dict[str, Path]:
     """Start one ``quarto render`` per (folder, --to list) at once; wait for all; raise on failure.
+    ``on_done(folder, --to list)`` is called as each one succeeds (in the order started).
     Returns the folder each Quarto format was rendered in."""
     procs = []
     for where, tos in runs:
         cmd = [exe, "render", str(entry_rel)] + [a for to in tos for a in ("--to", to)]
+        if tos == ["html"]:
+            cmd += HTML_ARGS
         if profile:
             cmd += ["--profile", profile]
         procs.append((where, tos, "quarto " + " ".join(cmd[1:]),
@@ -171,6 +202,11 @@ def _run_quarto(exe: str, runs, entry_rel: Path, profile, env, timeout) -> dict[
         if proc.returncode != 0 and failure is None:
             tail = "\n".join((err or out or "").strip().splitlines()[-40:])
             failure = PublishError(f"{label} failed (exit {proc.returncode}):\n{tail}")
+        elif failure is None and on_done is not None:
+            try:
+                on_done(where, tos)
+            except Exception as exc:        # the other processes are still waited for
+                failure = exc
     if failure:
         raise failure
     return {to: where for where, tos, _, _ in procs for to in tos}

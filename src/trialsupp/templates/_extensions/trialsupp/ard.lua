@@ -38,8 +38,31 @@ local function read_rows(name)
   return index, path
 end
 
--- First the rows the report shows (_results/ard-shown.json, written by trialsupp's
--- staging step: small, quick to parse); the whole store only for an id not among them.
+-- The formatted values first (_results/ard-values.json, {id: stat_fmt} of the rows the
+-- report shows, written by trialsupp's staging step: 20 times smaller than the rows);
+-- then the rows the report shows (_results/ard-shown.json), and the whole store only
+-- for an id not among them (and for the error messages).
+local values = nil
+
+local function formatted(id)
+  if values == nil then
+    local handle = io.open(pandoc.path.join({ results_dir(), "ard-values.json" }), "r")
+    values = {}
+    if handle ~= nil then
+      local decoded = quarto.json.decode(handle:read("a"))
+      handle:close()
+      if type(decoded) == "table" then
+        values = decoded
+      end
+    end
+  end
+  local text = values[id]
+  if type(text) == "string" then
+    return text
+  end
+  return nil
+end
+
 local function load_store(id)
   if index == nil and read_rows("ard-shown.json") == nil then
     full = true
@@ -64,14 +87,17 @@ local function ard(args, kwargs, meta, raw_args, context)
     error("trialsupp ard shortcode: expected exactly one ARD id, got " .. tostring(#args))
   end
   local id = pandoc.utils.stringify(args[1])
-  local row = load_store(id)[id]
-  if row == nil then
-    error("trialsupp ard shortcode: unknown ARD id '" .. id .. "' (not in _results/ard.json)")
+  local text = formatted(id)
+  if text == nil then
+    local row = load_store(id)[id]
+    if row == nil then
+      error("trialsupp ard shortcode: unknown ARD id '" .. id .. "' (not in _results/ard.json)")
+    end
+    if type(row.stat_fmt) ~= "string" then
+      error("trialsupp ard shortcode: ARD row '" .. id .. "' has no formatted value (stat_fmt)")
+    end
+    text = row.stat_fmt
   end
-  if type(row.stat_fmt) ~= "string" then
-    error("trialsupp ard shortcode: ARD row '" .. id .. "' has no formatted value (stat_fmt)")
-  end
-  local text = row.stat_fmt
   local is_html = quarto.doc.is_format("html")
   if is_html then
     local span = '<span class="ts-stat" data-ard="' .. html_escape(id) .. '" tabindex="0">'
