@@ -223,3 +223,37 @@ def test_refused_request_falls_back_to_a_plain_kernel_with_one_warning(tmp_path,
     err = capfd.readouterr().err.strip().splitlines()
     assert err == ["trialsupp: warning: warm kernel pool unavailable (PYTHONPATH differs from the zygote's); "
                    "notebooks run in plain kernels"]
+
+
+def test_a_taken_port_is_recognised_and_the_kernel_started_once_more(tmp_path, monkeypatch):
+    """A port taken between jupyter_client's choice and the kernel's bind: the forked kernel
+    writes one warning line (no traceback) and execute_notebook starts the kernel again."""
+    import errno
+
+    import papermill
+    import zmq
+    ctx = zmq.Context.instance()
+    first, second = ctx.socket(zmq.PUB), ctx.socket(zmq.PUB)
+    try:
+        port = first.bind_to_random_port("tcp://127.0.0.1")
+        with pytest.raises(zmq.ZMQError) as taken:
+            second.bind(f"tcp://127.0.0.1:{port}")
+    finally:
+        first.close(0)
+        second.close(0)
+    assert taken.value.errno == errno.EADDRINUSE and kernels._port_taken(taken.value)
+    assert not kernels._port_taken(OSError(errno.EADDRINUSE, "not ZeroMQ"))
+    assert not kernels._port_taken(zmq.ZMQError(errno.EINVAL))
+
+    calls = []
+    real = papermill.execute_notebook
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    src = _notebook(tmp_path / "nb.ipynb", "print('ran')")
+    execute_notebook(src, tmp_path / "out.ipynb", dict(SYSTEM), tmp_path, "nb.ipynb")
+    assert len(calls) == 2 and "ran" in "".join(_printed(tmp_path / "out.ipynb"))

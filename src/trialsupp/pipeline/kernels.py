@@ -343,15 +343,24 @@ class Zygote:
             code = _run_kernel(request["argv"])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
-            import traceback
-            traceback.print_exc()
+        except BaseException as exc:
+            if _port_taken(exc):    # execute.py starts the kernel once more: one line, no traceback
+                sys.stderr.write(f"trialsupp: warning: kernel port taken ({exc}); starting the kernel again\n")
+            else:
+                import traceback
+                traceback.print_exc()
         finally:
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()
             finally:
                 os._exit(code)
+
+
+def _port_taken(exc: BaseException) -> bool:
+    """ZeroMQ could not bind a port jupyter_client chose (another process took it meanwhile)."""
+    import errno
+    return type(exc).__name__ == "ZMQError" and getattr(exc, "errno", None) == errno.EADDRINUSE
 
 
 def _watch(relay: int) -> None:
