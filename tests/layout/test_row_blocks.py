@@ -46,11 +46,12 @@ def vital_signs() -> Table:
     return t.footnote("NOTE: synthetic values.")
 
 
-def _pages_of_blocks(pages) -> dict[str, set[int]]:
+def _pages_of(pages, marker: str) -> dict[str, set[int]]:
+    """The pages on which each synthetic row tag (``B07``, ``V12``: marker + two digits) is printed."""
     where: dict[str, set[int]] = defaultdict(set)
     for p in pages:
         for ln in p.lines:
-            for b in re.findall(r"\bB(\d\d)\b", ln.text):
+            for b in re.findall(rf"\b{marker}(\d\d)\b", ln.text):
                 where[b].add(p.number)
     return where
 
@@ -92,7 +93,7 @@ def test_pdf_never_breaks_inside_a_block(tmp_path, project_dir):
     pdf = _typeset(vital_signs(), tmp_path, True, project_dir)
     pages = read_pages(pdf)[1:]
     assert len(pages) >= 3                          # the table does break across pages
-    where = _pages_of_blocks(pages)
+    where = _pages_of(pages, "B")
     assert len(where) == len(MEASURES) * len(POSITIONS) * len(ARMS)
     split = {b: sorted(p) for b, p in where.items() if len(p) > 1}
     assert split == {}, split
@@ -117,7 +118,7 @@ def test_rtf_never_breaks_inside_a_block(tmp_path):
     for rtf in rtfs:
         pages = read_pages(pdfs[rtf])
         assert len(pages) >= 3
-        where = _pages_of_blocks(pages)
+        where = _pages_of(pages, "B")
         assert len(where) == len(MEASURES) * len(POSITIONS) * len(ARMS)
         split = {b: sorted(p) for b, p in where.items() if len(p) > 1}
         assert split == {}, (rtf.name, split)
@@ -149,15 +150,6 @@ def shifts_by_visit() -> Table:
     return t.footnote("NOTE: synthetic values.")
 
 
-def _visit_pages(pages) -> dict[str, set[int]]:
-    where: dict[str, set[int]] = defaultdict(set)
-    for p in pages:
-        for ln in p.lines:
-            for b in re.findall(r"\bV(\d\d)\b", ln.text):
-                where[b].add(p.number)
-    return where
-
-
 def test_parents_are_the_visits():
     d = shifts_by_visit().data
     parents = parent_rows(d)
@@ -174,7 +166,7 @@ def test_pdf_never_ends_a_page_with_a_visit_n_row(tmp_path, project_dir):
     for p in pages:
         rows = [ln.text for ln in sorted(p.lines, key=lambda ln: ln.y0) if re.search(r"\bV\d\d\b", ln.text)]
         assert rows and not rows[-1].lstrip().startswith("Week "), (p.number, rows[-1:])
-    assert len(_visit_pages(pages)) == len(TESTS) * len(WEEKS)
+    assert len(_pages_of(pages, "V")) == len(TESTS) * len(WEEKS)
 
 
 @pytest.mark.skipif(not soffice() or not have_poppler(), reason="LibreOffice or poppler not installed")
@@ -189,7 +181,7 @@ def test_rtf_never_breaks_inside_a_visit(tmp_path):
     for rtf in rtfs:
         pages = read_pages(pdfs[rtf])
         assert len(pages) >= 3
-        where = _visit_pages(pages)
+        where = _pages_of(pages, "V")
         assert len(where) == len(TESTS) * len(WEEKS)
         split = {v: sorted(p) for v, p in where.items() if len(p) > 1}
         assert split == {}, (rtf.name, split)

@@ -125,8 +125,8 @@ def test_interrupt_reaches_the_forked_kernel_and_shutdown_leaves_nothing(tmp_pat
     assert not _zygote_family(os.getpid())
 
 
-def _mini_with_project_module(root: Path) -> Path:
-    study = make_project(root)
+def _add_project_module(root: Path) -> None:
+    """The mini project's notebook imports a module of the project's own ``src/studies``."""
     for package in ("studies", "studies/mini"):      # regular packages, as a project's code is
         (root / "src" / package / "__init__.py").write_text("")
     (root / "src" / "studies" / "mini" / "helper.py").write_text("SCALE = 1\n")
@@ -135,18 +135,14 @@ def _mini_with_project_module(root: Path) -> Path:
     nb.cells.insert(1, nbformat.v4.new_code_cell("from studies.mini import helper\nassert helper.SCALE == 1"))
     nb.cells[1].id = "cell-helper"
     nbformat.write(nb, nb_path)
-    return study
 
 
 @pytest.mark.slow
-def test_render_through_the_pool_equals_plain_kernels(tmp_path, monkeypatch):
+def test_render_through_the_pool_equals_plain_kernels(mini, tmp_path, monkeypatch):
     """Same ARD bytes, same executed notebook, same project files recorded for the cache."""
     from trialsupp.pipeline.render import render
-    root = tmp_path / "project"
-    root.mkdir()
-    study = _mini_with_project_module(root)
-    monkeypatch.setenv("TRIALSUPP_PROJECT", str(root))
-    monkeypatch.setenv("TRIALSUPP_CACHE", str(tmp_path / "cache"))
+    root, study = mini
+    _add_project_module(root)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")     # both renders dated alike
     used = []
     real = KernelPool.manager_class
