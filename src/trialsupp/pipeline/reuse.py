@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trialsupp._files import link_or_copy
+
 KEY = "reuse"          # run.json: {"compute": <hex>, "notebook_files": [...], "notebook_deps": {...}}
 REASON = "unchanged since the previous render"
 
@@ -49,15 +51,6 @@ def previous(out: Path, compute: str, project: Path, notebooks: list[Path]) -> P
     if now != deps:                     # a file a notebook read (outside what the fingerprint covers) changed
         return None
     return Previous(folder, run, files)
-
-
-def link_or_copy(src: Path, dest: Path) -> None:
-    """A hard link (the previous version folder is never written again), else a copy."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copy2(src, dest)
 
 
 def reuse_data(prev: Previous, vdir: Path) -> None:

@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Iterable
 
+from trialsupp._files import link_or_copy
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.builtin import _data_ard_ids, nest_float_list
 from trialsupp.publish.inline import inline_resources
@@ -165,14 +166,8 @@ def _link_copy(stage: Path, name: str) -> Path:
     a killed render's copy goes with the build folder), hard-linked where possible."""
     dest = stage / name
     shutil.rmtree(dest, ignore_errors=True)
-
-    def link(src, dst):
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
     ignore = shutil.ignore_patterns(".quarto*", "_output")
-    shutil.copytree(stage, dest, symlinks=True, copy_function=link, ignore=ignore)
+    shutil.copytree(stage, dest, symlinks=True, copy_function=link_or_copy, ignore=ignore)
     return dest
 
 
