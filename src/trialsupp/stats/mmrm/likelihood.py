@@ -22,6 +22,7 @@ class Pattern:
     idx: np.ndarray   # observed visit indices (sorted)
     X: np.ndarray     # (n_g, m_g, p)
     y: np.ndarray     # (n_g, m_g)
+    X2: np.ndarray    # X as (n_g * m_g, p): the same rows, for sums over subjects and visits
 
 
 class PatternData:
@@ -49,7 +50,7 @@ class PatternData:
             rows = np.concatenate([np.arange(bounds[s], bounds[s + 1]) for s in members])
             mg = len(key)
             self.patterns.append(Pattern(np.array(key), X[rows].reshape(len(members), mg, -1),
-                                         y[rows].reshape(len(members), mg)))
+                                         y[rows].reshape(len(members), mg), X[rows]))
         self.n_subjects = len(starts)
 
 
@@ -73,18 +74,20 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
     cache = []
     for g in data.patterns:
         Sg = Sigma[np.ix_(g.idx, g.idx)]
-        try:
-            c = linalg.cho_factor(Sg, lower=True)
+        try:      # Sigma is checked finite above; per-call finiteness checks cost more than the solve
+            c = linalg.cho_factor(Sg, lower=True, check_finite=False)
         except (linalg.LinAlgError, ValueError):
             return None
         if not np.all(np.diag(c[0]) > 0):
             return None
-        K = linalg.cho_solve(c, np.eye(len(g.idx)))
+        K = linalg.cho_solve(c, np.eye(len(g.idx)), check_finite=False)
         K = (K + K.T) / 2
         logdet += g.X.shape[0] * 2 * np.sum(np.log(np.diag(c[0])))
-        KX = np.einsum("ab,sbp->sap", K, g.X)
-        XtKX += np.einsum("sap,saq->pq", g.X, KX)
-        XtKy += np.einsum("sap,sa->p", KX, g.y)
+        # plain matmuls, not einsum: this runs hundreds of times per fit (see _bilinear)
+        KX = np.matmul(K, g.X)
+        KX2 = KX.reshape(g.X2.shape)
+        XtKX += g.X2.T @ KX2
+        XtKy += KX2.T @ g.y.ravel()
         cache.append([K, KX])
     try:
         cX = linalg.cho_factor(XtKX, lower=True)
@@ -100,7 +103,7 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
         r = g.y - g.X @ beta
         E = r @ K  # rows e_s = K r_s
         rKr += float(np.sum(E * r))
-        H = np.einsum("sap,pq,sbq->ab", KX, Phi, KX, optimize=True) if reml else None
+        H = _bilinear(KX, Phi, KX) if reml else None
         cc.extend([E, H])
         if need_grad:
             Mg = g.X.shape[0] * K - E.T @ E
@@ -112,6 +115,20 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
     if reml:
         f += 2 * np.sum(np.log(np.diag(cX[0])))
     return LikState(f=float(f), beta=beta, Phi=Phi, M=M, cache=cache)
+
+
+def _bilinear(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """``sum_s A_s B C_s'`` (``A``, ``C``: (n, m, p); ``B``: (p, p)) as one matmul; the same as
+    ``einsum("sap,pq,sbq->ab", ...)`` without its per-call contraction-path search."""
+    n, m, p = A.shape
+    AB = np.matmul(A, B)
+    return AB.transpose(1, 0, 2).reshape(m, n * p) @ C.transpose(1, 0, 2).reshape(m, n * p).T
+
+
+def _trace_pairs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``tr(A_k B_l)`` for all k, l (``einsum("kab,lba->kl")`` as one matmul)."""
+    q = A.shape[0]
+    return A.reshape(q, -1) @ B.transpose(0, 2, 1).reshape(B.shape[0], -1).T
 
 
 def _sub(D: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -131,27 +148,26 @@ def hessian(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray | N
     a = np.zeros((q, p))
     for g, (K, KX, E, H) in zip(data.patterns, st.cache):
         V = _sub(dS, g.idx)
-        n = g.X.shape[0]
-        KV = np.einsum("ab,kbc->kac", K, V)
-        T1 += n * np.einsum("kab,lba->kl", KV, KV)
-        VK = np.einsum("kab,bc->kac", V, K)
-        EE = E.T @ E
-        VEE = np.einsum("kab,bc->kac", V, EE)
-        Y1 += np.einsum("kab,lba->kl", VK, VEE)
+        n, mg = g.y.shape
+        KX2 = KX.reshape(g.X2.shape)
+        KV = np.matmul(K, V)
+        T1 += n * _trace_pairs(KV, KV)
+        VK = np.matmul(V, K)
+        Y1 += _trace_pairs(VK, np.matmul(V, E.T @ E))
         if reml:
-            VH = np.einsum("kab,bc->kac", V, H)
-            TQ += np.einsum("kab,lba->kl", VK, VH)
-        VKX = np.einsum("kab,sbp->ksap", V, KX)
-        Pk -= np.einsum("sap,ksaq->kpq", KX, VKX)
-        a += np.einsum("sap,kab,sb->kp", KX, V, E, optimize=True)
+            TQ += _trace_pairs(VK, np.matmul(V, H))
+        VKX = np.matmul(V[:, None], KX[None])                   # (q, n, mg, p)
+        Pk -= np.matmul(KX2.T, VKX.reshape(q, n * mg, p))
+        C = (KX.transpose(1, 2, 0).reshape(mg * p, n) @ E).reshape(mg, p, mg)   # sum_s KX_sap E_sb
+        a += V.reshape(q, mg * mg) @ C.transpose(0, 2, 1).reshape(mg * mg, p)
     Y2 = a @ Phi @ a.T
     trPVPV = T1
     if reml:
-        B = np.einsum("pq,kqr->kpr", Phi, Pk)
-        trPVPV = T1 - 2 * TQ + np.einsum("kab,lba->kl", B, B)
+        B = np.matmul(Phi, Pk)
+        trPVPV = T1 - 2 * TQ + _trace_pairs(B, B)
     Hf = -trPVPV + 2 * (Y1 - Y2)
     if d2S is not None:
-        Hf += np.einsum("klab,ab->kl", d2S, st.M)
+        Hf += d2S.reshape(q, q, -1) @ st.M.ravel()
     return (Hf + Hf.T) / 2, Pk, (trPVPV + trPVPV.T) / 4
 
 
@@ -163,9 +179,11 @@ def kr_pieces(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray |
     SR = np.zeros((p, p))
     for g, (K, KX, E, H) in zip(data.patterns, st.cache):
         V = _sub(dS, g.idx)
-        Ng = np.einsum("kl,kab,bc,lcd->ad", W, V, K, V, optimize=True)
-        SQ += np.einsum("sap,ab,sbq->pq", KX, Ng, KX, optimize=True)
+        q, mg = V.shape[:2]
+        WV = np.tensordot(W, V, axes=1)                          # sum_l W_kl V_l
+        Ng = np.matmul(V, K).transpose(1, 0, 2).reshape(mg, q * mg) @ WV.reshape(q * mg, mg)
+        SQ += KX.reshape(g.X2.shape).T @ np.matmul(Ng, KX).reshape(g.X2.shape)
         if d2S is not None:
-            Rg = np.einsum("kl,klab->ab", W, _sub(d2S, g.idx))
-            SR += np.einsum("sap,ab,sbq->pq", KX, Rg, KX, optimize=True)
+            Rg = np.tensordot(W, _sub(d2S, g.idx), axes=2)
+            SR += KX.reshape(g.X2.shape).T @ np.matmul(Rg, KX).reshape(g.X2.shape)
     return SQ, SR
