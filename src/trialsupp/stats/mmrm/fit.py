@@ -8,7 +8,7 @@ import pandas as pd
 from scipy import linalg, optimize
 
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import ard_rows, bind_ard
+from trialsupp.ard.schema import ard_frame, ard_records
 from trialsupp.stats._result import FittedResult
 from trialsupp.stats.exceptions import ConvergenceError, ConvergenceWarning, NotEstimableError
 
@@ -345,22 +345,22 @@ class MMRMFitter(FittedResult):
         warn = (f"covariance fell back to {self.structure_used_!r}: {self.fallback_reason_}"
                 if self.fallback_reason_ else None)
         common = dict(variable=sp.outcome, method=self.method_, code=code, warning=warn)
-        frames = []
+        records = []
         keep = ["estimate", "std.error", "df", "conf.low", "conf.high"]
         for (v, arm), r in self.lsmeans(visit).iterrows():
-            frames.append(ard_rows({"n": int(r["n"]), **{k: r[k] for k in keep}}, group1=sp.group,
+            records += ard_records({"n": int(r["n"]), **{k: r[k] for k in keep}}, group1=sp.group,
                                    group1_level=arm, group2=sp.visit, group2_level=v,
-                                   context="mmrm_lsmeans", **common))
+                                   context="mmrm_lsmeans", **common)
         keep = keep + ["statistic", "p.value"]
         for (v, arm, ref), r in self.lsmeans_diff(reference, visit).iterrows():
-            frames.append(ard_rows({k: r[k] for k in keep}, group1=sp.group, group1_level=arm,
+            records += ard_records({k: r[k] for k in keep}, group1=sp.group, group1_level=arm,
                                    group2=sp.visit, group2_level=v, variable_level=f"{arm} - {ref}",
-                                   context="mmrm_diff", **common))
-        frames.append(ard_rows({"method": self.method_, "covariance": self.structure_used_,
+                                   context="mmrm_diff", **common)
+        records += ard_records({"method": self.method_, "covariance": self.structure_used_,
                                 "converged": bool(self.converged_), "N": int(self.n_subjects_),
                                 "N_obs": int(self.n_obs_), "loglik": float(self.loglik_),
                                 "aic": float(self.aic_)},
                                context="mmrm_model", labels={"covariance": "Covariance structure",
                                                              "loglik": "Log-likelihood", "aic": "AIC"},
-                               **common))
-        return bind_ard(*frames)
+                               **common)
+        return ard_frame(records)   # one frame for all cells (a frame per cell cost more than the fit)
