@@ -272,10 +272,12 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
            force: bool = False, strict: bool = False, project: str | Path | None = None,
-           reproducible: bool = False, stage_into: str | Path | None = None) -> RenderResult:
+           reproducible: bool = False, stage_into: str | Path | None = None,
+           kernels: KernelPool | None = None) -> RenderResult:
     """Render a study (see the module docstring). ``stage_into``: stop after the results
     store and put ``_results/`` and the executed notebooks into that project folder, for
-    ``quarto render`` to publish (``trialsupp.quarto_prerender``, Quarto's pre-render step)."""
+    ``quarto render`` to publish (``trialsupp.quarto_prerender``, Quarto's pre-render step).
+    ``kernels``: a kernel pool the caller started early (``kernels.start_early``); closed here."""
     from trialsupp.pipeline.reproducible import document_time, epoch_of
     from trialsupp.publish import resolve_engine
 
@@ -304,8 +306,10 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     fp, compute = render_fingerprints(st, values, formats, engine, fixed)
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
-                       fixed, started, stage_into, fp, compute)
+                       fixed, started, stage_into, fp, compute, kernels)
     finally:        # a library call leaves the process environment as it found it
+        if kernels is not None:
+            kernels.close()
         for key, value in before.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -314,7 +318,8 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
-            reporter, force, strict, fixed, started, stage_into=None, fp=None, compute=None) -> RenderResult:
+            reporter, force, strict, fixed, started, stage_into=None, fp=None, compute=None,
+            kernels=None) -> RenderResult:
     from trialsupp.publish import engine_versions, number_elements, publish
     from trialsupp.publish.qmd import results_dir
     out = Path(out) if out else project / "_output" / st.name
@@ -342,7 +347,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         vdir = outdir.new_version_dir(out)
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
         nb_files: list[str] = []
-        kernels = KernelPool(project)
+        kernels = kernels or KernelPool(project)
         if prev is None and (not cache.enabled or cache.unseen(st.notebooks)):
             kernels.start()         # a cold render: the zygote imports while the data are made
         try:
