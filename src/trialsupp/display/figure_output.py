@@ -21,16 +21,14 @@ CREATOR = "trialsupp"
 MIME = "image/svg+xml"
 _RC = {"svg.hashsalt": "trialsupp", "svg.fonttype": "path", "pdf.fonttype": 42,
        "path.simplify": True}
-OPAQUE_PNG = "module://trialsupp.display._opaque_png"     # RGB PNG when no pixel is transparent
 
 
 def _save(fig, target, fmt: str, dpi: int) -> None:
     meta = {"svg": {"Date": None, "Creator": CREATOR},
             "pdf": {"CreationDate": None, "ModDate": None, "Creator": CREATOR, "Producer": CREATOR},
             "png": {"Software": CREATOR}}[fmt]
-    extra = {"backend": OPAQUE_PNG} if fmt == "png" else {}
     with mpl.rc_context(_RC):
-        fig.savefig(target, format=fmt, dpi=dpi, metadata=meta, bbox_inches="tight", pad_inches=0.03, **extra)
+        fig.savefig(target, format=fmt, dpi=dpi, metadata=meta, bbox_inches="tight", pad_inches=0.03)
 
 
 def figure_svg(fig) -> str:
