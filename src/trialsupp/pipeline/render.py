@@ -419,13 +419,16 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                         web = ("html",) + web
                     texts, patterns = study_exemptions(st)
                     early = EarlyAudit(vdir, patterns, texts, html="html" in formats)
+                    csr = st.raw.get("layout") == "csr"
+                    word = EarlyWord(vdir, landscape=csr) if "docx" in formats else None
                     files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
-                                    run=run, **({"on_written": early} if engine == "builtin" else {}))
+                                    run=run, **({"on_written": early, "word_source": word}
+                                                if engine == "builtin" else {}))
                     files = name_outputs(files, vdir)
                     remove_control_characters(vdir)
                     if "docx" in formats:
-                        files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
-                                                  keep_html="html" in formats))
+                        files.update(publish_docx(vdir, csr=csr, keep_html="html" in formats,
+                                                  made=word.made if word else None))
                 with reporter.stage("audit"):
                     unbound = early.result(vdir)
                     if unbound and strict:
@@ -517,11 +520,28 @@ def remove_control_characters(vdir: Path) -> None:
             store.atomic_write_text(page, clean)
 
 
-def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
-    """``supplement.docx`` and, for the CSR layout, ``docx/<element>.docx`` per output table."""
+class EarlyWord:
+    """``supplement.docx`` made from the publisher's early source of the page (``word_source`` of
+    ``publish_builtin``) while the published HTML and the PDF are still being made."""
+
+    def __init__(self, vdir: Path, landscape: bool):
+        self.vdir, self.landscape = vdir, landscape
+        self.made: Path | None = None
+
+    def __call__(self, source: Path) -> None:
+        from trialsupp.display._escape import strip_controls
+        from trialsupp.publish.docx import html_to_docx
+        html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
+        self.made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
+                                 landscape=self.landscape)
+
+
+def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = None) -> dict[str, Path]:
+    """``supplement.docx`` (unless ``made`` already, see ``EarlyWord``) and, for the CSR layout,
+    ``docx/<element>.docx`` per output table."""
     from trialsupp.publish.docx import output_docx, supplement_docx
     html = vdir / "supplement.html"
-    written = {"docx": supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
+    written = {"docx": made or supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
     if csr:
         output_docx(html, vdir / "docx")
     if not keep_html:
