@@ -236,3 +236,15 @@ def test_provenance_popup_keyboard_and_no_errors(rendered):
         assert pop.is_visible() and "Hazard ratio" in pop.inner_text()
         browser.close()
     assert errors == [] and network == []
+
+
+def test_shortcode_arguments_split_as_shlex_does():
+    import random
+    import shlex
+    from trialsupp.publish.qmd import split_args
+    for text in ("ard tbl-x.a.b", "  ard \t a\nb ", "ard 'a b' c", 'x="1 2" y', "a\\ b", "a\x0bb", "a\xa0b", ""):
+        assert split_args(text) == shlex.split(text), text
+    rng = random.Random(20)
+    for _ in range(5000):
+        text = "".join(rng.choice("ab #=.-\t\n\r\x0b\xa0{}<>") for _ in range(rng.randint(0, 12)))
+        assert split_args(text) == shlex.split(text), repr(text)

@@ -33,7 +33,7 @@ from trialsupp.publish.accessible import add_typst_alt, figure_alt
 from trialsupp.publish.provenance import EXTENSION, index_rows, load_store, provenance_html
 from trialsupp.publish.qmd import (ESCAPED_SHORTCODE_RE, SHORTCODE_RE, CalloutOpen, DivClose,
                                    Document, Embed, FloatDiv, Loc, PageBreak, PublishError, Text,
-                                   XREF_RE, parse_qmd, prose_lines, results_dir)
+                                   XREF_RE, parse_qmd, prose_lines, results_dir, split_args)
 
 TARGETS = ("html", "typst")
 FLOAT_KIND = {"tbl": "quarto-float-tbl", "fig": "quarto-float-fig"}   # same kinds as Quarto
@@ -267,8 +267,7 @@ class _Builder:
     # inline: ard values and cross-references
     def inline(self, line: str, loc: Loc, target: str) -> str:
         def ard(m):
-            from shlex import split
-            parts = split(m.group(1))
+            parts = split_args(m.group(1))
             if parts[0] != "ard":
                 raise PublishError(f"{loc}: unsupported shortcode {{{{< {parts[0]} >}}}}")
             ard_id = parts[1]
