@@ -218,7 +218,7 @@ def display_outputs(outputs: list) -> list:
     return kept
 
 
-def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, dict]:
+def display_copy(nb_path: str | Path, dest: str | Path, nb: dict | None = None) -> dict[str, dict]:
     """Write the copy of an executed notebook that the report embeds from (see
     ``display_outputs``; notebook-level widget state dropped too). The ids of the ARD
     rows a cell recorded move to its first remaining output's ``trialsupp.ard_ids``
@@ -227,8 +227,10 @@ def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, dict]:
     metadata: Quarto makes every output of a figure cell a sub-figure.
 
     Returns ``{label: {"ard_ids": [...], "after": markdown}}`` for the ``fig-`` cells,
-    written to ``_results/floats.json`` for the Quarto filter."""
-    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    written to ``_results/floats.json`` for the Quarto filter. ``nb``: the notebook at ``nb_path``,
+    already parsed (made into the display copy in place)."""
+    if nb is None:
+        nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
     nb.get("metadata", {}).pop("widgets", None)
     shown: dict[str, dict] = {}
     for cell in nb.get("cells", []):
