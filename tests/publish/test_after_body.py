@@ -33,3 +33,13 @@ def test_text_with_a_resource_or_odd_ends_is_left_to_pandoc():
     assert _late_include('<script src="x.js"></script>\n') is None
     assert _late_include("<p>a</p>\n\n") is None and _late_include(" <p>a</p>\n") is None
     assert _late_include("<p>a</p>") is None and _late_include("<p>a</p>\n") == "<p>a</p>"
+
+
+def test_a_report_holding_the_mark_gets_the_blob_from_pandoc(stage, tmp_path):
+    from trialsupp.publish.builtin import publish_builtin
+    index = stage / "report" / "demo" / "index.qmd"
+    index.write_text(index.read_text(encoding="utf-8") + f"\n```{{=html}}\n{AFTER_MARK}\n```\n", encoding="utf-8")
+    page = publish_builtin(stage, "report/demo/index.qmd", tmp_path / "out", formats=("html",))["html"]
+    text = page.read_text(encoding="utf-8")
+    assert text.count('id="ts-ard">{"rows"') == 1 and text.count(AFTER_MARK) == 1
+    assert text.index(AFTER_MARK) < text.index('id="ts-ard"')     # the report's mark stays in the body

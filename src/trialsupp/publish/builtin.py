@@ -7,8 +7,9 @@
 3. one Pandoc markdown per target is written (HTML and Typst differ only in how
    floats, callouts, page breaks and ``{{< ard >}}`` values are wrapped);
 4. HTML: Pandoc ``html5`` with a standalone template, inlined ``jama.css``,
-   the ARD provenance blob and ``provenance.js``, a table of contents and
-   ``--embed-resources`` (nothing is loaded from the network);
+   the ARD provenance blob and ``provenance.js``, a table of contents; local
+   figures and scripts written into the page by ``inline.inline_resources``
+   (nothing is loaded from the network);
 5. PDF: Pandoc ``typst`` with a main template that, like Quarto's
    ``template.typ``, pulls in the partials ``$typst-template.typ()$`` and
    ``$typst-show.typ()$`` from the staged ``_extensions/trialsupp/``; then
@@ -29,6 +30,7 @@ import yaml
 from trialsupp import _yaml
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.embed import embed_cell
+from trialsupp.publish.inline import inline_resources
 from trialsupp.publish.accessible import add_typst_alt, figure_alt
 from trialsupp.publish.provenance import EXTENSION, index_rows, load_store, provenance_html
 from trialsupp.publish.qmd import (ESCAPED_SHORTCODE_RE, SHORTCODE_RE, CalloutOpen, DivClose,
@@ -456,11 +458,9 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
         ``f(format, path)``, called as soon as the HTML or the PDF is written (the HTML's in
         another thread): e.g. to audit one while the other is still being made.
     word_source
-        ``f(path)``, called from another thread with an HTML file that reads as the published HTML
-        does (the same Pandoc document, before resources are embedded; its SVG images as ``data:``
-        URIs), while the published HTML is still being made: Word's converter
-        (``publish.docx``) can start early. Not called when the page holds resources other than
-        the report's SVG figures: then the published HTML is the only source.
+        ``f(path)``, called from the HTML's thread with the published HTML as soon as it is
+        written, while the PDF is still being made: Word's converter (``publish.docx``) can start
+        early.
 
     Returns
     -------
@@ -501,7 +501,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
         floats_meta = [{"id": l, "caption": numbering.caption(l, builder.captions.get(l))}
                        for l in order]
 
-        html_job = word_job = None
+        html_job = None
         if "html" in formats:
             meta = document_metadata(project_cfg, doc.meta, "html")
             meta["ts-floats"] = floats_meta
@@ -519,43 +519,35 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
             tpl = build / "template.html"
             tpl.write_text(HTML_TEMPLATE, encoding="utf-8")
             target = out / f"{stem}.html"
-            args = ["--standalone", f"--template={tpl}", "--toc", "--toc-depth=2", "--embed-resources",
+            args = ["--standalone", f"--template={tpl}", "--toc", "--toc-depth=2",
                     f"--resource-path={build}", f"--include-in-header={style}",
                     f"--include-after-body={after}", "--section-divs", "--wrap=none"]
             pandoc = _pandoc()
 
-            def html_pandoc(md=md, target=target, args=args):
+            def html_pandoc(md=md, target=target, args=args, blob=late):
+                # resources are written in by inline_resources, as Pandoc's --embed-resources writes
+                # them: Pandoc's embedding re-parses the whole page (0.5 of its 0.7 CPU-s for valor)
                 pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target), extra_args=args,
                                     verify_format=False)
                 html = target.read_text(encoding="utf-8")
-                if late is not None:
-                    if html.count(AFTER_MARK) != 1:     # the report itself holds the mark: Pandoc includes it
-                        after.write_text(after_text, encoding="utf-8")
-                        pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target),
-                                            extra_args=args, verify_format=False)
-                        html = target.read_text(encoding="utf-8")
-                    else:
-                        html = html.replace(AFTER_MARK, late, 1)
+                if blob is not None and html.count(AFTER_MARK) != 1:   # the report holds the mark itself:
+                    after.write_text(after_text, encoding="utf-8")     # Pandoc includes the blob
+                    pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(target),
+                                        extra_args=args, verify_format=False)
+                    html, blob = target.read_text(encoding="utf-8"), None
+                html, _ = inline_resources(html, [build, entry.parent])
+                if blob is not None:            # the blob holds no resource: it goes in after the scan
+                    html = html.replace(AFTER_MARK, blob, 1)
                 target.write_text(nest_float_list(html), encoding="utf-8")
                 if on_written:
                     on_written("html", target)
+                if word_source is not None:     # Word is made from the published page, before the PDF is done
+                    word_source(target)
 
-            def word_pandoc(md=md, args=args):
-                # the same page without --embed-resources (a third of the Pandoc time): the text Word
-                # is made from, ready while the published HTML is still being made
-                source = build / f"{stem}.word.html"
-                pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(source),
-                                    extra_args=[a for a in args if a != "--embed-resources"], verify_format=False)
-                html = _word_source(source.read_text(encoding="utf-8"), late, build)
-                if html is not None:
-                    source.write_text(html, encoding="utf-8")
-                    word_source(source)
             # HTML and PDF are independent from here: Pandoc's HTML run (a process) goes on while
             # the Typst side is built and compiled (Typst releases the GIL)
             pool = ThreadPoolExecutor(max_workers=2)
             html_job = pool.submit(html_pandoc)
-            if word_source is not None:
-                word_job = pool.submit(word_pandoc)
             pool.shutdown(wait=False)
             written["html"] = target
             if keep_intermediate:
@@ -603,40 +595,17 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                 if on_written and "pdf" in written:
                     on_written("pdf", written["pdf"])
         finally:        # the HTML runs read the temporary folder: they end before the folder goes
-            for job in (html_job, word_job):
-                if job is not None:
-                    job.exception()
-        for job in (html_job, word_job):
-            if job is not None:
-                job.result()           # its error, if any, is raised here
+            if html_job is not None:
+                html_job.exception()
+        if html_job is not None:
+            html_job.result()              # its error, if any, is raised here
     return written
 
 
-_LOCAL_SVG = re.compile(r'src="(media/[^"/]+\.svg)"')
-
-
-def _word_source(html: str, late: str | None, build: Path) -> str | None:
-    """The page Pandoc wrote without ``--embed-resources`` as Word's converter must read it: the
-    after-body mark as in the published page, each figure of ``media/`` as the ``data:`` URI
-    Pandoc embeds (``publish.docx`` finds its PNG twin by those bytes); None when the page
-    refers to anything else that embedding would have changed."""
-    import base64
-    if late is None or html.count(AFTER_MARK) != 1:
-        return None
-    html = html.replace(AFTER_MARK, late, 1)
-
-    def data_uri(m: re.Match) -> str:
-        data = (build / m.group(1)).read_bytes()
-        return 'src="data:image/svg+xml;base64,' + base64.b64encode(data).decode("ascii") + '"'
-    html = _LOCAL_SVG.sub(data_uri, html)
-    if re.search(r'\ssrc="(?!data:)|<link\b', html):
-        return None
-    return nest_float_list(html)
-
-
 # The provenance blob (the ARD rows the HTML shows, 12 MB for the CDISC pilot appendix) goes in
-# after Pandoc: given to Pandoc, --embed-resources parses it with the whole page (2.4 GB and 8 s
-# CPU against 0.9 GB and 3 s without it). It holds no resource to embed (inline JSON and script).
+# after Pandoc and after the resources are written in: it holds none (inline JSON and script), and
+# given to Pandoc it is parsed with the whole page (with --embed-resources, 2.4 GB and 8 s CPU
+# against 0.9 GB and 3 s without it).
 AFTER_MARK = "<!--trialsupp:after-body-->"
 
 
