@@ -101,7 +101,9 @@ def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
     out["output_id"] = output
     out["analysis_id"] = analysis_id
     out["population"] = population
-    out["id"] = unique_ids(output, analysis_id, out.to_dict("records"))
+    # the id reads these columns only (records of the whole row cost seconds per lab table)
+    out["id"] = unique_ids(output, analysis_id, out[["group1_level", "group2_level", "variable", "variable_level",
+                                                     "stat_name"]].to_dict("records"))
     out["stat_fmt"] = [format_stat(v, f, rules) for v, f in zip(out["stat"], out["fmt"])]
     out["notebook"] = None
     out["cell_id"] = None

@@ -20,7 +20,7 @@ from scipy import stats as sps
 
 from trialsupp.ard.fmt import pct_spec_for
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import ard_frame, ard_records, ard_rows
+from trialsupp.ard.schema import ard_frame, ard_records, ard_rows, cells_frame
 from trialsupp.ard.schema import bind_ard
 
 __all__ = ["sas_quantile", "ard_summary", "ard_tabulate", "ard_geomean", "group_levels"]
@@ -65,6 +65,12 @@ def group_levels(series: pd.Series) -> list:
     if isinstance(series.dtype, pd.CategoricalDtype):
         return list(series.cat.categories)
     return sorted(series.dropna().unique().tolist())
+
+
+def _narrow(df: pd.DataFrame, cols: Iterable[str | None]) -> pd.DataFrame:
+    """Only the columns an analysis reads: every row selection below then copies a few columns,
+    not the 50-100 of an ADaM dataset (most of the time of a lab table, hand-optimised)."""
+    return df[list(dict.fromkeys(c for c in cols if c is not None))]
 
 
 def _split(df: pd.DataFrame, col: str | None) -> list[tuple[Any, pd.DataFrame]]:
@@ -163,9 +169,10 @@ def ard_summary(df: pd.DataFrame, variables: str | Sequence[str], by: str | None
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
     _check_columns(df, [*variables, by, strata])
+    df = _narrow(df, [*variables, by, strata])
     code = code_ref(ard_summary)
     method = "Descriptive statistics; quartiles by SAS QNTLDEF=5"
-    parts = []
+    cells = []
     for var in variables:
         all_x = pd.to_numeric(df[var], errors="raise").dropna().to_numpy(float)
         var_fmt = {**_summary_fmt(all_x), **(fmt or {})}
@@ -173,11 +180,11 @@ def ard_summary(df: pd.DataFrame, variables: str | Sequence[str], by: str | None
             for lvl2, sub in _split(sub1, strata):
                 x = pd.to_numeric(sub[var]).dropna().to_numpy(float)
                 values, errors = _continuous_stats(x, statistic)
-                parts.append(_rows_with_errors(
-                    values, errors, variable=var, group1=by, group1_level=lvl1,
+                cells.append(ard_records(
+                    values, errors=errors, variable=var, group1=by, group1_level=lvl1,
                     group2=strata, group2_level=lvl2, context="summary", method=method,
                     code=code, fmt=var_fmt, labels=stat_label))
-    return bind_ard(*parts)
+    return cells_frame(cells)
 
 
 def _denominators(df: pd.DataFrame, by: str | None, denominator: pd.DataFrame | None,
@@ -239,6 +246,7 @@ def ard_tabulate(df: pd.DataFrame, variables: str | Sequence[str], by: str | Non
     if bad:
         raise ValueError(f"unknown statistic(s) {sorted(bad)}; choose from n, N, p")
     code = code_ref(ard_tabulate)
+    df = _narrow(df, [*variables, by, id])
     header = _denominators(df, by, denominator, id)
     groups = _split(df, by)
     if header is not None and by is not None:  # denominator levels absent from df still get rows
