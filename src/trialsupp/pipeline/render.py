@@ -110,7 +110,8 @@ def check_data_requirements(study: Study, data_dir: Path) -> None:
         if r.dataset not in present:
             raise DataError(f"dataset {r.dataset}: no {r.dataset}.xpt or {r.dataset}.parquet in {data_dir} "
                             f"(required by {r.by})")
-    check(read_study(data_dir, names).datasets, reqs)
+    from trialsupp.data.parsed import parsed_dir    # the notebooks then read these frames, not the XPT
+    check(read_study(data_dir, names, parsed=parsed_dir(study.project_dir)).datasets, reqs)
 
 
 def generator(study: Study):
