@@ -125,14 +125,15 @@ def check_xpt_complete(path: Path, rows: int, row_length: int) -> None:
 
 def read_study(root: str | Path, names: list[str] | None = None,
                expected_sha256: dict[str, str] | None = None,
-               manifest: dict | None = None, parsed: Path | None = None) -> StudyData:
+               manifest: dict | None = None, parsed: Path | None = None, store: bool = True) -> StudyData:
     """Read the named datasets (or every dataset file) under ``root``.
 
     ``expected_sha256`` maps file name -> checksum (as listed in SOURCE.md); a mismatch
     is an error naming the file. ``manifest`` (``data.manifest.load_manifest``) adds the
     rule that every file read is listed with its SHA-256 and row count. ``parsed``: folder of
     the parsed-dataset cache (``trialsupp.data.parsed``): an XPT or Dataset-JSON file whose
-    SHA-256 is there is not parsed again; one that is not is stored there once read.
+    SHA-256 is there is not parsed again; one that is not is stored there once read (unless
+    ``store`` is false: ``parsed.store_study`` after the caller's checks).
     """
     from trialsupp.data import parsed as parsed_cache
     root = Path(root)
@@ -158,7 +159,7 @@ def read_study(root: str | Path, names: list[str] | None = None,
         df = parsed_cache.load(parsed, digest) if path.suffix.lower() != ".parquet" else None
         if df is None:
             df = read_dataset(path)
-            if parsed is not None and path.suffix.lower() != ".parquet":
+            if store and path.suffix.lower() != ".parquet":
                 parsed_cache.save(parsed, digest, df)
         data.datasets[name.lower()] = df
         if manifest is not None:

@@ -75,6 +75,18 @@ def save(folder: Path | None, digest: str, df: pd.DataFrame) -> bool:
             os.unlink(tmp)
 
 
+def store_study(folder: Path, data) -> None:
+    """Store the parsed frames of a ``StudyData`` (XPT / Dataset-JSON files only)."""
+    for name, df in data.datasets.items():
+        if name in data.hashes and not _is_parquet(data.root, name):
+            save(folder, data.hashes[name], df)
+
+
+def _is_parquet(root: Path, name: str) -> bool:
+    from trialsupp.data.io import find_dataset
+    return find_dataset(Path(root), name).suffix.lower() == ".parquet"
+
+
 def load_file(path: str | Path) -> pd.DataFrame | None:
     try:
         df = pd.read_parquet(path)
