@@ -183,7 +183,8 @@ def bind_ard(*frames: pd.DataFrame) -> pd.DataFrame:
         return empty_ard()
     cols = ARD_COLUMNS if all(c in frames[0].columns for c in PLACEMENT_COLUMNS) else RESULT_COLUMNS
     # object columns throughout: ARD values are mixed-type, and pandas must not guess dtypes
-    frames = [f.reindex(columns=cols).astype(object) for f in frames]
+    frames = [f if list(f.columns) == cols and (f.dtypes == object).all()    # already so: concat copies
+              else f.reindex(columns=cols).astype(object) for f in frames]
     return _object_stat(pd.concat(frames, ignore_index=True))
 
 
