@@ -80,6 +80,25 @@ def _split(df: pd.DataFrame, col: str | None) -> list[tuple[Any, pd.DataFrame]]:
     return groups or [(None, df)]      # no rows and no known levels: one empty group (NE rows)
 
 
+def _cells(df: pd.DataFrame, var: str, by: str | None, strata: str | None):
+    """(by level, strata level, non-missing values of ``var``) as ``_split`` within ``_split``
+    gives them; the inner split on numpy arrays (a frame per visit and arm was most of the time
+    of a by-visit summary, hand-optimised)."""
+    for lvl1, sub1 in _split(df, by):
+        values = pd.to_numeric(sub1[var]).to_numpy(float)
+        if strata is None:
+            yield lvl1, None, values[~np.isnan(values)]
+            continue
+        levels = group_levels(sub1[strata])
+        if not levels:                      # _split: one group of every row
+            yield lvl1, None, values[~np.isnan(values)]
+            continue
+        keys = sub1[strata]
+        for lvl2 in levels:
+            x = values[(keys == lvl2).to_numpy(dtype=bool)]      # the comparison _split makes
+            yield lvl1, lvl2, x[~np.isnan(x)]
+
+
 def _decimals(x: np.ndarray, cap: int = 4) -> int:
     """Number of decimals the raw data are recorded with (0..cap)."""
     for d in range(cap + 1):
@@ -176,14 +195,12 @@ def ard_summary(df: pd.DataFrame, variables: str | Sequence[str], by: str | None
     for var in variables:
         all_x = pd.to_numeric(df[var], errors="raise").dropna().to_numpy(float)
         var_fmt = {**_summary_fmt(all_x), **(fmt or {})}
-        for lvl1, sub1 in _split(df, by):
-            for lvl2, sub in _split(sub1, strata):
-                x = pd.to_numeric(sub[var]).dropna().to_numpy(float)
-                values, errors = _continuous_stats(x, statistic)
-                cells.append(ard_records(
-                    values, errors=errors, variable=var, group1=by, group1_level=lvl1,
-                    group2=strata, group2_level=lvl2, context="summary", method=method,
-                    code=code, fmt=var_fmt, labels=stat_label))
+        for lvl1, lvl2, x in _cells(df, var, by, strata):
+            values, errors = _continuous_stats(x, statistic)
+            cells.append(ard_records(
+                values, errors=errors, variable=var, group1=by, group1_level=lvl1,
+                group2=strata, group2_level=lvl2, context="summary", method=method,
+                code=code, fmt=var_fmt, labels=stat_label))
     return cells_frame(cells)
 
 
