@@ -222,6 +222,9 @@ def dump_indented(doc: Mapping[str, Any]) -> str:
     return head.replace(json.dumps(mark), _dump_rows(rows, 1), 1)
 
 
+_INF = float("inf")
+
+
 def _dump_rows(rows: list[dict[str, Any]], level: int) -> str:
     """A list of flat dicts at nesting ``level``, as the indent=1 encoder writes it."""
     from json.encoder import encode_basestring
@@ -237,8 +240,10 @@ def _dump_rows(rows: list[dict[str, Any]], level: int) -> str:
             return encode_basestring(v)
         if t is bool:
             return "true" if v else "false"
-        if t is int or t is float:
-            return json.dumps(v)
+        if t is int:
+            return int.__repr__(v)               # what the encoder writes for an int
+        if t is float:
+            return float.__repr__(v) if v == v and v not in (_INF, -_INF) else json.dumps(v)
         flat = json.dumps(v, ensure_ascii=False)          # C encoder: the key of the indented text
         if flat not in nested:
             nested[flat] = json.dumps(v, indent=1, ensure_ascii=False).replace("\n", "\n" + item)
