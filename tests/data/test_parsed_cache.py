@@ -44,3 +44,10 @@ def test_frame_that_does_not_round_trip_is_not_stored(tmp_path):
     ok = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]})
     assert parsed.save(tmp_path, "1" * 64, ok)
     pd.testing.assert_frame_equal(parsed.load(tmp_path, "1" * 64), ok)
+
+
+def test_unwritable_cache_folder_is_no_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")                   # the cache folder cannot be made under a file
+    got = read_study(ROOT, ["adsl"], parsed=blocker / "parsed")["adsl"]
+    pd.testing.assert_frame_equal(got, read_study(ROOT, ["adsl"])["adsl"])

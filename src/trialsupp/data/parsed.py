@@ -55,9 +55,12 @@ def save(folder: Path | None, digest: str, df: pd.DataFrame) -> bool:
     if folder is None or _path(folder, digest).is_file():
         return False
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".parsed.", suffix=".tmp")
-    os.close(fd)
+    try:                          # a cache only: a read-only or full disk means parsing next time
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".parsed.", suffix=".tmp")
+        os.close(fd)
+    except OSError:
+        return False
     try:
         out = df.copy(deep=False)
         out.attrs = {**df.attrs, NAN_KEY: [c for c in df.columns if df[c].dtype == object and any(
@@ -72,7 +75,10 @@ def save(folder: Path | None, digest: str, df: pd.DataFrame) -> bool:
         return False
     finally:
         if os.path.exists(tmp):
-            os.unlink(tmp)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def store_study(folder: Path, data) -> None:
