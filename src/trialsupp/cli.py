@@ -31,6 +31,10 @@ def _formats(text: str) -> list[str]:
 
 
 def cmd_render(args) -> int:
+    kernels = None
+    if args.force and not args.matrix:      # cold for sure: warm the kernels while the render imports
+        from trialsupp.pipeline.kernels import start_early
+        kernels = start_early(args.study)
     from trialsupp.pipeline.progress import Reporter
     from trialsupp.pipeline.render import render
     params = _key_values(args.param)
@@ -42,10 +46,14 @@ def cmd_render(args) -> int:
         for r in results:
             print(f"{'unchanged' if r.unchanged else 'rendered'} {r.out} ({r.n_rows} ARD rows, {r.elapsed_s:.1f} s)")
         return 0
-    result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
-                    jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
-                    reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
-                    reproducible=args.reproducible)
+    try:
+        result = render(study=args.study, out=args.out, formats=_formats(args.to), seed=args.seed,
+                        jobs=args.jobs, params=params, engine=args.engine, wait=args.wait,
+                        reporter=Reporter(quiet=args.quiet), force=args.force, strict=args.strict,
+                        reproducible=args.reproducible, kernels=kernels)
+    finally:
+        if kernels is not None:      # render closes it; this covers an error before it could
+            kernels.close()
     if result.unchanged:
         print(f"unchanged: {result.out} is up to date (nothing it depends on changed; --force renders again)")
         return 0

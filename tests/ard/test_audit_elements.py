@@ -53,3 +53,19 @@ def test_numbers_drawn_in_embedded_figures_are_traced_to_existing_rows():
     problems = audit.audit_html(html, ARD)
     assert [(p.where, p.number) for p in problems] == [("HTML figure", "b.hr.p+gone.row")]
     assert "unknown ARD id(s) gone.row" in problems[0].context
+
+
+def test_tokens_of_each_element_by_hand():
+    """The values an element may print: each formatted value, the numbers in it and its blank-
+    separated parts (minus signs as hyphens), and the numbers of its rows' NE reasons and of its
+    category labels with digits; rows without an element count for the document only."""
+    ard = pd.DataFrame({
+        "output_id": ["eTable 1", "eTable 1", "eTable 2", None],
+        "stat_fmt": ["\u22121.5 (\u22122.0 to 3.1)", "12 (40%)", "NE", "7"],
+        "error": [None, None, "SD needs at least 2 values.", None],
+        "group1_level": ["Grade 3", "4", None, None],
+        "group2_level": [None, None, None, None], "variable_level": [None, None, "COVID 19", None]})
+    first = {"-1.5 (-2.0 to 3.1)", "-1.5", "-2.0", "3.1", "to", "12 (40%)", "12", "40%", "40", "3"}
+    second = {"NE", "2", "19"}
+    assert audit._element_tokens(ard) == {"eTable 1": first, "eTable 2": second}
+    assert audit._stat_tokens(ard) == first | second | {"7"}

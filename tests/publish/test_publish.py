@@ -236,3 +236,33 @@ def test_provenance_popup_keyboard_and_no_errors(rendered):
         assert pop.is_visible() and "Hazard ratio" in pop.inner_text()
         browser.close()
     assert errors == [] and network == []
+
+
+def test_shortcode_arguments_split_as_shlex_does():
+    import random
+    import shlex
+    from trialsupp.publish.qmd import split_args
+    for text in ("ard tbl-x.a.b", "  ard \t a\nb ", "ard 'a b' c", 'x="1 2" y', "a\\ b", "a\x0bb", "a\xa0b", ""):
+        assert split_args(text) == shlex.split(text), text
+    rng = random.Random(20)
+    for _ in range(5000):
+        text = "".join(rng.choice("ab #=.-\t\n\r\x0b\xa0{}<>") for _ in range(rng.randint(0, 12)))
+        assert split_args(text) == shlex.split(text), repr(text)
+
+
+def test_notebooks_are_read_as_nbformat_reads_them(tmp_path):
+    """The publisher reads version-4 notebooks as JSON: the same cells, multi-line sources and
+    outputs joined, JSON outputs left as they are, as ``nbformat.read``."""
+    import json
+    import nbformat
+    from trialsupp.publish.embed import _read_notebook
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A\nsecond line"),
+                nbformat.v4.new_code_cell("#| label: tbl-a\nx = 1\nx", execution_count=1, outputs=[
+                    nbformat.v4.new_output("display_data", data={"text/markdown": "a\nb\n", "text/plain": "p\nq",
+                                                                 "application/vnd.x+json": {"k": ["1\n", "2"]}}),
+                    nbformat.v4.new_output("stream", name="stdout", text="one\ntwo\n")])]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(path))
+    assert isinstance(json.loads(path.read_text())["cells"][1]["source"], list)   # written as lists of lines
+    assert json.loads(json.dumps(_read_notebook(str(path), 0))) == json.loads(json.dumps(nbformat.read(str(path), 4)))

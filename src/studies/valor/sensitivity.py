@@ -20,7 +20,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 
 from trialsupp.ard.provenance import code_ref
 from trialsupp.ard.schema import ard_rows, bind_ard
@@ -87,12 +86,35 @@ def impute(df: pd.DataFrame, n_imputations: int, seed: int) -> list[np.ndarray]:
     return out
 
 
+def _ancova_design(df: pd.DataFrame) -> np.ndarray:
+    """ANCOVA columns: intercept, early start, baseline, progression subgroup (when both occur;
+    treatment coding, first sorted level as reference, as ``C(PROGGR)`` in a formula)."""
+    cols = [np.ones(len(df)), (df[GROUP] == EARLY).to_numpy(float), df["BLALSFRS"].to_numpy(float)]
+    levels = sorted(df[PROGGR].dropna().unique())
+    cols += [(df[PROGGR] == lv).to_numpy(float) for lv in levels[1:]]
+    return np.column_stack(cols)
+
+
+def ancova_many(df: pd.DataFrame, ys: Sequence[np.ndarray]) -> list[tuple[float, float, float]]:
+    """:func:`ancova` of each outcome vector in ``ys`` (one QR of the shared design; the ANCOVA
+    runs 160 times per tipping-point table, where a formula fit per call cost a second)."""
+    X = _ancova_design(df)
+    Y = np.column_stack(ys)
+    keep = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)    # complete cases, as a formula fit
+    X, Y = X[keep], Y[keep]
+    q, r = np.linalg.qr(X)
+    beta = np.linalg.solve(r, q.T @ Y)
+    dfr = X.shape[0] - X.shape[1]
+    s2 = np.sum((Y - X @ beta) ** 2, axis=0) / dfr
+    rinv = np.linalg.inv(r)
+    v = float(rinv[1] @ rinv[1])                     # [(X'X)^-1]_{EARLY, EARLY}
+    return [(float(b), float(np.sqrt(v * s)), float(dfr)) for b, s in zip(beta[1], s2)]
+
+
 def ancova(df: pd.DataFrame, y: np.ndarray) -> tuple[float, float, float]:
-    """Early minus delayed start difference, its SE and residual df (OLS)."""
-    d = df.assign(Y=y, EARLY=(df[GROUP] == EARLY).astype(float))
-    form = "Y ~ EARLY + BLALSFRS" + (f" + C({PROGGR})" if d[PROGGR].nunique() > 1 else "")
-    fit = smf.ols(form, d).fit()
-    return float(fit.params["EARLY"]), float(fit.bse["EARLY"]), float(fit.df_resid)
+    """Early minus delayed start difference, its SE and residual df (OLS: start group, baseline,
+    progression subgroup)."""
+    return ancova_many(df, [y])[0]
 
 
 def tipping_point(data: Mapping[str, pd.DataFrame], week: int, deltas: Sequence[float] = DELTAS,
@@ -114,13 +136,13 @@ def tipping_point(data: Mapping[str, pd.DataFrame], week: int, deltas: Sequence[
     for delta in deltas:
         stats = {"estimate": None, "conf.low": None, "conf.high": None, "p.value": None, "fmi": None}
         if not why:
-            est, se, dfc = [], [], None
+            shifted = []
             for yy in draws:
                 y = yy.copy()
                 y[miss & early] += delta
-                e, s, dfc = ancova(df, y)
-                est.append(e)
-                se.append(s)
+                shifted.append(y)
+            est, se, dfs = zip(*ancova_many(df, shifted))
+            dfc = dfs[0]
             pr = pool(est, se, dfcom=dfc)
             if tip is None and pr.p_value >= 0.05:
                 tip = delta

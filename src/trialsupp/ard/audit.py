@@ -178,14 +178,45 @@ def _error_texts(ard: pd.DataFrame) -> list[str]:
 
 
 def _stat_tokens(ard: pd.DataFrame) -> set[str]:
-    tokens = set()
-    for reason in _error_texts(ard):
-        tokens.update(m.group(0) for m in NUMBER.finditer(reason))
-    for text in ard["stat_fmt"].astype(str):
-        tokens.add(text)
-        tokens.update(m.group(0) for m in NUMBER.finditer(text))
-        tokens.update(t.strip("()%,") for t in text.split())
-    return {t.replace("\u2212", "-") for t in tokens}
+    return set().union(*_row_tokens(ard))
+
+
+def _row_tokens(ard: pd.DataFrame) -> list[frozenset[str]]:
+    """Per row: the tokens a document may print for it (its formatted value, the numbers in
+    it and its blank-separated parts) and the numbers inside its ``_error_texts``; minus
+    signs as hyphens. Rows repeat values: each distinct text is tokenised once."""
+    seen: dict[str, frozenset[str]] = {}
+
+    def of_value(text: str) -> frozenset[str]:
+        if text not in seen:
+            found = {text, *(m.group(0) for m in NUMBER.finditer(text)), *(t.strip("()%,") for t in text.split())}
+            seen[text] = frozenset(t.replace("\u2212", "-") for t in found)
+        return seen[text]
+
+    def of_texts(texts: tuple[str, ...]) -> frozenset[str]:
+        key = "\x00texts\x00" + "\x00".join(texts)
+        if key not in seen:
+            seen[key] = frozenset(m.group(0).replace("\u2212", "-") for t in texts for m in NUMBER.finditer(t))
+        return seen[key]
+
+    texts = _row_texts(ard)
+    return [of_value(fmt) | of_texts(extra) if extra else of_value(fmt)
+            for fmt, extra in zip(ard["stat_fmt"].astype(str), texts)]
+
+
+def _row_texts(ard: pd.DataFrame) -> list[tuple[str, ...]]:
+    """Per row, the texts of ``_error_texts`` it contributes (same rules)."""
+    per_row: list[list[str]] = [[] for _ in range(len(ard))]
+    if "error" in ard.columns:
+        for row, e in zip(per_row, ard["error"]):
+            if isinstance(e, str) and e.strip():
+                row.append(str(e).strip().rstrip("."))
+    for col in LABEL_COLUMNS:
+        if col in ard.columns:
+            for row, v in zip(per_row, ard[col]):
+                if isinstance(v, str) and re.search(r"\d", v) and not NUMBER.fullmatch(v.strip()):
+                    row.append(v.strip())
+    return [tuple(r) for r in per_row]
 
 
 def pdf_pages_text(pdf: Path) -> list[str]:
@@ -212,10 +243,15 @@ def _references_start(pages: list[str]) -> tuple[int, int] | None:
     return min(last.values()) if last else None
 
 
-def _element_tokens(ard: pd.DataFrame) -> dict[str, set[str]]:
-    """Formatted values per element (``output_id``), as ``_stat_tokens`` gives them."""
-    return {str(oid): _stat_tokens(rows) for oid, rows in ard.groupby("output_id", sort=False)
-            if isinstance(oid, str) and oid.strip()}
+def _element_tokens(ard: pd.DataFrame, rows: list[frozenset[str]] | None = None) -> dict[str, set[str]]:
+    """Formatted values per element (``output_id``), as ``_stat_tokens`` gives them
+    (``rows``: ``_row_tokens(ard)``, when at hand)."""
+    rows = _row_tokens(ard) if rows is None else rows
+    by_element: dict[str, set[str]] = {}
+    for oid, tokens in zip(ard["output_id"], rows):
+        if isinstance(oid, str) and oid.strip():
+            by_element.setdefault(oid, set()).update(tokens)
+    return by_element
 
 
 def _element_at(line: str, starts: "re.Pattern[str] | None") -> str | None:
@@ -230,8 +266,9 @@ def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts:
     """Each number of the PDF must be a formatted ARD value; inside an element (from its
     caption, e.g. "eTable 3." or "Table 14-3.01", to the next caption or section heading,
     after the contents page) it must be a value of THAT element's rows."""
-    tokens = _stat_tokens(ard)
-    by_element = _element_tokens(ard)
+    rows = _row_tokens(ard)
+    tokens = set().union(*rows)
+    by_element = _element_tokens(ard, rows)
     names = sorted((e for e in by_element if re.search(r"\d", e)), key=len, reverse=True)
     # a caption line: "eTable 3. Title", "Table 14-3.01 Title", or a page header holding the id alone
     starts = re.compile(r"^(?:(?:e?Table|e?Figure|Listing)\s+)?(" + "|".join(re.escape(n) for n in names)

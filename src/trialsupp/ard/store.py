@@ -140,9 +140,11 @@ def emit(placed: pd.DataFrame) -> None:
     display({ARD_MIME: {"rows": to_records(placed)}}, raw=True)
 
 
-def collect_notebook(path: str | Path, notebook_name: str) -> list[dict[str, Any]]:
-    """ARD rows emitted by an executed notebook, with notebook and cell id filled."""
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+def collect_notebook(path: str | Path, notebook_name: str, nb: dict | None = None) -> list[dict[str, Any]]:
+    """ARD rows emitted by an executed notebook, with notebook and cell id filled (``nb``: the
+    notebook at ``path``, already parsed; left unchanged)."""
+    if nb is None:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
     rows = []
     for cell in nb.get("cells", []):
         for output in cell.get("outputs", []):
@@ -284,7 +286,11 @@ def read_store(out_dir: str | Path) -> pd.DataFrame:
     path = Path(out_dir) / "ard.json"
     if not path.exists():
         raise FileNotFoundError(f"no results store at {path} (render first)")
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    return store_doc_frame(json.loads(path.read_text(encoding="utf-8")))
+
+
+def store_doc_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
+    """The rows of a parsed ``ard.json`` as a frame (``attrs["run"]``: its run metadata)."""
     frame = pd.DataFrame(doc["rows"], columns=ARD_COLUMNS)
     frame.attrs["run"] = doc.get("run", {})
     return frame

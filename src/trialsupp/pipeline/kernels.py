@@ -56,6 +56,23 @@ def available() -> bool:
 
 
 # ---- the render's side ----------------------------------------------------------------
+def start_early(study=None) -> "KernelPool | None":
+    """Start the zygote of a render known to be cold (``--force``) before the rest of the
+    render is imported (this module imports nothing heavy): its imports, about 3 CPU-s, then
+    overlap the render's own imports and data step. None if the study cannot be read (the
+    render says why) or the pool is not available."""
+    from trialsupp.project import add_code_path
+    from trialsupp.study import load_study
+    try:
+        st = load_study(study)
+    except Exception:       # noqa: BLE001 -- reported by the render itself
+        return None
+    add_code_path(st.project_dir)         # the kernels' PYTHONPATH, as the render sets it
+    pool = KernelPool(st.project_dir)
+    return pool if pool.start() else None
+
+
+
 class KernelPool:
     """The zygote of one render, started lazily by the first ``manager_class()`` call."""
 

@@ -276,10 +276,12 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
            seed: int | None = None, jobs: int | None = None, params: dict[str, Any] | None = None,
            engine: str = "auto", wait: bool = False, reporter: Reporter | None = None,
            force: bool = False, strict: bool = False, project: str | Path | None = None,
-           reproducible: bool = False, stage_into: str | Path | None = None) -> RenderResult:
+           reproducible: bool = False, stage_into: str | Path | None = None,
+           kernels: KernelPool | None = None) -> RenderResult:
     """Render a study (see the module docstring). ``stage_into``: stop after the results
     store and put ``_results/`` and the executed notebooks into that project folder, for
-    ``quarto render`` to publish (``trialsupp.quarto_prerender``, Quarto's pre-render step)."""
+    ``quarto render`` to publish (``trialsupp.quarto_prerender``, Quarto's pre-render step).
+    ``kernels``: a kernel pool the caller started early (``kernels.start_early``); closed here."""
     from trialsupp.pipeline.reproducible import document_time, epoch_of
     from trialsupp.publish import resolve_engine
 
@@ -308,8 +310,10 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
     fp, compute = render_fingerprints(st, values, formats, engine, fixed)
     try:
         return _render(st, project, values, out, formats, jobs, engine, wait, reporter, force, strict,
-                       fixed, started, stage_into, fp, compute)
+                       fixed, started, stage_into, fp, compute, kernels)
     finally:        # a library call leaves the process environment as it found it
+        if kernels is not None:
+            kernels.close()
         for key, value in before.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -318,7 +322,8 @@ def render(study: str | Path | None = None, out: str | Path | None = None, forma
 
 
 def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs, engine, wait,
-            reporter, force, strict, fixed, started, stage_into=None, fp=None, compute=None) -> RenderResult:
+            reporter, force, strict, fixed, started, stage_into=None, fp=None, compute=None,
+            kernels=None) -> RenderResult:
     from trialsupp.publish import engine_versions, number_elements, publish
     from trialsupp.publish.qmd import results_dir
     out = Path(out) if out else project / "_output" / st.name
@@ -346,7 +351,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         vdir = outdir.new_version_dir(out)
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
         nb_files: list[str] = []
-        kernels = KernelPool(project)
+        kernels = kernels or KernelPool(project)
         if prev is None and (not cache.enabled or cache.unseen(st.notebooks)):
             kernels.start()         # a cold render: the zygote imports while the data are made
         try:
@@ -381,14 +386,16 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 entry = build / st.report.relative_to(project)
                 results = results_dir(entry)            # report/<study>/_results/
                 results.mkdir(parents=True)
-                stage_notebooks(executed, build / "notebooks" / st.name, results)
+                # each executed notebook parsed once: its ARD rows, then its display copy
+                parsed = [json.loads(nb.read_text(encoding="utf-8")) for nb in executed]
+                rows = []
+                for nb, doc in zip(executed, parsed):
+                    rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}", nb=doc)
+                shown_nbs = stage_notebooks(executed, build / "notebooks" / st.name, results, parsed)
                 param_rows = parameter_rows(st, values)
                 (results / "parameters.qmd").write_text(parameters_qmd(param_rows), encoding="utf-8")
                 (results / "provenance.qmd").write_text("", encoding="utf-8")   # filled below
                 numbering = number_elements(entry)
-                rows = []
-                for nb in executed:
-                    rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}")
                 rows = store.resolve_output_ids(rows, numbering)
                 run = run_metadata(st, values, inputs, project, out)
                 clock_started = run["started"]
@@ -406,10 +413,12 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     store.write_store(rows + param_rows, vdir, run)
                 (results / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", results / "ard.json")
+                # parsed once: the shown store, the built-in publisher and the audit read it
+                ard_doc = json.loads((vdir / "ard.json").read_text(encoding="utf-8"))
                 shutil.copy2(vdir / "run.json", results / "run.json")
                 (results / "trialsupp.json").write_text(     # the study's `trialsupp:` map
                     json.dumps(study_metadata(st), indent=1, ensure_ascii=False), encoding="utf-8")
-                write_shown_store(build, entry)
+                write_shown_store(build, entry, store=ard_doc, notebooks=shown_nbs)
             if stage_into is not None:          # `quarto render` publishes (pre-render script)
                 from trialsupp.quarto_prerender import stage_for_quarto
                 with reporter.stage("stage for quarto render"):
@@ -422,14 +431,17 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     if "docx" in formats and "html" not in web:
                         web = ("html",) + web
                     texts, patterns = study_exemptions(st)
-                    early = EarlyAudit(vdir, patterns, texts, html="html" in formats)
+                    early = EarlyAudit(vdir, patterns, texts, html="html" in formats, doc=ard_doc)
+                    csr = st.raw.get("layout") == "csr"
+                    word = EarlyWord(vdir, landscape=csr) if "docx" in formats else None
                     files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
-                                    run=run, **({"on_written": early} if engine == "builtin" else {}))
+                                    run=run, **({"on_written": early, "word_source": word, "ard_json": ard_doc}
+                                                if engine == "builtin" else {}))
                     files = name_outputs(files, vdir)
                     remove_control_characters(vdir)
                     if "docx" in formats:
-                        files.update(publish_docx(vdir, csr=st.raw.get("layout") == "csr",
-                                                  keep_html="html" in formats))
+                        files.update(publish_docx(vdir, csr=csr, keep_html="html" in formats,
+                                                  made=word.made if word else None))
                 with reporter.stage("audit"):
                     unbound = early.result(vdir)
                     if unbound and strict:
@@ -470,8 +482,9 @@ class EarlyAudit:
     """The audit of each document as soon as the publisher has written it (the HTML's while
     the PDF is still being made); ``result`` audits what it did not see."""
 
-    def __init__(self, vdir: Path, patterns: list[str], texts: list[str], html: bool):
+    def __init__(self, vdir: Path, patterns: list[str], texts: list[str], html: bool, doc: dict | None = None):
         self.vdir, self.patterns, self.texts, self.html = vdir, patterns, texts, html
+        self.doc = doc                  # the parsed ard.json of vdir, if at hand
         self.found: dict[str, list] = {}
         self._ard = None
         self._lock = threading.Lock()
@@ -479,7 +492,7 @@ class EarlyAudit:
     def ard(self):
         with self._lock:
             if self._ard is None:
-                self._ard = store.read_store(self.vdir)
+                self._ard = store.store_doc_frame(self.doc) if self.doc is not None else store.read_store(self.vdir)
             return self._ard
 
     def __call__(self, kind: str, path: Path) -> None:
@@ -521,11 +534,28 @@ def remove_control_characters(vdir: Path) -> None:
             store.atomic_write_text(page, clean)
 
 
-def publish_docx(vdir: Path, *, csr: bool, keep_html: bool) -> dict[str, Path]:
-    """``supplement.docx`` and, for the CSR layout, ``docx/<element>.docx`` per output table."""
+class EarlyWord:
+    """``supplement.docx`` made from the publisher's early source of the page (``word_source`` of
+    ``publish_builtin``) while the published HTML and the PDF are still being made."""
+
+    def __init__(self, vdir: Path, landscape: bool):
+        self.vdir, self.landscape = vdir, landscape
+        self.made: Path | None = None
+
+    def __call__(self, source: Path) -> None:
+        from trialsupp.display._escape import strip_controls
+        from trialsupp.publish.docx import html_to_docx
+        html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
+        self.made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
+                                 landscape=self.landscape)
+
+
+def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = None) -> dict[str, Path]:
+    """``supplement.docx`` (unless ``made`` already, see ``EarlyWord``) and, for the CSR layout,
+    ``docx/<element>.docx`` per output table."""
     from trialsupp.publish.docx import output_docx, supplement_docx
     html = vdir / "supplement.html"
-    written = {"docx": supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
+    written = {"docx": made or supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
     if csr:
         output_docx(html, vdir / "docx")
     if not keep_html:

@@ -35,38 +35,47 @@ def stage_project(project: Path, build: Path) -> None:
             shutil.copy2(src, build / name)
 
 
-def stage_notebooks(executed: list[Path], nb_stage: Path, results: Path) -> None:
+def stage_notebooks(executed: list[Path], nb_stage: Path, results: Path,
+                    parsed: list[dict] | None = None) -> list[dict]:
     """The executed notebooks as the report embeds them (``publish.embed.display_copy``:
     no ARD payloads, one display form per output) and ``<results>/floats.json``, the ARD
     ids each eFigure shows (read by the Quarto filter for its "ARD rows shown" list and
-    the provenance blob)."""
+    the provenance blob). ``parsed``: the executed notebooks already parsed (they become the
+    display copies). Returns the display copies."""
     from trialsupp.publish.embed import display_copy
     nb_stage.mkdir(parents=True, exist_ok=True)
     shown: dict[str, list[str]] = {}
-    for nb in executed:
-        shown.update(display_copy(nb, nb_stage / nb.name))
+    parsed = parsed or [json.loads(nb.read_text(encoding="utf-8")) for nb in executed]
+    for nb, doc in zip(executed, parsed):
+        shown.update(display_copy(nb, nb_stage / nb.name, nb=doc))
     results.mkdir(parents=True, exist_ok=True)
     (results / "floats.json").write_text(json.dumps(shown, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return parsed
 
 
 _ARD_SHORTCODE = re.compile(r"\{\{<\s*ard\s+([^\s>]+)\s*>\}\}")
 _DATA_ARD = re.compile(r'data-ard="([^"]+)"')
 
 
-def write_shown_store(build: Path, study_report: Path) -> Path:
+def write_shown_store(build: Path, study_report: Path, store: dict | None = None,
+                      notebooks: list[dict] | None = None) -> Path:
     """``<report dir>/_results/ard-shown.json``: the rows the report can show (its ``ard`` shortcodes
     and the ``data-ard`` values of the embedded notebooks' outputs), and ``ard-values.json``,
     their formatted values. The Quarto
     extension reads this instead of the whole store: its Lua JSON parser is slow on
-    the full ``ard.json`` (4 MB for VALOR), read once per format."""
+    the full ``ard.json`` (4 MB for VALOR), read once per format. ``store``: that ``ard.json``
+    already parsed; ``notebooks``: the staged notebooks (``stage_notebooks``), already parsed."""
     from trialsupp.publish.qmd import results_dir
     results = results_dir(study_report)
-    store = json.loads((results / "ard.json").read_text(encoding="utf-8"))
+    if store is None:
+        store = json.loads((results / "ard.json").read_text(encoding="utf-8"))
     wanted: set[str] = set()
     for qmd in [*study_report.parent.rglob("*.qmd"), *results.glob("*.qmd")]:
         wanted.update(_ARD_SHORTCODE.findall(qmd.read_text(encoding="utf-8")))
-    for nb in (build / "notebooks").rglob("*.ipynb"):
-        for cell in json.loads(nb.read_text(encoding="utf-8")).get("cells", []):
+    if notebooks is None:
+        notebooks = [json.loads(nb.read_text(encoding="utf-8")) for nb in (build / "notebooks").rglob("*.ipynb")]
+    for nb in notebooks:
+        for cell in nb.get("cells", []):
             for out in cell.get("outputs", []):
                 text = (out.get("data") or {}).get("text/markdown")
                 if text:

@@ -33,7 +33,7 @@ from trialsupp.publish.accessible import add_typst_alt, figure_alt
 from trialsupp.publish.provenance import EXTENSION, index_rows, load_store, provenance_html
 from trialsupp.publish.qmd import (ESCAPED_SHORTCODE_RE, SHORTCODE_RE, CalloutOpen, DivClose,
                                    Document, Embed, FloatDiv, Loc, PageBreak, PublishError, Text,
-                                   XREF_RE, parse_qmd, prose_lines, results_dir)
+                                   XREF_RE, parse_qmd, prose_lines, results_dir, split_args)
 
 TARGETS = ("html", "typst")
 FLOAT_KIND = {"tbl": "quarto-float-tbl", "fig": "quarto-float-fig"}   # same kinds as Quarto
@@ -267,8 +267,7 @@ class _Builder:
     # inline: ard values and cross-references
     def inline(self, line: str, loc: Loc, target: str) -> str:
         def ard(m):
-            from shlex import split
-            parts = split(m.group(1))
+            parts = split_args(m.group(1))
             if parts[0] != "ard":
                 raise PublishError(f"{loc}: unsupported shortcode {{{{< {parts[0]} >}}}}")
             ard_id = parts[1]
@@ -429,7 +428,7 @@ def _project_config(stage: Path) -> dict:
 def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str | Path,
                     formats: Iterable[str] = ("html", "pdf"), ard_json=None, *,
                     run_date=None, run_time=None, notebook_href=None, keep_intermediate: bool = False,
-                    font_paths: Iterable[str | Path] = (), on_written=None) -> dict[str, Path]:
+                    font_paths: Iterable[str | Path] = (), on_written=None, word_source=None) -> dict[str, Path]:
     """Render ``entry_qmd`` of the staged project to HTML and/or PDF.
 
     Parameters
@@ -456,6 +455,12 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
     on_written
         ``f(format, path)``, called as soon as the HTML or the PDF is written (the HTML's in
         another thread): e.g. to audit one while the other is still being made.
+    word_source
+        ``f(path)``, called from another thread with an HTML file that reads as the published HTML
+        does (the same Pandoc document, before resources are embedded; its SVG images as ``data:``
+        URIs), while the published HTML is still being made: Word's converter
+        (``publish.docx``) can start early. Not called when the page holds resources other than
+        the report's SVG figures: then the published HTML is the only source.
 
     Returns
     -------
@@ -496,7 +501,7 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
         floats_meta = [{"id": l, "caption": numbering.caption(l, builder.captions.get(l))}
                        for l in order]
 
-        html_job = None
+        html_job = word_job = None
         if "html" in formats:
             meta = document_metadata(project_cfg, doc.meta, "html")
             meta["ts-floats"] = floats_meta
@@ -534,10 +539,23 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                 target.write_text(nest_float_list(html), encoding="utf-8")
                 if on_written:
                     on_written("html", target)
+
+            def word_pandoc(md=md, args=args):
+                # the same page without --embed-resources (a third of the Pandoc time): the text Word
+                # is made from, ready while the published HTML is still being made
+                source = build / f"{stem}.word.html"
+                pandoc.convert_file(str(md), "html5", format=MD_FORMAT, outputfile=str(source),
+                                    extra_args=[a for a in args if a != "--embed-resources"], verify_format=False)
+                html = _word_source(source.read_text(encoding="utf-8"), late, build)
+                if html is not None:
+                    source.write_text(html, encoding="utf-8")
+                    word_source(source)
             # HTML and PDF are independent from here: Pandoc's HTML run (a process) goes on while
             # the Typst side is built and compiled (Typst releases the GIL)
-            pool = ThreadPoolExecutor(max_workers=1)
+            pool = ThreadPoolExecutor(max_workers=2)
             html_job = pool.submit(html_pandoc)
+            if word_source is not None:
+                word_job = pool.submit(word_pandoc)
             pool.shutdown(wait=False)
             written["html"] = target
             if keep_intermediate:
@@ -584,12 +602,36 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                     shutil.copy2(md, out / md.name)
                 if on_written and "pdf" in written:
                     on_written("pdf", written["pdf"])
-        finally:        # the HTML run reads the temporary folder: it ends before the folder goes
-            if html_job is not None:
-                html_job.exception()
-        if html_job is not None:
-            html_job.result()          # its error, if any, is raised here
+        finally:        # the HTML runs read the temporary folder: they end before the folder goes
+            for job in (html_job, word_job):
+                if job is not None:
+                    job.exception()
+        for job in (html_job, word_job):
+            if job is not None:
+                job.result()           # its error, if any, is raised here
     return written
+
+
+_LOCAL_SVG = re.compile(r'src="(media/[^"/]+\.svg)"')
+
+
+def _word_source(html: str, late: str | None, build: Path) -> str | None:
+    """The page Pandoc wrote without ``--embed-resources`` as Word's converter must read it: the
+    after-body mark as in the published page, each figure of ``media/`` as the ``data:`` URI
+    Pandoc embeds (``publish.docx`` finds its PNG twin by those bytes); None when the page
+    refers to anything else that embedding would have changed."""
+    import base64
+    if late is None or html.count(AFTER_MARK) != 1:
+        return None
+    html = html.replace(AFTER_MARK, late, 1)
+
+    def data_uri(m: re.Match) -> str:
+        data = (build / m.group(1)).read_bytes()
+        return 'src="data:image/svg+xml;base64,' + base64.b64encode(data).decode("ascii") + '"'
+    html = _LOCAL_SVG.sub(data_uri, html)
+    if re.search(r'\ssrc="(?!data:)|<link\b', html):
+        return None
+    return nest_float_list(html)
 
 
 # The provenance blob (the ARD rows the HTML shows, 12 MB for the CDISC pilot appendix) goes in

@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 import yaml
 
 from trialsupp import _yaml
@@ -63,9 +62,31 @@ def cell_options(source: str) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
-def _read_notebook(path: str, mtime_ns: int):
-    """A notebook parsed once per publish (several embeds read the same notebook)."""
-    return nbformat.read(path, as_version=4)
+def _read_notebook(path: str, mtime_ns: int) -> dict:
+    """A notebook parsed once per publish (several embeds read the same notebook). A version-4
+    notebook (every notebook the pipeline stages) is read as JSON, its multi-line strings joined
+    as nbformat joins them; any other version through nbformat, converted to version 4."""
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(nb, dict) or nb.get("nbformat") != 4:
+        import nbformat
+        return nbformat.read(path, as_version=4)
+    for cell in nb.get("cells") or []:         # as nbformat.v4.rwbase.rejoin_lines
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+        for out in cell.get("outputs") or [] if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") in ("execute_result", "display_data"):
+                data = out.get("data") or {}
+                for mime, value in list(data.items()):
+                    if not _is_json_mime(mime) and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                        data[mime] = "".join(value)
+            elif out.get("output_type") and isinstance(out.get("text", ""), list):
+                out["text"] = "".join(out["text"])
+    return nb
+
+
+def _is_json_mime(mime: str) -> bool:
+    """JSON bundles nbformat leaves as they are (``application/json``, ``...+json``)."""
+    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
 
 
 def find_cell(nb_path: Path, label: str, loc: Loc | None = None):
@@ -78,10 +99,10 @@ def find_cell(nb_path: Path, label: str, loc: Loc | None = None):
     except Exception as exc:  # nbformat raises several types
         raise PublishError(f"{where}cannot read notebook {nb_path}: {exc}") from exc
     hits = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for cell in nb.get("cells") or []:
+        if cell.get("cell_type") != "code":
             continue
-        opts = cell_options(cell.source)
+        opts = cell_options(_text(cell.get("source", "")))
         if str(opts.get("label", "")) == label:
             hits.append((cell, opts))
     if not hits:
@@ -218,7 +239,7 @@ def display_outputs(outputs: list) -> list:
     return kept
 
 
-def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, dict]:
+def display_copy(nb_path: str | Path, dest: str | Path, nb: dict | None = None) -> dict[str, dict]:
     """Write the copy of an executed notebook that the report embeds from (see
     ``display_outputs``; notebook-level widget state dropped too). The ids of the ARD
     rows a cell recorded move to its first remaining output's ``trialsupp.ard_ids``
@@ -227,8 +248,10 @@ def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, dict]:
     metadata: Quarto makes every output of a figure cell a sub-figure.
 
     Returns ``{label: {"ard_ids": [...], "after": markdown}}`` for the ``fig-`` cells,
-    written to ``_results/floats.json`` for the Quarto filter."""
-    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    written to ``_results/floats.json`` for the Quarto filter. ``nb``: the notebook at ``nb_path``,
+    already parsed (made into the display copy in place)."""
+    if nb is None:
+        nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
     nb.get("metadata", {}).pop("widgets", None)
     shown: dict[str, dict] = {}
     for cell in nb.get("cells", []):
@@ -260,5 +283,6 @@ def display_copy(nb_path: str | Path, dest: str | Path) -> dict[str, dict]:
         cell["outputs"] = outputs
         if label.startswith("fig-"):
             shown[label] = {"ard_ids": ids, "after": after}
-    Path(dest).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # read by the publishers only: compact (the C encoder; an indented copy takes five times longer)
+    Path(dest).write_text(json.dumps(nb, ensure_ascii=False) + "\n", encoding="utf-8")
     return shown

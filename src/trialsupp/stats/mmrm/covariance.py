@@ -23,6 +23,7 @@ as in SAS, so full Kenward-Roger equals its linear variant for them; ``ar1`` is 
 from __future__ import annotations
 
 import abc
+from functools import lru_cache
 
 import numpy as np
 
@@ -76,40 +77,82 @@ class CovStructure(abc.ABC):
         return J
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@lru_cache(maxsize=None)
+def _tril_index(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each UN(i,j), row-wise (cached: the fit asks for it on every evaluation)."""
+    i, j = np.tril_indices(m)
+    return _frozen(i), _frozen(j)
+
+
+@lru_cache(maxsize=None)
+def _us_dsigma(m: int) -> np.ndarray:
+    i, j = _tril_index(m)
+    D = np.zeros((len(i), m, m))
+    k = np.arange(len(i))
+    D[k, i, j] = D[k, j, i] = 1.0
+    return _frozen(D)
+
+
+@lru_cache(maxsize=None)
+def _lag_index(m: int) -> np.ndarray:
+    return _frozen(np.abs(np.subtract.outer(np.arange(m), np.arange(m))))
+
+
+@lru_cache(maxsize=None)
+def _toep_dsigma(m: int) -> np.ndarray:
+    idx = _lag_index(m)
+    return _frozen(np.stack([(idx == k).astype(float) for k in range(m)]))
+
+
 class Unstructured(CovStructure):
     name, label = "us", "unstructured"
 
     def n_theta(self, m):
         return m * (m + 1) // 2
 
-    def _tril(self, m):
-        return [(i, j) for i in range(m) for j in range(i + 1)]
-
     def theta_names(self, m):
-        return [f"UN({i + 1},{j + 1})" for i, j in self._tril(m)]
+        return [f"UN({i + 1},{j + 1})" for i, j in zip(*_tril_index(m))]
 
-    def theta_from_phi(self, phi, m):
-        i, j = np.array(self._tril(m)).T
+    def _chol(self, phi, m):
+        i, j = _tril_index(m)
         L = np.zeros((m, m), dtype=phi.dtype)
         L[i, j] = np.where(i == j, np.exp(phi), phi)
+        return L
+
+    def theta_from_phi(self, phi, m):
+        i, j = _tril_index(m)
+        L = self._chol(phi, m)
         return (L @ L.T)[i, j]
 
+    def jacobian(self, phi, m):
+        # analytic (the complex-step default costs q evaluations of theta_from_phi per gradient):
+        # theta_ij = sum_b L_ib L_jb, so d theta_ij / d L_ab = [i=a] L_jb + [j=a] L_ib,
+        # times d L_aa / d phi = L_aa on the log-scale diagonal
+        i, j = _tril_index(m)
+        L = self._chol(np.asarray(phi, float), m)
+        a, b = i[None, :], j[None, :]
+        J = (i[:, None] == a) * L[j[:, None], b] + (j[:, None] == a) * L[i[:, None], b]
+        return J * np.where(i == j, L[i, j], 1.0)[None, :]
+
     def start_phi(self, S):
-        m = S.shape[0]
-        L = np.linalg.cholesky(S)
-        return np.array([np.log(L[i, j]) if i == j else L[i, j] for i, j in self._tril(m)])
+        i, j = _tril_index(S.shape[0])
+        phi = np.linalg.cholesky(S)[i, j]
+        phi[i == j] = np.log(phi[i == j])
+        return phi
 
     def sigma(self, theta, m):
+        i, j = _tril_index(m)
         S = np.zeros((m, m))
-        for k, (i, j) in enumerate(self._tril(m)):
-            S[i, j] = S[j, i] = theta[k]
+        S[i, j] = S[j, i] = theta
         return S
 
     def dsigma(self, theta, m):
-        D = np.zeros((self.n_theta(m), m, m))
-        for k, (i, j) in enumerate(self._tril(m)):
-            D[k, i, j] = D[k, j, i] = 1.0
-        return D
+        return _us_dsigma(m)
 
 
 def _pacf_to_acf(kappa):
@@ -170,12 +213,10 @@ class Toeplitz(CovStructure):
         return np.concatenate([[np.log(s2)], np.arctanh(kappa)])
 
     def sigma(self, theta, m):
-        idx = np.abs(np.subtract.outer(np.arange(m), np.arange(m)))
-        return np.asarray(theta)[idx]
+        return np.asarray(theta)[_lag_index(m)]
 
     def dsigma(self, theta, m):
-        idx = np.abs(np.subtract.outer(np.arange(m), np.arange(m)))
-        return np.stack([(idx == k).astype(float) for k in range(m)])
+        return _toep_dsigma(m)
 
 
 class AR1(CovStructure):

@@ -8,7 +8,7 @@ import pandas as pd
 from scipy import linalg, optimize
 
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import ard_rows, bind_ard
+from trialsupp.ard.schema import ard_frame, ard_records
 from trialsupp.stats._result import FittedResult
 from trialsupp.stats.exceptions import ConvergenceError, ConvergenceWarning, NotEstimableError
 
@@ -96,6 +96,7 @@ class MMRMFitter(FittedResult):
         m = len(spec.levels[visit])
         data = lik.PatternData(X, y, subj, vis, m)
         self.spec_, self.frame_, self.data_ = spec, frame, data
+        self._lsmeans_L = {}
         self.n_obs_, self.n_subjects_, self.n_visits_ = len(y), data.n_subjects, m
         S0 = self._start_cov(X, y, subj, vis, m)
         order = [self.covariance] + [s for s in self.fallback if s != self.covariance]
@@ -143,6 +144,8 @@ class MMRMFitter(FittedResult):
         w = np.maximum(w, 1e-2 * max(w.max(), 1e-8))
         return (V * w) @ V.T
 
+    SEARCH_TOL = ({"ftol": 1e-8, "gtol": 1e-4}, {"ftol": 1e-13, "gtol": 1e-7})
+
     def _fit_structure(self, struct, S0):
         data, m, reml = self.data_, self.data_.m, self.reml
 
@@ -155,13 +158,18 @@ class MMRMFitter(FittedResult):
             g_theta = np.einsum("kab,ab->k", struct.dsigma(theta, m), st.M)
             return st.f, struct.jacobian(phi, m).T @ g_theta
 
-        phi0 = struct.start_phi(S0)
-        res = optimize.minimize(f_grad, phi0, jac=True, method="L-BFGS-B",
-                                options={"maxiter": self.maxiter, "ftol": 1e-13, "gtol": 1e-7})
-        if not np.isfinite(res.fun) or res.fun >= 1e299:
-            raise _StructureFailed("likelihood could not be evaluated")
-        theta = struct.theta_from_phi(res.x, m)
-        theta, st, H, Pk, conv_msg = self._newton(struct, theta)
+        phi = struct.start_phi(S0)
+        # a loose quasi-Newton search, then Newton in theta (quadratic convergence) to the
+        # optimum; if Newton fails from there, the search is tightened and Newton retried
+        for tol in self.SEARCH_TOL:
+            res = optimize.minimize(f_grad, phi, jac=True, method="L-BFGS-B",
+                                    options={"maxiter": self.maxiter, **tol})
+            if not np.isfinite(res.fun) or res.fun >= 1e299:
+                raise _StructureFailed("likelihood could not be evaluated")
+            phi = res.x
+            theta, st, H, Pk, conv_msg = self._newton(struct, struct.theta_from_phi(phi, m))
+            if not conv_msg:
+                break
         if conv_msg:
             raise _StructureFailed(conv_msg)
         self.structure_used_ = struct.name
@@ -206,6 +214,11 @@ class MMRMFitter(FittedResult):
                 return theta, st, H, Pk, "singular Hessian of the likelihood"
             dec = float(g @ step)
             if abs(dec) < 1e-12 * max(1.0, abs(st.f)):
+                # one more full step: Newton converges quadratically, so the optimum no longer
+                # depends (beyond rounding) on where the quasi-Newton search stopped
+                st_new = lik.evaluate(data, struct.sigma(theta - step, m), reml)
+                if st_new is not None and st_new.f <= st.f + 1e-10 * abs(st.f):
+                    theta, st = theta - step, st_new
                 break
             t = 1.0
             while t > 1e-8:
@@ -277,7 +290,11 @@ class MMRMFitter(FittedResult):
     def lsmeans_L(self, weights: str | None = None) -> pd.DataFrame:
         """Contrast vectors of the visit x arm LS means."""
         self._check_fitted()
-        return lsmeans_grid(self.spec_, self.frame_, weights or self.lsmeans_weights)
+        weights = weights or self.lsmeans_weights
+        cache = self.__dict__.setdefault("_lsmeans_L", {})     # reset by fit; to_ard asks twice
+        if (id(self.spec_), weights) not in cache:
+            cache[(id(self.spec_), weights)] = lsmeans_grid(self.spec_, self.frame_, weights)
+        return cache[(id(self.spec_), weights)].copy()
 
     def lsmeans(self, visit=None, weights: str | None = None) -> pd.DataFrame:
         """LS means by visit and arm (estimate, SE, df, CI, t test against 0, n)."""
@@ -328,22 +345,22 @@ class MMRMFitter(FittedResult):
         warn = (f"covariance fell back to {self.structure_used_!r}: {self.fallback_reason_}"
                 if self.fallback_reason_ else None)
         common = dict(variable=sp.outcome, method=self.method_, code=code, warning=warn)
-        frames = []
+        records = []
         keep = ["estimate", "std.error", "df", "conf.low", "conf.high"]
         for (v, arm), r in self.lsmeans(visit).iterrows():
-            frames.append(ard_rows({"n": int(r["n"]), **{k: r[k] for k in keep}}, group1=sp.group,
+            records += ard_records({"n": int(r["n"]), **{k: r[k] for k in keep}}, group1=sp.group,
                                    group1_level=arm, group2=sp.visit, group2_level=v,
-                                   context="mmrm_lsmeans", **common))
+                                   context="mmrm_lsmeans", **common)
         keep = keep + ["statistic", "p.value"]
         for (v, arm, ref), r in self.lsmeans_diff(reference, visit).iterrows():
-            frames.append(ard_rows({k: r[k] for k in keep}, group1=sp.group, group1_level=arm,
+            records += ard_records({k: r[k] for k in keep}, group1=sp.group, group1_level=arm,
                                    group2=sp.visit, group2_level=v, variable_level=f"{arm} - {ref}",
-                                   context="mmrm_diff", **common))
-        frames.append(ard_rows({"method": self.method_, "covariance": self.structure_used_,
+                                   context="mmrm_diff", **common)
+        records += ard_records({"method": self.method_, "covariance": self.structure_used_,
                                 "converged": bool(self.converged_), "N": int(self.n_subjects_),
                                 "N_obs": int(self.n_obs_), "loglik": float(self.loglik_),
                                 "aic": float(self.aic_)},
                                context="mmrm_model", labels={"covariance": "Covariance structure",
                                                              "loglik": "Log-likelihood", "aic": "AIC"},
-                               **common))
-        return bind_ard(*frames)
+                               **common)
+        return ard_frame(records)   # one frame for all cells (a frame per cell cost more than the fit)

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
+
+_potrf, _potri = lapack.dpotrf, lapack.dpotri
 
 __all__ = ["PatternData", "LikState", "evaluate", "hessian", "kr_pieces"]
 
@@ -22,6 +25,10 @@ class Pattern:
     idx: np.ndarray   # observed visit indices (sorted)
     X: np.ndarray     # (n_g, m_g, p)
     y: np.ndarray     # (n_g, m_g)
+    X2: np.ndarray    # X as (n_g * m_g, p): the same rows, for sums over subjects and visits
+
+    def __post_init__(self):
+        self.ix = np.ix_(self.idx, self.idx)      # the pattern's block of Sigma
 
 
 class PatternData:
@@ -49,7 +56,7 @@ class PatternData:
             rows = np.concatenate([np.arange(bounds[s], bounds[s + 1]) for s in members])
             mg = len(key)
             self.patterns.append(Pattern(np.array(key), X[rows].reshape(len(members), mg, -1),
-                                         y[rows].reshape(len(members), mg)))
+                                         y[rows].reshape(len(members), mg), X[rows]))
         self.n_subjects = len(starts)
 
 
@@ -72,19 +79,21 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
     logdet = 0.0
     cache = []
     for g in data.patterns:
-        Sg = Sigma[np.ix_(g.idx, g.idx)]
-        try:
-            c = linalg.cho_factor(Sg, lower=True)
-        except (linalg.LinAlgError, ValueError):
+        # LAPACK potrf/potri directly: the scipy wrappers' checks cost more than these tiny
+        # factorisations, which run for every pattern at every likelihood evaluation
+        c, info = _potrf(Sigma[g.ix], lower=1, clean=1)
+        if info != 0 or not np.all(np.diag(c) > 0):
             return None
-        if not np.all(np.diag(c[0]) > 0):
+        K, info = _potri(c, lower=1)
+        if info != 0:
             return None
-        K = linalg.cho_solve(c, np.eye(len(g.idx)))
-        K = (K + K.T) / 2
-        logdet += g.X.shape[0] * 2 * np.sum(np.log(np.diag(c[0])))
-        KX = np.einsum("ab,sbp->sap", K, g.X)
-        XtKX += np.einsum("sap,saq->pq", g.X, KX)
-        XtKy += np.einsum("sap,sa->p", KX, g.y)
+        K = np.tril(K) + np.tril(K, -1).T
+        logdet += g.X.shape[0] * 2 * np.sum(np.log(np.diag(c)))
+        # plain matmuls, not einsum: this runs hundreds of times per fit (see _bilinear)
+        KX = np.matmul(K, g.X)
+        KX2 = KX.reshape(g.X2.shape)
+        XtKX += g.X2.T @ KX2
+        XtKy += KX2.T @ g.y.ravel()
         cache.append([K, KX])
     try:
         cX = linalg.cho_factor(XtKX, lower=True)
@@ -100,18 +109,32 @@ def evaluate(data: PatternData, Sigma: np.ndarray, reml: bool = True, need_grad:
         r = g.y - g.X @ beta
         E = r @ K  # rows e_s = K r_s
         rKr += float(np.sum(E * r))
-        H = np.einsum("sap,pq,sbq->ab", KX, Phi, KX, optimize=True) if reml else None
+        H = _bilinear(KX, Phi, KX) if reml else None
         cc.extend([E, H])
         if need_grad:
             Mg = g.X.shape[0] * K - E.T @ E
             if reml:
                 Mg = Mg - H
-            M[np.ix_(g.idx, g.idx)] += Mg
+            M[g.ix] += Mg
     n_eff = data.N - (p if reml else 0)
     f = logdet + rKr + n_eff * LOG2PI
     if reml:
         f += 2 * np.sum(np.log(np.diag(cX[0])))
     return LikState(f=float(f), beta=beta, Phi=Phi, M=M, cache=cache)
+
+
+def _bilinear(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """``sum_s A_s B C_s'`` (``A``, ``C``: (n, m, p); ``B``: (p, p)) as one matmul; the same as
+    ``einsum("sap,pq,sbq->ab", ...)`` without its per-call contraction-path search."""
+    n, m, p = A.shape
+    AB = np.matmul(A, B)
+    return AB.transpose(1, 0, 2).reshape(m, n * p) @ C.transpose(1, 0, 2).reshape(m, n * p).T
+
+
+def _trace_pairs(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``tr(A_k B_l)`` for all k, l (``einsum("kab,lba->kl")`` as one matmul)."""
+    q = A.shape[0]
+    return A.reshape(q, -1) @ B.transpose(0, 2, 1).reshape(B.shape[0], -1).T
 
 
 def _sub(D: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -131,27 +154,26 @@ def hessian(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray | N
     a = np.zeros((q, p))
     for g, (K, KX, E, H) in zip(data.patterns, st.cache):
         V = _sub(dS, g.idx)
-        n = g.X.shape[0]
-        KV = np.einsum("ab,kbc->kac", K, V)
-        T1 += n * np.einsum("kab,lba->kl", KV, KV)
-        VK = np.einsum("kab,bc->kac", V, K)
-        EE = E.T @ E
-        VEE = np.einsum("kab,bc->kac", V, EE)
-        Y1 += np.einsum("kab,lba->kl", VK, VEE)
+        n, mg = g.y.shape
+        KX2 = KX.reshape(g.X2.shape)
+        KV = np.matmul(K, V)
+        T1 += n * _trace_pairs(KV, KV)
+        VK = np.matmul(V, K)
+        Y1 += _trace_pairs(VK, np.matmul(V, E.T @ E))
         if reml:
-            VH = np.einsum("kab,bc->kac", V, H)
-            TQ += np.einsum("kab,lba->kl", VK, VH)
-        VKX = np.einsum("kab,sbp->ksap", V, KX)
-        Pk -= np.einsum("sap,ksaq->kpq", KX, VKX)
-        a += np.einsum("sap,kab,sb->kp", KX, V, E, optimize=True)
+            TQ += _trace_pairs(VK, np.matmul(V, H))
+        VKX = np.matmul(V[:, None], KX[None])                   # (q, n, mg, p)
+        Pk -= np.matmul(KX2.T, VKX.reshape(q, n * mg, p))
+        C = (KX.transpose(1, 2, 0).reshape(mg * p, n) @ E).reshape(mg, p, mg)   # sum_s KX_sap E_sb
+        a += V.reshape(q, mg * mg) @ C.transpose(0, 2, 1).reshape(mg * mg, p)
     Y2 = a @ Phi @ a.T
     trPVPV = T1
     if reml:
-        B = np.einsum("pq,kqr->kpr", Phi, Pk)
-        trPVPV = T1 - 2 * TQ + np.einsum("kab,lba->kl", B, B)
+        B = np.matmul(Phi, Pk)
+        trPVPV = T1 - 2 * TQ + _trace_pairs(B, B)
     Hf = -trPVPV + 2 * (Y1 - Y2)
     if d2S is not None:
-        Hf += np.einsum("klab,ab->kl", d2S, st.M)
+        Hf += d2S.reshape(q, q, -1) @ st.M.ravel()
     return (Hf + Hf.T) / 2, Pk, (trPVPV + trPVPV.T) / 4
 
 
@@ -163,9 +185,11 @@ def kr_pieces(data: PatternData, st: LikState, dS: np.ndarray, d2S: np.ndarray |
     SR = np.zeros((p, p))
     for g, (K, KX, E, H) in zip(data.patterns, st.cache):
         V = _sub(dS, g.idx)
-        Ng = np.einsum("kl,kab,bc,lcd->ad", W, V, K, V, optimize=True)
-        SQ += np.einsum("sap,ab,sbq->pq", KX, Ng, KX, optimize=True)
+        q, mg = V.shape[:2]
+        WV = np.tensordot(W, V, axes=1)                          # sum_l W_kl V_l
+        Ng = np.matmul(V, K).transpose(1, 0, 2).reshape(mg, q * mg) @ WV.reshape(q * mg, mg)
+        SQ += KX.reshape(g.X2.shape).T @ np.matmul(Ng, KX).reshape(g.X2.shape)
         if d2S is not None:
-            Rg = np.einsum("kl,klab->ab", W, _sub(d2S, g.idx))
-            SR += np.einsum("sap,ab,sbq->pq", KX, Rg, KX, optimize=True)
+            Rg = np.tensordot(W, _sub(d2S, g.idx), axes=2)
+            SR += KX.reshape(g.X2.shape).T @ np.matmul(Rg, KX).reshape(g.X2.shape)
     return SQ, SR

@@ -37,16 +37,15 @@ def lsmeans_grid(spec: ModelSpec, frame: pd.DataFrame, weights: str = "equal") -
         freq = frame.groupby(cats, observed=True).size()
         w = np.array([freq.get(c if len(c) > 1 else c[0], 0) for c in combos], float)
         w /= w.sum()
-    rows, index = [], []
-    for vis in spec.levels[spec.visit]:
-        for arm in spec.levels[spec.group]:
-            grid = pd.DataFrame(combos, columns=cats) if cats else pd.DataFrame(index=[0])
-            grid[spec.visit] = vis
-            grid[spec.group] = arm
-            for c, mu in spec.means.items():
-                grid[c] = mu
-            X = design_matrix(spec, grid)
-            rows.append(w @ X)
-            index.append((vis, arm))
-    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=[spec.visit, spec.group]),
+    # one grid (visit x arm x covariate cells) and one design matrix for all LS means
+    cells = [(vis, arm) for vis in spec.levels[spec.visit] for arm in spec.levels[spec.group]]
+    grid = pd.DataFrame([combo for _ in cells for combo in combos], columns=cats) if cats \
+        else pd.DataFrame(index=range(len(cells)))
+    grid[spec.visit] = [vis for vis, _ in cells for _ in combos]
+    grid[spec.group] = [arm for _, arm in cells for _ in combos]
+    for c, mu in spec.means.items():
+        grid[c] = mu
+    X = design_matrix(spec, grid).reshape(len(cells), len(combos), -1)
+    rows = [w @ X[i] for i in range(len(cells))]
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(cells, names=[spec.visit, spec.group]),
                         columns=spec.columns)
