@@ -21,6 +21,7 @@ from trialsupp.ard import store
 from trialsupp.ard.fmt import FormatRules
 from trialsupp.data.checks import check_study
 from trialsupp.data.io import StudyData, checksums_from_source_md, read_study
+from trialsupp.data.parsed import parsed_dir
 from trialsupp.study import Study, cut_date, find_project_dir, load_study, resolve_params
 
 
@@ -75,7 +76,7 @@ def open_session(study: str, data_dir: str, out_dir: str, params: dict[str, Any]
     if st.reads_files:
         from trialsupp.data.manifest import load_manifest
         manifest = load_manifest(root, st.manifest)
-    data = read_study(root, datasets, expected, manifest=manifest)
+    data = read_study(root, datasets, expected, manifest=manifest, parsed=parsed_dir(project))
     check_study(data.datasets)            # ADaM checks: flags, unique USUBJID, subjects in ADSL, numeric
     uncut = dict(data.datasets)
     cut = cut_date(st, values.get("data_cut"))

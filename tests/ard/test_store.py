@@ -74,3 +74,30 @@ def test_collect_write_and_read_back(tmp_path):
     back = read_store(tmp_path / "out")
     assert set(back["output_id"]) == {"eTable 1"} and len(back) == 6
     assert pd.read_csv(tmp_path / "out" / "ard.csv", dtype=str)["stat_fmt"].tolist()[0] in {"11.60", "12.60", "36", "48.05", "51.23", "72"}
+
+
+def test_ard_json_text_is_the_standard_librarys(tmp_path):
+    """write_store's fast writer gives json.dumps(indent=1)'s bytes for real placed rows
+    (mixed stat types, None, unicode, nested inputs/params) and for odd values."""
+    import json as _json
+    from pathlib import Path as _Path
+
+    from studies.cdiscpilot01.labs import by_test, t14_6_01, t14_6_02
+    from trialsupp.ard.store import dump_indented, place, to_records
+    from trialsupp.data.io import read_study
+
+    root = _Path(__file__).resolve().parents[2] / "data" / "cdiscpilot01"
+    adlbc = read_study(root, ["adlbc"])["adlbc"]
+    tests = by_test(adlbc)
+    rows = []
+    for pc in ("ALT", "GLUC"):
+        for fn, aid in ((t14_6_01, "lab"), (t14_6_02, "range")):
+            rows += to_records(place(fn(tests[pc], pc), output="14-6.0x", analysis_id=f"{aid}-{pc}",
+                                     population="Safety \u2265 1 dose", params={"cut": None, "seeds": [1, 2]},
+                                     inputs={"adlbc": "ab" * 32}))
+    rows.append({"id": "x\u00e9\"\\\t\u0001", "stat": float("nan"), "big": 10 ** 20, "tiny": 1e-300,
+                 "flag": True, "none": None, "empty": {}, "list": [], "nested": {"a": [1, {"b": None}]}})
+    assert len(rows) > 100 and {type(r["stat"]) for r in rows[:-1]} >= {int, float}
+    doc = {"schema": "trialsupp-ard/1", "run": {"a": [1, 2], "b": {}}, "columns": ["id"], "rows": rows}
+    assert dump_indented(doc) == _json.dumps(doc, indent=1, ensure_ascii=False)
+    assert dump_indented({**doc, "rows": []}) == _json.dumps({**doc, "rows": []}, indent=1, ensure_ascii=False)

@@ -50,7 +50,9 @@ def arm_categorical(df: pd.DataFrame, arm: str = "TRT01P", code: str | None = No
     """
     out = df.copy()
     if code is not None and code in out.columns:
-        expect = out[code].map(lambda v: ARM_CODES.get(int(v)) if pd.notna(v) else None)
+        codes = out[code]
+        known = codes.notna()    # int() of each code, vectorised (was a Python call per row)
+        expect = codes.where(~known, codes.where(known, 0).astype("int64")).map(ARM_CODES).where(known, None)
         bad = out[(expect != out[arm]) & expect.notna()]
         if len(bad):
             raise ValueError(f"{arm} does not match {code} in {len(bad)} row(s), e.g. "

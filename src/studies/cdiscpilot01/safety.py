@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import RESULT_COLUMNS, STAT_LABELS, _object_stat, ard_rows, bind_ard
+from trialsupp.ard.schema import (RESULT_COLUMNS, STAT_LABELS, _object_stat, ard_records, bind_ard,
+                                  cells_frame)
 from trialsupp.stats.descriptive import ard_summary, ard_tabulate, group_levels
 from trialsupp.stats.tests import fisher_test
 
@@ -118,23 +119,23 @@ def _fisher(denom: pd.DataFrame, subjects: set, **labels) -> pd.DataFrame:
     Each row names both groups: group1_level = the active arm, context = "pairwise test vs
     Placebo" (group2 stays free for the body system of a term row), method = "... <arm> vs Placebo".
     """
-    parts = []
-    event = denom["USUBJID"].isin(subjects)
+    cells = []
+    event = denom["USUBJID"].isin(subjects).to_numpy()
+    arm_of = denom["TRTA"].to_numpy(dtype=object)
     code = code_ref(fisher_test)
     for arm in ARMS[1:]:
-        in_pbo, in_arm = denom["TRTA"] == ARMS[0], denom["TRTA"] == arm
+        in_pbo, in_arm = arm_of == ARMS[0], arm_of == arm
         if not (event & (in_pbo | in_arm)).any():
             continue  # CSR: no P value when neither arm has the event
         a, c = int((event & in_pbo).sum()), int((event & in_arm).sum())
         b, d = int((~event & in_pbo).sum()), int((~event & in_arm).sum())
         p_obs, p = _fisher_2x2(a, c, b, d)   # rows EVENT (Y, N), columns TRTA (placebo, arm)
         method = f"Fisher exact test (two-sided), {arm} vs {ARMS[0]}"
-        rows = ard_rows({"statistic": p_obs, "p.value": p}, variable="EVENT", group1="TRTA",
-                        context=PAIRWISE, method=method, code=code)
-        rows = bind_ard(rows, ard_rows({"method": method}, variable="EVENT", group1="TRTA",
-                                       context=PAIRWISE, method=method, code=code))
-        parts.append(tag(rows, group1_level=arm, **labels))
-    return bind_ard(*parts)
+        keys = {"variable": "EVENT", "group1": "TRTA", "context": PAIRWISE, "method": method, "code": code,
+                "group1_level": arm, **labels}
+        # records, one frame at the end (a frame per arm and term was most of this table's time)
+        cells += [ard_records({"statistic": p_obs, "p.value": p}, **keys), ard_records({"method": method}, **keys)]
+    return cells_frame(cells)
 
 
 def _ae_table(adae: pd.DataFrame, adsl: pd.DataFrame, serious: bool) -> pd.DataFrame:

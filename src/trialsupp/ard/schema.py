@@ -130,6 +130,26 @@ def ard_rows(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], **kw: Any) ->
     return _object_stat(pd.DataFrame(ard_records(stats, **kw), columns=RESULT_COLUMNS))
 
 
+def cells_frame(cells: Iterable[list[dict[str, Any]]]) -> pd.DataFrame:
+    """``bind_ard(*(ard_rows(...) for each cell))`` built as one frame: the ``ard_records`` of
+    many cells. Hand-optimised (a frame per cell cost ~1 ms, thousands per lab table) and
+    byte-compatible: each cell's ``stat`` gets the dtype pandas infers for that cell alone
+    (ints of a cell that also holds floats or None become floats, as in ``ard_rows``)."""
+    records, stats = [], []
+    for cell in cells:
+        if not cell:
+            continue
+        records += cell
+        vals = [r["stat"] for r in cell]
+        inferred = pd.Series(vals).astype(object).tolist() if len(set(map(type, vals))) > 1 else vals
+        stats += [None if isinstance(v, float) and v != v else v for v in inferred]
+    if not records:
+        return empty_ard()
+    frame = pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=object) for c in RESULT_COLUMNS})
+    frame["stat"] = pd.Series(stats, dtype=object)
+    return frame
+
+
 def _object_stat(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep ``stat`` an object column so None never turns into NaN (mixed types allowed)."""
     stat = frame["stat"].astype(object)
@@ -163,7 +183,8 @@ def bind_ard(*frames: pd.DataFrame) -> pd.DataFrame:
         return empty_ard()
     cols = ARD_COLUMNS if all(c in frames[0].columns for c in PLACEMENT_COLUMNS) else RESULT_COLUMNS
     # object columns throughout: ARD values are mixed-type, and pandas must not guess dtypes
-    frames = [f.reindex(columns=cols).astype(object) for f in frames]
+    frames = [f if list(f.columns) == cols and (f.dtypes == object).all()    # already so: concat copies
+              else f.reindex(columns=cols).astype(object) for f in frames]
     return _object_stat(pd.concat(frames, ignore_index=True))
 
 

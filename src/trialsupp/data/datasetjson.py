@@ -140,9 +140,10 @@ def read_datasetjson(path: str | Path) -> pd.DataFrame:
         values = [r[j] for r in rows]
         data[col["name"]], kinds[col["name"]] = _column(values, col, path.name)
     df = pd.DataFrame(data, columns=names)
-    df.attrs["labels"] = {c["name"]: c.get("label", "") for c in columns}
+    from trialsupp.data.io import Labels     # read-only label dict, not deep-copied by pandas
+    df.attrs["labels"] = Labels((c["name"], c.get("label", "")) for c in columns)
     df.attrs["dataset_label"] = df.attrs["label"] = doc.get("label", "")
-    df.attrs["types"] = kinds
+    df.attrs["types"] = Labels(kinds)
     keys = sorted((c["keySequence"], c["name"]) for c in columns if c.get("keySequence"))
     if keys:
         df.attrs["keys"] = [n for _k, n in keys]

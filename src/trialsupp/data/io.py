@@ -13,6 +13,18 @@ FORMATS = {".xpt": "xpt", ".parquet": "parquet", ".json": "dataset-json"}
 NOT_DATASETS = {"define"}      # define.json is metadata, not a dataset
 
 
+class Labels(dict):
+    """Variable labels of a dataset (``df.attrs["labels"]``), treated as read-only.
+
+    pandas deep-copies ``attrs`` into every frame derived from a dataset (each filter, each
+    column access); a label dict of an ADaM dataset copied ~100,000 times cost seconds per
+    notebook. Deep copies of this dict are the dict itself (hand-optimised).
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 class DataError(ValueError):
     """A dataset that cannot be read or does not pass checks; the message names dataset, variable, rows."""
 
@@ -86,7 +98,7 @@ def _read_xpt(path: Path) -> pd.DataFrame:
                         f"({size} bytes): truncated or damaged")
     df, meta = pyreadstat.read_xport(str(path))
     check_xpt_complete(path, len(df), sum(meta.variable_storage_width.values()))
-    df.attrs["labels"] = dict(zip(meta.column_names, meta.column_labels))
+    df.attrs["labels"] = Labels(zip(meta.column_names, meta.column_labels))
     df.attrs["dataset_label"] = meta.file_label
     # character blanks are "" in XPT; ADaM analyses treat them as missing only where asked
     return df
@@ -113,13 +125,17 @@ def check_xpt_complete(path: Path, rows: int, row_length: int) -> None:
 
 def read_study(root: str | Path, names: list[str] | None = None,
                expected_sha256: dict[str, str] | None = None,
-               manifest: dict | None = None) -> StudyData:
+               manifest: dict | None = None, parsed: Path | None = None, store: bool = True) -> StudyData:
     """Read the named datasets (or every dataset file) under ``root``.
 
     ``expected_sha256`` maps file name -> checksum (as listed in SOURCE.md); a mismatch
     is an error naming the file. ``manifest`` (``data.manifest.load_manifest``) adds the
-    rule that every file read is listed with its SHA-256 and row count.
+    rule that every file read is listed with its SHA-256 and row count. ``parsed``: folder of
+    the parsed-dataset cache (``trialsupp.data.parsed``): an XPT or Dataset-JSON file whose
+    SHA-256 is there is not parsed again; one that is not is stored there once read (unless
+    ``store`` is false: ``parsed.store_study`` after the caller's checks).
     """
+    from trialsupp.data import parsed as parsed_cache
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data directory {root} does not exist")
@@ -140,7 +156,12 @@ def read_study(root: str | Path, names: list[str] | None = None,
         if manifest is not None:
             from trialsupp.data.manifest import check_file
             check_file(root, path, manifest, digest)
-        data.datasets[name.lower()] = read_dataset(path)
+        df = parsed_cache.load(parsed, digest) if path.suffix.lower() != ".parquet" else None
+        if df is None:
+            df = read_dataset(path)
+            if store and path.suffix.lower() != ".parquet":
+                parsed_cache.save(parsed, digest, df)
+        data.datasets[name.lower()] = df
         if manifest is not None:
             from trialsupp.data.manifest import check_rows
             check_rows(path, data.datasets[name.lower()], manifest)

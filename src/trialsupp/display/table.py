@@ -34,6 +34,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from trialsupp.ard.fmt import JAMA, NE, FormatRules, fmt_ci
 
@@ -85,6 +86,32 @@ def _same(v: Any, want: Any) -> bool:
     return v == want or str(v) == str(want)
 
 
+def _column_hit(values: np.ndarray, want: Any) -> np.ndarray:
+    """``_same(v, want)`` for every element of an object array.
+
+    Hand-vectorised (tables call ``select`` thousands of times on ARDs of ~10,000 rows): a
+    column whose non-missing values are all ``str`` (ARD key columns almost always) compares
+    in one numpy pass against ``str(want)``, which is what ``_same`` does for a ``str`` value;
+    any other column takes the per-element path.
+    """
+    if infer_dtype(values, skipna=True) in ("string", "empty"):
+        if isinstance(want, (list, tuple, set)):
+            wants = tuple(want)
+            hit = np.zeros(len(values), dtype=bool)
+            for x in wants:
+                hit |= _column_hit(values, x)
+            return hit
+        if want is None:
+            return pd.isna(values)
+        return values == str(want)
+    if isinstance(want, (list, tuple, set)):
+        wants = tuple(want)
+        hit = (any(_same(v, x) for x in wants) for v in values)
+    else:
+        hit = (_same(v, want) for v in values)
+    return np.fromiter(hit, dtype=bool, count=len(values))
+
+
 def select(ard: pd.DataFrame, **where: Any) -> pd.DataFrame:
     """Rows of ``ard`` whose columns equal the given values (``None`` matches missing).
 
@@ -96,13 +123,7 @@ def select(ard: pd.DataFrame, **where: Any) -> pd.DataFrame:
     for col, want in where.items():
         if col not in ard.columns:
             raise KeyError(f"ARD has no column {col!r}")
-        values = ard[col].to_numpy(dtype=object)
-        if isinstance(want, (list, tuple, set)):
-            wants = tuple(want)
-            hit = (any(_same(v, x) for x in wants) for v in values)
-        else:
-            hit = (_same(v, want) for v in values)
-        mask &= np.fromiter(hit, dtype=bool, count=len(values))
+        mask &= _column_hit(ard[col].to_numpy(dtype=object), want)
     return ard[mask]
 
 
@@ -125,6 +146,29 @@ def _describe(ard: pd.DataFrame) -> str:
     return ", ".join(bits) or "(no grouping)"
 
 
+class _Rows:
+    """The rows of one cell's ARD, read column-wise once (``fill`` asks for each field's
+    row; pandas boolean indexing per field cost most of a large table's build time)."""
+
+    _COLS = ("stat_name", "stat", "stat_fmt", "error", "id")
+
+    def __init__(self, ard: pd.DataFrame):
+        self.ard = ard
+        self.names = ard["stat_name"].to_numpy(dtype=object)
+        self.cols = {c: ard[c].to_numpy(dtype=object) for c in self._COLS if c in ard.columns}
+
+    def has(self, name: str) -> bool:
+        return bool((self.names == name).any())
+
+    def row(self, name: str, where_txt) -> dict:
+        hit = np.flatnonzero(self.names == name)
+        if len(hit) == 1:
+            i = hit[0]
+            return {c: v[i] for c, v in self.cols.items()}
+        _stat_row(self.ard, name, where_txt())        # raises the missing / ambiguous error
+        raise AssertionError("unreachable")
+
+
 def _stat_row(ard: pd.DataFrame, name: str, where_txt: str) -> pd.Series:
     hit = ard[ard["stat_name"] == name]
     if len(hit) == 0:
@@ -141,7 +185,7 @@ def _stat_row(ard: pd.DataFrame, name: str, where_txt: str) -> pd.Series:
     return hit.iloc[0]
 
 
-def _value(row: pd.Series) -> tuple[str, Optional[str]]:
+def _value(row: Mapping[str, Any], ard: Optional[pd.DataFrame] = None) -> tuple[str, Optional[str]]:
     """(display text, NE reason or None) of one placed ARD row."""
     err = row.get("error")
     stat = row.get("stat")
@@ -151,8 +195,9 @@ def _value(row: pd.Series) -> tuple[str, Optional[str]]:
     if _isnull(sf):
         if _isnull(stat):
             return NE, "not estimable"
+        where = _describe(ard[ard["stat_name"] == row.get("stat_name")]) if ard is not None else "(no grouping)"
         raise NotPlacedError(
-            f"ARD row {row.get('stat_name')!r} ({_describe(row.to_frame().T)}) has no stat_fmt: "
+            f"ARD row {row.get('stat_name')!r} ({where}) has no stat_fmt: "
             "place the rows with trialsupp.ard.store.place before building a table")
     if _isnull(row.get("id")):
         raise NotPlacedError(f"ARD row {row.get('stat_name')!r} has no id: place the rows first")
@@ -162,14 +207,17 @@ def _value(row: pd.Series) -> tuple[str, Optional[str]]:
 def fill(ard: pd.DataFrame, template: str, *, rules: FormatRules = JAMA,
          where_txt: Optional[str] = None) -> Stat:
     """Fill ``template`` from the ``stat_fmt`` of ``ard`` rows; a :class:`Stat` with the ids."""
-    where_txt = where_txt or _describe(ard)
     ids: list[str] = []
     reasons: list[str] = []
     n_fields = n_ne = 0
+    rows = _Rows(ard)
+
+    def where() -> str:               # only an error message needs it
+        return where_txt or _describe(ard)
 
     def one(name: str) -> str:
-        r = _stat_row(ard, name, where_txt)
-        text, reason = _value(r)
+        r = rows.row(name, where)
+        text, reason = _value(r, ard)
         if not _isnull(r.get("id")):
             ids.append(str(r["id"]))
         if reason and reason not in reasons:
@@ -187,7 +235,7 @@ def fill(ard: pd.DataFrame, template: str, *, rules: FormatRules = JAMA,
             continue
         name = m.group(1).strip()
         n_fields += 1
-        if name in PAIRS and not (ard["stat_name"] == name).any():
+        if name in PAIRS and not rows.has(name):
             lo, hi = (one(x) for x in PAIRS[name])
             if lo == NE and hi == NE:
                 n_ne += 1

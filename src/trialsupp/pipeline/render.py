@@ -110,7 +110,11 @@ def check_data_requirements(study: Study, data_dir: Path) -> None:
         if r.dataset not in present:
             raise DataError(f"dataset {r.dataset}: no {r.dataset}.xpt or {r.dataset}.parquet in {data_dir} "
                             f"(required by {r.by})")
-    check(read_study(data_dir, names).datasets, reqs)
+    from trialsupp.data.parsed import parsed_dir, store_study
+    folder = parsed_dir(study.project_dir)
+    data = read_study(data_dir, names, parsed=folder, store=False)
+    check(data.datasets, reqs)
+    store_study(folder, data)     # checked frames: the notebooks read these, not the XPT files
 
 
 def generator(study: Study):

@@ -20,7 +20,7 @@ from scipy import stats as sps
 
 from trialsupp.ard.fmt import pct_spec_for
 from trialsupp.ard.provenance import code_ref
-from trialsupp.ard.schema import ard_frame, ard_records, ard_rows
+from trialsupp.ard.schema import ard_frame, ard_records, ard_rows, cells_frame
 from trialsupp.ard.schema import bind_ard
 
 __all__ = ["sas_quantile", "ard_summary", "ard_tabulate", "ard_geomean", "group_levels"]
@@ -67,11 +67,36 @@ def group_levels(series: pd.Series) -> list:
     return sorted(series.dropna().unique().tolist())
 
 
+def _narrow(df: pd.DataFrame, cols: Iterable[str | None]) -> pd.DataFrame:
+    """Only the columns an analysis reads: every row selection below then copies a few columns,
+    not the 50-100 of an ADaM dataset (most of the time of a lab table, hand-optimised)."""
+    return df[list(dict.fromkeys(c for c in cols if c is not None))]
+
+
 def _split(df: pd.DataFrame, col: str | None) -> list[tuple[Any, pd.DataFrame]]:
     if col is None:
         return [(None, df)]
     groups = [(lvl, df[df[col] == lvl]) for lvl in group_levels(df[col])]
     return groups or [(None, df)]      # no rows and no known levels: one empty group (NE rows)
+
+
+def _cells(df: pd.DataFrame, var: str, by: str | None, strata: str | None):
+    """(by level, strata level, non-missing values of ``var``) as ``_split`` within ``_split``
+    gives them; the inner split on numpy arrays (a frame per visit and arm was most of the time
+    of a by-visit summary, hand-optimised)."""
+    for lvl1, sub1 in _split(df, by):
+        values = pd.to_numeric(sub1[var]).to_numpy(float)
+        if strata is None:
+            yield lvl1, None, values[~np.isnan(values)]
+            continue
+        levels = group_levels(sub1[strata])
+        if not levels:                      # _split: one group of every row
+            yield lvl1, None, values[~np.isnan(values)]
+            continue
+        keys = sub1[strata]
+        for lvl2 in levels:
+            x = values[(keys == lvl2).to_numpy(dtype=bool)]      # the comparison _split makes
+            yield lvl1, lvl2, x[~np.isnan(x)]
 
 
 def _decimals(x: np.ndarray, cap: int = 4) -> int:
@@ -163,21 +188,20 @@ def ard_summary(df: pd.DataFrame, variables: str | Sequence[str], by: str | None
     """
     variables = [variables] if isinstance(variables, str) else list(variables)
     _check_columns(df, [*variables, by, strata])
+    df = _narrow(df, [*variables, by, strata])
     code = code_ref(ard_summary)
     method = "Descriptive statistics; quartiles by SAS QNTLDEF=5"
-    parts = []
+    cells = []
     for var in variables:
         all_x = pd.to_numeric(df[var], errors="raise").dropna().to_numpy(float)
         var_fmt = {**_summary_fmt(all_x), **(fmt or {})}
-        for lvl1, sub1 in _split(df, by):
-            for lvl2, sub in _split(sub1, strata):
-                x = pd.to_numeric(sub[var]).dropna().to_numpy(float)
-                values, errors = _continuous_stats(x, statistic)
-                parts.append(_rows_with_errors(
-                    values, errors, variable=var, group1=by, group1_level=lvl1,
-                    group2=strata, group2_level=lvl2, context="summary", method=method,
-                    code=code, fmt=var_fmt, labels=stat_label))
-    return bind_ard(*parts)
+        for lvl1, lvl2, x in _cells(df, var, by, strata):
+            values, errors = _continuous_stats(x, statistic)
+            cells.append(ard_records(
+                values, errors=errors, variable=var, group1=by, group1_level=lvl1,
+                group2=strata, group2_level=lvl2, context="summary", method=method,
+                code=code, fmt=var_fmt, labels=stat_label))
+    return cells_frame(cells)
 
 
 def _denominators(df: pd.DataFrame, by: str | None, denominator: pd.DataFrame | None,
@@ -239,11 +263,18 @@ def ard_tabulate(df: pd.DataFrame, variables: str | Sequence[str], by: str | Non
     if bad:
         raise ValueError(f"unknown statistic(s) {sorted(bad)}; choose from n, N, p")
     code = code_ref(ard_tabulate)
+    df = _narrow(df, [*variables, by, id])
     header = _denominators(df, by, denominator, id)
-    groups = _split(df, by)
+    # groups as row masks (the rows _split would give): a frame per group and variable was most of
+    # the time of the lab tables' ~700 tabulations (hand-optimised)
+    if by is None:
+        groups = [(None, np.ones(len(df), dtype=bool))]
+    else:
+        groups = [(lvl, (df[by] == lvl).to_numpy(dtype=bool)) for lvl in group_levels(df[by])]
+        groups = groups or [(None, np.ones(len(df), dtype=bool))]
     if header is not None and by is not None:  # denominator levels absent from df still get rows
         seen = {lvl for lvl, _ in groups}
-        groups += [(lvl, df.iloc[0:0]) for lvl in header if lvl not in seen]
+        groups += [(lvl, np.zeros(len(df), dtype=bool)) for lvl in header if lvl not in seen]
     method = ("Counts and percentages; denominator: " +
               ("population header N per group" if header is not None else "non-missing n per group"))
 
@@ -253,13 +284,18 @@ def ard_tabulate(df: pd.DataFrame, variables: str | Sequence[str], by: str | Non
     records = []
     for var in variables:
         levels = group_levels(df[var])
-        for lvl1, sub in groups:
-            nonmiss = sub[sub[var].notna()]
-            big_n = header[lvl1] if header is not None else count(nonmiss)
-            counts = (nonmiss.groupby(var, observed=True)[id].nunique() if id
-                      else nonmiss.groupby(var, observed=True).size()) if len(nonmiss) else {}
-            for level in levels:
-                n = int(counts.get(level, 0))
+        notna = df[var].notna().to_numpy(dtype=bool)
+        at_level = None if id else {i: (df[var] == level).to_numpy(dtype=bool) for i, level in enumerate(levels)}
+        for lvl1, rows in groups:
+            rows = rows & notna
+            if id:
+                nonmiss = df[rows]
+                big_n = header[lvl1] if header is not None else count(nonmiss)
+                counts = nonmiss.groupby(var, observed=True)[id].nunique() if len(nonmiss) else {}
+            else:        # rows of each level: the groupby(var).size() of the group's rows
+                big_n = header[lvl1] if header is not None else int(rows.sum())
+            for i, level in enumerate(levels):
+                n = int(counts.get(level, 0)) if id else int((at_level[i] & rows).sum())
                 values = {"n": n, "N": big_n, "p": n / big_n if big_n else None}
                 values = {k: values[k] for k in statistic}
                 errors = {"p": "denominator is zero"} if big_n == 0 else {}
