@@ -325,3 +325,73 @@ def test_entry_path_with_dotdot(tmp_path):
     files = publish_quarto(odd, odd / "report" / "demo" / "index.qmd", formats=("html",),
                            out_dir=tmp_path / "b" / ".." / "out")
     assert files["html"].is_file() and set(files) == {"html"}
+
+
+# ---- trialsupp's shortcodes written out before Quarto runs (defect 10, time) ----
+
+EXTRA = "Run: {{< ard fig-km.hr.estimate >}}.\n"
+
+
+def _prefill_stage(root: Path) -> Path:
+    stage = quarto_stage(root)
+    report = stage / "report" / "demo"
+    (report / "_results" / "extra.qmd").write_text(EXTRA, encoding="utf-8")
+    index = report / "index.qmd"
+    index.write_text(index.read_text(encoding="utf-8").replace(
+        "{{< include _results.qmd >}}", "{{< results extra >}}\n\n{{< include _results.qmd >}}"), encoding="utf-8")
+    return stage
+
+
+def test_prefill_writes_the_values_into_a_copy_of_the_report(tmp_path):
+    """The Quarto build's report has its ard values, results files and page breaks written out
+    per format (as the built-in publisher writes a value, as Quarto's pagebreak prints), in
+    files of its own: the hard-linked originals are left as they were."""
+    from trialsupp.publish.prefill import prefill_report
+    from trialsupp.publish.quarto import _ard_values, _link_copy
+    stage = _prefill_stage(tmp_path)
+    report = stage / "report" / "demo"
+    before = {p.name: p.read_text() for p in report.glob("*.qmd")}
+    value = _ard_values(report / "_results")
+    span = '`<span class="ts-stat" data-ard="fig-km.hr.estimate" tabindex="0">0.65 (95% CI, 0.51-0.80)</span>`{=html}'
+    for fmt, shown, brk in (("html", span, '```{=html}\n<div style="page-break-after: always;"></div>\n```'),
+                            ("typst", r"0\.65 \(95\% CI, 0\.51\-0\.80\)", "```{=typst}\n#pagebreak()\n```")):
+        copy = _link_copy(stage, f".quarto-{fmt}")
+        done = prefill_report(copy / "report" / "demo" / "index.qmd", copy, fmt, value)
+        assert sorted(p.name for p in done) == ["_results.qmd", "index.qmd"]
+        index = (copy / "report" / "demo" / "index.qmd").read_text()
+        results = (copy / "report" / "demo" / "_results.qmd").read_text()
+        assert f"The hazard ratio was\n{shown}." in index
+        assert f"Run: {shown}." in index
+        assert "{{< include _results.qmd >}}" in index and "{{< results" not in index
+        assert brk in results and "{{< pagebreak" not in results
+        assert "{{{< ard ID >}}}" in results and "{{< embed ../../notebooks/demo/tables.ipynb#fig-km >}}" in results
+        assert "title:" in index.split("---")[1]                                        # front matter kept
+    assert {p.name: p.read_text() for p in report.glob("*.qmd")} == before
+    code = stage / "code.qmd"                          # code spans and fenced blocks: Quarto's
+    code.write_text("In code `{{< ard fig-km.hr.estimate >}}`.\n\n```\n{{< ard fig-km.hr.estimate >}}\n```\n")
+    assert prefill_report(code, stage, "typst", value) == []
+    bad = stage / "bad.qmd"
+    bad.write_text("x\n\nSee {{< ard no.such.id >}}.\n")
+    with pytest.raises(PublishError, match=r"bad\.qmd:3: unknown ARD id 'no\.such\.id'"):
+        prefill_report(bad, stage, "typst", value)
+
+
+@needs_quarto
+def test_prefilled_report_renders_as_the_shortcodes_do(tmp_path, monkeypatch):
+    """The same supplement with the shortcodes written out as with Quarto running them
+    (ard.lua, its results shortcode, Quarto's pagebreak): HTML text and ARD bindings, PDF text."""
+    from trialsupp.publish import quarto as Q
+
+    def render(name):
+        stage = _prefill_stage(tmp_path / name)
+        files = publish_quarto(stage, "report/demo/index.qmd", out_dir=tmp_path / name / "out")
+        page = files["html"].read_text(encoding="utf-8")
+        body = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+        pdf = subprocess.run(["pdftotext", "-layout", str(files["pdf"]), "-"], capture_output=True,
+                             text=True, check=True).stdout
+        return re.sub(r"<[^>]+>", " ", body).split(), re.findall(r'data-ard="([^"]+)"', body), pdf
+
+    prefilled = render("prefilled")
+    monkeypatch.setattr(Q, "prefill_report", lambda *a, **k: [])
+    assert render("shortcodes") == prefilled
+    assert prefilled[2].count("0.65 (95% CI, 0.51-0.80)") == 2      # the text and the results file

@@ -135,6 +135,17 @@ def md_escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~^$@\"'&:;=%])", r"\\\1", text)
 
 
+def ard_markdown(ard_id: str, text: str, target: str) -> str:
+    """An ARD row's formatted value as Pandoc markdown: in HTML a raw span that the provenance
+    popup reads (as the extension's ``ard.lua``), else the text read literally."""
+    if target == "html":
+        span = (f'<span class="ts-stat" data-ard="{html_escape(ard_id)}" tabindex="0">'
+                f"{html_escape(text)}</span>")
+        ticks = "`" * (max((len(t) for t in re.findall(r"`+", span)), default=0) + 1)
+        return f"{ticks}{span}{ticks}{{=html}}"
+    return md_escape(text)
+
+
 def html_escape(text: str) -> str:
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
@@ -280,12 +291,7 @@ class _Builder:
             if not isinstance(text, str):
                 raise PublishError(f"{loc}: ARD row '{ard_id}' has no formatted value (stat_fmt)")
             self.used_ids.add(ard_id)
-            if target == "html":
-                span = (f'<span class="ts-stat" data-ard="{html_escape(ard_id)}" tabindex="0">'
-                        f"{html_escape(text)}</span>")
-                ticks = "`" * (max((len(t) for t in re.findall(r"`+", span)), default=0) + 1)
-                return f"{ticks}{span}{ticks}{{=html}}"
-            return md_escape(text)
+            return ard_markdown(ard_id, text, target)
 
         escaped = []
 

@@ -23,6 +23,7 @@ from trialsupp._files import link_or_copy
 from trialsupp.publish import crossref as _xref
 from trialsupp.publish.builtin import _data_ard_ids, nest_float_list
 from trialsupp.publish.inline import inline_resources
+from trialsupp.publish.prefill import prefill_report
 from trialsupp.publish.provenance import EXTENSION, load_store, provenance_html
 from trialsupp.publish.qmd import PublishError, parse_qmd, results_dir
 
@@ -95,13 +96,18 @@ def publish_quarto(stage_dir: str | Path, entry: str | Path, formats: Iterable[s
     # Each runs in its own copy of the staged project (hard links: inputs are only read),
     # because two renders of one project share .quarto/ and _output/.
     # One process for all formats when there is one core (start-up is shared).
+    # A process of one format gets the report with trialsupp's shortcodes written out
+    # for that format (publish.prefill): Quarto's shortcode passes cost more than the rest
+    # of trialsupp's work in the render.
     env = {**os.environ, "TRIALSUPP_STAGED_BUILD": "1"}  # the pre-render script has nothing to do
     entry_rel = entry_path.relative_to(stage)
-    if len(formats) == 1 or (os.cpu_count() or 1) < 2:
-        runs = [(stage, [QUARTO_TO[f][0] for f in formats] if len(formats) == 1 else [])]
+    if len(formats) > 1 and (os.cpu_count() or 1) < 2:
+        runs = [(stage, [])]
     else:
-        runs = [(stage if i == 0 else _link_copy(stage, f".quarto-{f}"), [QUARTO_TO[f][0]])
-                for i, f in enumerate(formats)]
+        runs = [(_link_copy(stage, f".quarto-{f}"), [QUARTO_TO[f][0]]) for f in formats]
+        value = _ard_values(results)
+        for where, (to,) in runs:
+            prefill_report(where / entry_rel, where, to, value)
 
     def finish(where: Path, tos: list[str]) -> None:   # the HTML page while Typst still runs
         page = _output_path(where, where / entry_rel, ".html") if "html" in formats else None
@@ -159,6 +165,25 @@ def _finish_html(page: Path, project: Path, entry: Path) -> None:
         blob = provenance_html(store, js, ids=_data_ard_ids(text)).rstrip("\n")
         text = text.replace(PROVENANCE_MARK, blob, 1)
     page.write_text(nest_float_list(text), encoding="utf-8")
+
+
+def _ard_values(results: Path):
+    """``value(id)``: an ARD row's formatted value, from ``_results/ard-values.json`` (the rows
+    the report shows) else the whole store; None for an unknown id."""
+    path = results / "ard-values.json"
+    values = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    store: dict | None = None
+
+    def value(ard_id: str) -> str | None:
+        nonlocal store
+        text = values.get(ard_id)
+        if text is None:
+            if store is None:
+                rows = load_store(results / "ard.json").get("rows", [])
+                store = {r["id"]: r.get("stat_fmt") for r in rows if r.get("id") is not None}
+            text = store.get(ard_id)
+        return text if isinstance(text, str) else None
+    return value
 
 
 def _link_copy(stage: Path, name: str) -> Path:
