@@ -433,7 +433,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     texts, patterns = study_exemptions(st)
                     early = EarlyAudit(vdir, patterns, texts, html="html" in formats, doc=ard_doc)
                     csr = st.raw.get("layout") == "csr"
-                    word = EarlyWord(vdir, landscape=csr) if "docx" in formats else None
+                    word = EarlyWord(vdir, csr=csr) if "docx" in formats else None
                     files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
                                     run=run, **({"on_written": early, "word_source": word, "ard_json": ard_doc}
                                                 if engine == "builtin" else {}))
@@ -535,32 +535,39 @@ def remove_control_characters(vdir: Path) -> None:
 
 
 class EarlyWord:
-    """``supplement.docx`` made from the publisher's early source of the page (``word_source`` of
-    ``publish_builtin``) while the published HTML and the PDF are still being made."""
+    """``supplement.docx`` (and, for the CSR layout, ``docx/<element>.docx`` per output table)
+    made from the published HTML as soon as the publisher has written it, while the PDF is
+    still being made (``word_source`` of ``publish_builtin``)."""
 
-    def __init__(self, vdir: Path, landscape: bool):
-        self.vdir, self.landscape = vdir, landscape
+    def __init__(self, vdir: Path, csr: bool):
+        self.vdir, self.csr = vdir, csr
         self.made: Path | None = None
 
     def __call__(self, source: Path) -> None:
         from trialsupp.display._escape import strip_controls
-        from trialsupp.publish.docx import html_to_docx
+        from trialsupp.publish.docx import html_to_docx, output_docx
+        from concurrent.futures import ThreadPoolExecutor
         html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
-        self.made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
-                                 landscape=self.landscape)
+        with ThreadPoolExecutor(max_workers=1) as pool:     # the whole document (the longest Pandoc run) first
+            whole = pool.submit(html_to_docx, html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
+                                landscape=self.csr)
+            if self.csr:
+                output_docx(html, self.vdir / "docx")
+            self.made = whole.result()
 
 
 def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = None) -> dict[str, Path]:
-    """``supplement.docx`` (unless ``made`` already, see ``EarlyWord``) and, for the CSR layout,
-    ``docx/<element>.docx`` per output table."""
+    """``supplement.docx`` and, for the CSR layout, ``docx/<element>.docx`` per output table,
+    unless ``made`` already (see ``EarlyWord``)."""
     from trialsupp.publish.docx import output_docx, supplement_docx
     html = vdir / "supplement.html"
-    written = {"docx": made or supplement_docx(html, vdir / "supplement.docx", landscape=csr)}
-    if csr:
-        output_docx(html, vdir / "docx")
+    if made is None:
+        made = supplement_docx(html, vdir / "supplement.docx", landscape=csr)
+        if csr:
+            output_docx(html, vdir / "docx")
     if not keep_html:
         html.unlink()
-    return written
+    return {"docx": made}
 
 
 def name_outputs(files: dict[str, Path], vdir: Path) -> dict[str, Path]:

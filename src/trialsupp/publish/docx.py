@@ -184,12 +184,14 @@ def output_file_stem(ident: str) -> str:
     return ident
 
 
-def output_docx(html_path: Path, out_dir: Path, *, landscape: bool = True) -> list[Path]:
-    """One DOCX per output element (the CSR layout): ``<out_dir>/t-14-1-01.docx`` etc."""
+def output_docx(html: Path | str, out_dir: Path, *, landscape: bool = True) -> list[Path]:
+    """One DOCX per output element (the CSR layout): ``<out_dir>/t-14-1-01.docx`` etc.
+    ``html``: the supplement page's path, or its text."""
     import os
     from concurrent.futures import ThreadPoolExecutor
     from trialsupp.publish.builtin import _pandoc
-    html = html_path.read_text(encoding="utf-8")
+    if isinstance(html, Path):
+        html = html.read_text(encoding="utf-8")
     jobs = []
     for ident, fragment in table_elements(html):
         if "<table" not in fragment:
