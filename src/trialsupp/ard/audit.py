@@ -162,19 +162,9 @@ LABEL_COLUMNS = ("group1_level", "group2_level", "variable_level")
 
 
 def _error_texts(ard: pd.DataFrame) -> list[str]:
-    """Texts of the ARD that tables print and that may hold digits: the NE reasons
-    (``error``, printed in footnotes: "SD needs at least 2 values") and the category
-    labels from the data (levels such as "Grade 3", an AE term "COVID 19"; purely numeric
-    levels are left out, so a bare number is never exempted). Numbers inside them are
-    accounted for by those rows."""
-    texts = set()
-    if "error" in ard.columns:
-        texts |= {str(e).strip().rstrip(".") for e in ard["error"] if isinstance(e, str) and e.strip()}
-    for col in LABEL_COLUMNS:
-        if col in ard.columns:
-            texts |= {v.strip() for v in ard[col] if isinstance(v, str) and re.search(r"\d", v)
-                      and not NUMBER.fullmatch(v.strip())}
-    return sorted(texts, key=len, reverse=True)
+    """Texts of the ARD that tables print and that may hold digits (``_row_texts``), longest
+    first. Numbers inside them are accounted for by those rows."""
+    return sorted({t for row in _row_texts(ard) for t in row}, key=len, reverse=True)
 
 
 def _stat_tokens(ard: pd.DataFrame) -> set[str]:
@@ -205,7 +195,10 @@ def _row_tokens(ard: pd.DataFrame) -> list[frozenset[str]]:
 
 
 def _row_texts(ard: pd.DataFrame) -> list[tuple[str, ...]]:
-    """Per row, the texts of ``_error_texts`` it contributes (same rules)."""
+    """Per row, the texts it contributes that tables print and that may hold digits: its NE
+    reason (``error``, printed in footnotes: "SD needs at least 2 values") and its category
+    labels from the data (levels such as "Grade 3", an AE term "COVID 19"; purely numeric
+    levels are left out, so a bare number is never exempted)."""
     per_row: list[list[str]] = [[] for _ in range(len(ard))]
     if "error" in ard.columns:
         for row, e in zip(per_row, ard["error"]):

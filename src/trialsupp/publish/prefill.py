@@ -105,7 +105,6 @@ def _expand(lines: list[str], path: Path, fmt: str, value, results: Path, includ
 def _inline(line: str, loc: str, fmt: str, value) -> str:
     if "{{<" not in line:
         return line
-    target = "html" if fmt == "html" else "typst"
 
     def ard(m):
         parts = m.group(1).split()
@@ -114,7 +113,7 @@ def _inline(line: str, loc: str, fmt: str, value) -> str:
         text = value(parts[1])
         if text is None:
             raise PublishError(f"{loc}: unknown ARD id '{parts[1]}' (not in the results store)")
-        return ard_markdown(parts[1], text, target)
+        return ard_markdown(parts[1], text, fmt)
 
     def outside_code(segment: str) -> str:
         kept: list[str] = []
