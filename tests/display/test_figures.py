@@ -1,4 +1,6 @@
 """Figures read everything from ARD rows and save byte-identical files."""
+import io
+
 import matplotlib.pyplot as plt
 import pytest
 
@@ -110,6 +112,56 @@ def test_figures_save_deterministically(tmp_path):
     for fmt in ("svg", "pdf", "png"):
         assert outs[0][fmt] == outs[1][fmt], fmt
     assert b"CreationDate" not in outs[0]["pdf"] and b"<dc:date>" not in outs[0]["svg"]
+
+
+def test_svg_pdf_png_share_one_padded_tight_box(tmp_path):
+    """One tight box (measured once, padded 0.03 in) gives the three files the same extent, and
+    that box is the one ``savefig(bbox_inches="tight")`` finds at 600 dpi."""
+    import io
+    import re
+    from PIL import Image
+    from pypdf import PdfReader
+    _, fig, _ = _km()
+    fig.tight_layout()                      # leaves a placeholder layout engine: restored after saving
+    engine = fig.get_layout_engine()
+    paths = save_figure(fig, "km", tmp_path)
+    assert fig.get_layout_engine() is engine
+    tight = io.BytesIO()
+    fig.savefig(tight, format="png", dpi=600, bbox_inches="tight", pad_inches=0.03)
+    plt.close(fig)
+    png = Image.open(paths["png"]).size
+    assert png == Image.open(tight).size
+    box = PdfReader(paths["pdf"]).pages[0].mediabox
+    svg = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', paths["svg"].read_text()).groups()
+    for w, h in ((float(box.width), float(box.height)), tuple(map(float, svg))):
+        # the PNG's pixel count is the box at 600 dpi rounded down: within a pixel (0.12 pt)
+        assert w == pytest.approx(png[0] * 72 / 600, abs=0.13) and h == pytest.approx(png[1] * 72 / 600, abs=0.13)
+
+
+def test_pdf_fonts_embedded_without_layout_tables(tmp_path):
+    """Fonts stay embedded as TrueType (Type 42 / CIDFontType2, FontFile2), subset without the
+    OpenType layout tables a PDF never reads. Fails if matplotlib stops subsetting through
+    ``fontTools.subset.load_font``, which ``lean_font_subsets`` wraps."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+    from trialsupp.display.figure_output import UNUSED_IN_PDF
+    load = subset.load_font
+    _, fig, _ = _km()
+    paths = save_figure(fig, "km", tmp_path)
+    plt.close(fig)
+    assert subset.load_font is load                       # unwrapped again after the save
+    fonts = []
+    for page_font in PdfReader(paths["pdf"]).pages[0]["/Resources"]["/Font"].values():
+        font = page_font.get_object()
+        assert font["/Subtype"] == "/Type0"
+        desc = font["/DescendantFonts"][0].get_object()
+        assert desc["/Subtype"] == "/CIDFontType2"
+        fonts.append(TTFont(io.BytesIO(desc["/FontDescriptor"]["/FontFile2"].get_data())))
+    assert fonts
+    for ttf in fonts:
+        assert {"glyf", "loca", "cmap", "hmtx"} <= set(ttf.keys())
+        assert not set(UNUSED_IN_PDF) & set(ttf.keys())
 
 
 def test_show_figure_displays_svg_with_ids(tmp_path, monkeypatch):
