@@ -138,6 +138,22 @@ def test_svg_pdf_png_share_one_padded_tight_box(tmp_path):
         assert w == pytest.approx(png[0] * 72 / 600, abs=0.13) and h == pytest.approx(png[1] * 72 / 600, abs=0.13)
 
 
+def test_png_holds_the_pixels_matplotlib_draws(tmp_path):
+    """The PNG is encoded by trialsupp (not Pillow) but holds exactly the pixels of matplotlib's
+    own 600 dpi PNG of the same box, at 600 dpi, with the fixed Software field."""
+    import numpy as np
+    from PIL import Image
+    from trialsupp.display.figure_output import tight_bbox
+    _, fig, _ = _km()
+    paths = save_figure(fig, "km", tmp_path)
+    ref = io.BytesIO()
+    fig.savefig(ref, format="png", dpi=600, bbox_inches=tight_bbox(fig))
+    plt.close(fig)
+    ours, theirs = Image.open(paths["png"]), Image.open(ref)
+    assert ours.mode == "RGB" and ours.info["Software"] == "trialsupp" and round(ours.info["dpi"][0]) == 600
+    assert np.array_equal(np.asarray(ours), np.asarray(theirs.convert("RGB")))
+
+
 def test_pdf_fonts_embedded_without_layout_tables(tmp_path):
     """Fonts stay embedded as TrueType (Type 42 / CIDFontType2, FontFile2), subset without the
     OpenType layout tables a PDF never reads. Fails if matplotlib stops subsetting through

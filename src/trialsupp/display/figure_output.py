@@ -5,8 +5,9 @@ removed from the metadata (SVG ``Date``, PDF ``CreationDate``), and the
 ``Creator``/``Software`` fields are fixed strings.
 
 Saving is kept cheap (it was a third of a cold render's kernel time): the tight bounding
-box is measured once and given to all three saves (which then share one extent), and the
-PDF's TrueType subsets leave out tables a PDF never reads.
+box is measured once and given to all three saves (which then share one extent), the
+PDF's TrueType subsets leave out tables a PDF never reads, and the PNG is encoded by
+:mod:`trialsupp.display.png` (same pixels as matplotlib's PNG, written 2-3x faster).
 """
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from typing import Optional, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.transforms import Bbox
 
 from .figures import figure_ard_ids, figure_legend
+from .png import encode_png
 
 __all__ = ["show_figure", "save_figure", "figure_svg"]
 
@@ -27,8 +30,9 @@ CREATOR = "trialsupp"
 MIME = "image/svg+xml"
 _RC = {"svg.hashsalt": "trialsupp", "svg.fonttype": "path", "pdf.fonttype": 42,
        "path.simplify": True}
-
-
+_META = {"svg": {"Date": None, "Creator": CREATOR},
+         "pdf": {"CreationDate": None, "ModDate": None, "Creator": CREATOR, "Producer": CREATOR},
+         "png": {"Software": CREATOR}}
 PAD_INCHES = 0.03
 PNG_DPI = 600
 
@@ -96,8 +100,11 @@ def lean_font_subsets():
     load = subset.load_font
 
     def load_font(font_file, options, *args, **kwargs):
-        options.drop_tables = [*options.drop_tables, *(t for t in UNUSED_IN_PDF if t not in options.drop_tables)]
-        return load(font_file, options, *args, **kwargs)
+        font = load(font_file, options, *args, **kwargs)
+        for tag in UNUSED_IN_PDF:      # before subsetting: it would decompile GSUB/GPOS even to drop them
+            if tag in font:
+                del font[tag]
+        return font
 
     subset.load_font = load_font
     try:
@@ -107,13 +114,30 @@ def lean_font_subsets():
 
 
 def _save(fig, target, fmt: str, dpi: int, bbox: Bbox | str = "tight") -> None:
-    meta = {"svg": {"Date": None, "Creator": CREATOR},
-            "pdf": {"CreationDate": None, "ModDate": None, "Creator": CREATOR, "Producer": CREATOR},
-            "png": {"Software": CREATOR}}[fmt]
+    meta = _META[fmt]
     lean = lean_font_subsets() if fmt == "pdf" else nullcontext()
     measured = _layout_done(fig) if isinstance(bbox, Bbox) else nullcontext()
     with mpl.rc_context(_RC), lean, measured:
-        fig.savefig(target, format=fmt, dpi=dpi, metadata=meta, bbox_inches=bbox, pad_inches=PAD_INCHES)
+        if fmt == "png" and isinstance(bbox, Bbox):
+            target.write(encode_png(_rgba(fig, dpi, bbox), dpi, meta))
+        else:
+            fig.savefig(target, format=fmt, dpi=dpi, metadata=meta, bbox_inches=bbox, pad_inches=PAD_INCHES)
+
+
+def _rgba(fig, dpi: int, bbox: Bbox) -> np.ndarray:
+    """The figure drawn by Agg at ``dpi`` within ``bbox``, as ``(height, width, 4)`` pixels.
+
+    The pixel size is read from the renderer that drew them (``draw_event``), not recomputed.
+    """
+    sizes = []
+    cid = fig.canvas.mpl_connect("draw_event", lambda e: sizes.append((e.renderer.height, e.renderer.width)))
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="rgba", dpi=dpi, bbox_inches=bbox, pad_inches=PAD_INCHES)
+    finally:
+        fig.canvas.mpl_disconnect(cid)
+    h, w = sizes[-1]
+    return np.frombuffer(buf.getbuffer(), np.uint8).reshape(int(h), int(w), 4)
 
 
 def figure_svg(fig) -> str:
