@@ -35,3 +35,10 @@ def test_translucent_pixels_keep_alpha():
 def test_same_pixels_same_bytes():
     px = _pixels(opaque=True)
     assert encode_png(px, 600) == encode_png(px.copy(), 600)
+
+
+def test_rows_compressed_band_by_band_decode_whole(monkeypatch):
+    import trialsupp.display.png as P
+    monkeypatch.setattr(P, "BAND", 5)              # 37 rows: 8 bands, the last one short
+    px = _pixels(opaque=False)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(P.encode_png(px, 600)))), px)

@@ -124,20 +124,26 @@ def _save(fig, target, fmt: str, dpi: int, bbox: Bbox | str = "tight") -> None:
             fig.savefig(target, format=fmt, dpi=dpi, metadata=meta, bbox_inches=bbox, pad_inches=PAD_INCHES)
 
 
-def _rgba(fig, dpi: int, bbox: Bbox) -> np.ndarray:
-    """The figure drawn by Agg at ``dpi`` within ``bbox``, as ``(height, width, 4)`` pixels.
+class _Discard(io.RawIOBase):
+    """A file that keeps nothing: the raw buffer savefig writes is read from the renderer."""
 
-    The pixel size is read from the renderer that drew them (``draw_event``), not recomputed.
-    """
-    sizes = []
-    cid = fig.canvas.mpl_connect("draw_event", lambda e: sizes.append((e.renderer.height, e.renderer.width)))
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        return len(memoryview(b))
+
+
+def _rgba(fig, dpi: int, bbox: Bbox) -> np.ndarray:
+    """The figure drawn by Agg at ``dpi`` within ``bbox``, as ``(height, width, 4)`` pixels:
+    the buffer of the renderer that drew them (caught by ``draw_event``), not a copy."""
+    drawn = []
+    cid = fig.canvas.mpl_connect("draw_event", lambda e: drawn.append(e.renderer))
     try:
-        buf = io.BytesIO()
-        fig.savefig(buf, format="rgba", dpi=dpi, bbox_inches=bbox, pad_inches=PAD_INCHES)
+        fig.savefig(_Discard(), format="rgba", dpi=dpi, bbox_inches=bbox, pad_inches=PAD_INCHES)
     finally:
         fig.canvas.mpl_disconnect(cid)
-    h, w = sizes[-1]
-    return np.frombuffer(buf.getbuffer(), np.uint8).reshape(int(h), int(w), 4)
+    return np.asarray(drawn[-1].buffer_rgba())
 
 
 def figure_svg(fig) -> str:

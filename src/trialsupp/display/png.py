@@ -15,6 +15,7 @@ import numpy as np
 __all__ = ["encode_png"]
 
 LEVEL = 3
+BAND = 256
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -31,15 +32,21 @@ def encode_png(rgba: np.ndarray, dpi: float, text: dict[str, str] | None = None,
     h, w, _ = rgba.shape
     opaque = bool((rgba[..., 3] == 255).all())
     channels = 3 if opaque else 4
-    rows = np.empty((h, 1 + w * channels), np.uint8)
-    rows[:, 0] = 0                                     # filter type 0 (None) on every row
-    view = rows[:, 1:].reshape(h, w, channels)
-    for c in range(channels):                          # channel by channel: 4x faster than one strided copy
-        view[..., c] = rgba[..., c]
+    z = zlib.compressobj(level)
+    idat = []
+    for top in range(0, h, BAND):                      # a band of rows at a time: little memory
+        band = rgba[top:top + BAND]
+        rows = np.empty((band.shape[0], 1 + w * channels), np.uint8)
+        rows[:, 0] = 0                                 # filter type 0 (None) on every row
+        view = rows[:, 1:].reshape(band.shape[0], w, channels)
+        for c in range(channels):                      # channel by channel: 4x faster than one strided copy
+            view[..., c] = band[..., c]
+        idat.append(z.compress(rows))
+    idat.append(z.flush())
     ppm = int(dpi / 0.0254 + 0.5)
     out = [b"\x89PNG\r\n\x1a\n",
            _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2 if opaque else 6, 0, 0, 0)),
            _chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1))]
     out += [_chunk(b"tEXt", k.encode("latin-1") + b"\0" + v.encode("latin-1")) for k, v in (text or {}).items()]
-    out += [_chunk(b"IDAT", zlib.compress(rows, level)), _chunk(b"IEND", b"")]
+    out += [_chunk(b"IDAT", b"".join(idat)), _chunk(b"IEND", b"")]
     return b"".join(out)
