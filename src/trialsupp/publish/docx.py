@@ -59,7 +59,25 @@ def _clean(html: str) -> str:
     html = re.sub(r'<div[^>]*class="[^"]*ts-popup[^"]*"[^>]*>.*?</div>', "", html, flags=re.S)
     # the collapsed list of a figure's ARD ids: interactive HTML only (the PDF prints its source line)
     html = re.sub(r'<details class="ts-ard-list">.*?</details>', "", html, flags=re.S)
+    html = _SPAN.sub(_bare_span, html)
     return re.sub(r"(<table\b[^>]*>)(.*?)(</table>)", _colgroup, html, flags=re.S)
+
+
+_SPAN = re.compile(r"<span\b([^>]*)>")
+_SPAN_ATTR = re.compile(r'\s([\w:-]+)="([^"]*)"')
+
+
+def _bare_span(m: re.Match) -> str:
+    """A statistic's span without what only the web page uses (ARD ids, keyboard focus, the
+    ``ts-*`` classes and the decimal-alignment widths), which Pandoc's DOCX writer ignores
+    but its HTML reader would parse: half the page's bytes. Other spans are kept as they are."""
+    attrs = _SPAN_ATTR.findall(m.group(1))
+    if not all(k in ("class", "style", "tabindex", "data-ard") for k, _v in attrs):
+        return m.group(0)
+    classes = [v for k, v in attrs if k == "class"]
+    if not classes or not all(c.startswith("ts-") for c in classes[0].split()):
+        return m.group(0)
+    return "<span>"
 
 
 def _colgroup(m: re.Match) -> str:
