@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 DOCUMENT = "word/document.xml"
 RELS = "word/_rels/document.xml.rels"
+NOTE_RELS = "word/_rels/footnotes.xml.rels"
 _REF = re.compile(r'\br:(?:id|embed|link|pict)="([^"]+)"')
 _REL = re.compile(r"<Relationship\b[^>]*/>")
 _NUM = re.compile(r'<w:num w:numId="(\d+)"\s*>.*?</w:num>', re.S)
@@ -85,11 +86,13 @@ class WholeDocx:
         parts[DOCUMENT] = document.encode("utf-8")
         # package-level relationships (styles, footer, ...) and those the element uses
         used = set(_REF.findall(document))
-        rels = parts[RELS].decode("utf-8")
-        dropped = [r for r in _REL.findall(rels) if _attr(r, "Id") in self.doc_refs - used]
-        for rel in dropped:
-            rels = rels.replace(rel, "", 1)
-        parts[RELS] = rels.encode("utf-8")
+        dropped = [r for r in _REL.findall(parts[RELS].decode("utf-8")) if _attr(r, "Id") in self.doc_refs - used]
+        for name in (RELS, NOTE_RELS):          # Pandoc lists the links for the notes too
+            if name in parts:
+                rels = parts[name].decode("utf-8")
+                for rel in dropped:
+                    rels = rels.replace(rel, "")
+                parts[name] = rels.encode("utf-8")
         types = parts["[Content_Types].xml"].decode("utf-8")
         for rel in dropped:
             part = "word/" + _attr(rel, "Target")
