@@ -70,7 +70,7 @@ _SPAN_ATTR = re.compile(r'\s([\w:-]+)="([^"]*)"')
 def _bare_span(m: re.Match) -> str:
     """A statistic's span without what only the web page uses (ARD ids, keyboard focus, the
     ``ts-*`` classes and the decimal-alignment widths), which Pandoc's DOCX writer ignores
-    but its HTML reader would parse: half the page's bytes. Other spans are kept as they are."""
+    but its HTML reader would parse: two thirds of the page's bytes. Other spans are kept as they are."""
     attrs = _SPAN_ATTR.findall(m.group(1))
     if not all(k in ("class", "style", "tabindex", "data-ard") for k, _v in attrs):
         return m.group(0)
