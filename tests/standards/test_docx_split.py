@@ -5,6 +5,7 @@ element. Each cut document must read exactly as Pandoc's document of the element
 from __future__ import annotations
 
 import base64
+import hashlib
 import zipfile
 
 from trialsupp.publish.docx import fragment_docx, html_to_docx, output_docx, output_elements
@@ -57,7 +58,7 @@ def test_cut_documents_read_as_pandoc_on_the_element_alone(tmp_path, monkeypatch
     short, long_ = (docx_layout(p)["blocks"] for p in made)
     assert [b[3] for b in short if b[0] == "p" and b[3]] == ["decimal", "decimal"]
     assert ["https://example.org/x", "#t-short"] in [b[4] for b in short if b[0] == "p"]
-    assert [b[5] for b in long_ if b[0] == "p" and b[5]] == [[__import__("hashlib").sha1(base64.b64decode(PNG)).hexdigest()]]
+    assert [b[5] for b in long_ if b[0] == "p" and b[5]] == [[hashlib.sha1(base64.b64decode(PNG)).hexdigest()]]
     assert not [n for n in zipfile.ZipFile(made[0]).namelist() if n.startswith("word/media/")]
 
 
@@ -73,3 +74,14 @@ def test_a_whole_document_of_another_layout_is_not_cut(tmp_path):
     portrait = html_to_docx(PAGE, tmp_path / "portrait.docx", landscape=False)
     made = output_docx(PAGE, tmp_path / "cut", whole=portrait)
     assert all(b'w:orient="landscape"' in zipfile.ZipFile(p).read("word/document.xml") for p in made)
+
+
+def test_an_element_missing_from_the_whole_is_made_by_pandoc_alone(tmp_path):
+    start = PAGE.index('<section id="table-14-2.01')
+    partial = PAGE[:start] + PAGE[PAGE.index("</section>", start) + len("</section>"):]
+    whole = html_to_docx(partial, tmp_path / "partial.docx", landscape=True)
+    made = output_docx(PAGE, tmp_path / "cut", whole=whole)
+    jobs = output_elements(PAGE, tmp_path / "direct")
+    fragment_docx(jobs, landscape=True)
+    assert [docx_layout(p) for p in made] == [docx_layout(j[2]) for j in jobs]
+    assert "Table 14-2.01 Long" in [b[2] for b in docx_layout(made[1])["blocks"] if b[0] == "p"]
