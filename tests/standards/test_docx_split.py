@@ -32,8 +32,10 @@ PAGE = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name
 
 
 def test_long_ids_are_bookmarked_as_pandoc_does():
-    assert bookmark_name("t-short") == "t-short"
-    # Pandoc 3: 'X' + SHA-1 hex without its first digit, for ids of 40 characters or more
+    assert bookmark_name("t-short") == "t-short" and bookmark_name("b" * 40) == "b" * 40
+    assert bookmark_name("c" * 41) == "X63818639f1b97ad1adcd79efba8943cc073d9ce"      # as Pandoc 3.9 wrote them
+    assert bookmark_name("1abc") == "X1ad43d75ba33f5f8a8956ad2118d0b62f840fa2"
+    # 'X' + SHA-1 hex without its first digit, for ids longer than 40 characters
     assert bookmark_name("table-14-3.01-primary-endpoint-analysis-adas-cog-11---change-from-baseline-to-week-24"
                          "---locf") == "X1dc6b1d329ab3e6800a7f97a9a68dab4c64dd8c"
 

@@ -1,12 +1,13 @@
 """One DOCX per output element, cut from the whole document Pandoc has already written.
 
 Pandoc writes each output section of the supplement between a bookmark named after the
-section's id (``toBookmarkName``: the id itself, or ``X`` + SHA-1 when it is 40 characters or
-longer) and that bookmark's end. The body between them, with the whole document's final
-section properties (page size, footer), styles, settings, and only the relationships, media
-and list definitions that body uses, is the package Pandoc writes when given the element's
-HTML alone with the same reference document: same paragraphs, tables and page setup, for one
-Pandoc run instead of one per element (``tests/standards/test_docx_csr.py`` compares them).
+section's id (``toBookmarkName``: the id itself, or ``X`` + SHA-1 when it is longer than 40
+characters or starts with no letter) and that bookmark's end. The body between them, with the
+whole document's final section properties (page size, footer), styles, settings, and only the
+relationships, media and list definitions that body uses, is the package Pandoc writes when
+given the element's HTML alone with the same reference document: same paragraphs, tables and
+page setup, for one Pandoc run instead of one per element (``tests/standards/test_docx_csr.py``
+and ``test_docx_split.py`` compare them). An element not found is left to Pandoc.
 Zip entries keep the whole document's order and dates (``SOURCE_DATE_EPOCH``).
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ _UNCUT = re.compile(r"<w:(?:footnoteReference|endnoteReference|commentReference|
 
 def bookmark_name(ident: str) -> str:
     """The bookmark Pandoc's DOCX writer gives an element id (``toBookmarkName``)."""
-    if ident[:1].isalpha() and len(ident) < 40:
+    if ident[:1].isalpha() and len(ident) <= 40:
         return ident
     return "X" + hashlib.sha1(ident.encode("utf-8")).hexdigest()[1:]
 
@@ -45,7 +46,7 @@ def _attr(tag: str, name: str) -> str:
 
 
 class WholeDocx:
-    """The whole document's parts, read once; ``element`` cuts one element's package."""
+    """The whole document's parts, read once; ``body`` finds an element, ``package`` makes its DOCX."""
 
     def __init__(self, path: Path):
         with zipfile.ZipFile(path) as z:
