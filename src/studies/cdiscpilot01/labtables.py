@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from trialsupp.ard.fmt import CSR, FormatRules
-from trialsupp.display import Table, cell, select
+from trialsupp.display import ArdIndex, Table, cell, select
 from trialsupp.display.table import header_cell
 
 from .common import ARM_SHORT, ARMS
@@ -47,16 +47,18 @@ def t_lab_summary(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]],
         t = (t.add_column(f"{arm}|N", "N").add_column(f"{arm}|v", "Mean (SD)")
               .add_column(f"{arm}|c", "Change\nfrom Bsln\nMean (SD)"))
         t = arm_spanner(t, hdr, arm, [f"{arm}|N", f"{arm}|v", f"{arm}|c"], rules)
+    by_id = ArdIndex(placed, "analysis_id")
     for group, labels in groups.items():
         t = t.add_group(group)
         for pc, label in labels.items():
-            p = select(placed, analysis_id=f"lab-{pc.lower()}")
+            p = by_id.select(analysis_id=f"lab-{pc.lower()}")
+            at = ArdIndex(p, "variable", "group1_level", "group2_level")
             t = t.add_heading(label)
             for vis in dict.fromkeys(select(p, variable="AVAL")["group2_level"]):
                 cells = {}
                 for arm in ARMS:
-                    a = select(p, variable="AVAL", group1_level=arm, group2_level=vis)
-                    c = select(p, variable="CHG", group1_level=arm, group2_level=vis)
+                    a = at.select(variable="AVAL", group1_level=arm, group2_level=vis)
+                    c = at.select(variable="CHG", group1_level=arm, group2_level=vis)
                     if not len(a) or select(a, stat_name="N")["stat"].iloc[0] == 0:
                         continue
                     cells[f"{arm}|N"] = cell(a, "{N}", rules=rules)
@@ -78,14 +80,16 @@ def t_lab_range(placed: pd.DataFrame, groups: Mapping[str, Sequence[str]], names
             t = t.add_column(f"{arm}|{c}", lab)
         t = arm_spanner(t, hdr, arm, [f"{arm}|{c}" for c, _ in cats], rules)
     t = t.add_column("p", "p-val\n[1]")
+    by_id = ArdIndex(placed, "analysis_id")
     for group, params in groups.items():
         t = t.add_group(group)
         for pc in params:
-            p = select(placed, analysis_id=f"{prefix}-{pc.lower()}")
+            p = by_id.select(analysis_id=f"{prefix}-{pc.lower()}")
+            at = ArdIndex(p, "group1_level", "variable_level")
             cells = {}
             for arm in ARMS:
                 for c, _ in cats:
-                    cells[f"{arm}|{c}"] = _n_pct(select(p, group1_level=arm, variable_level=c), rules)
+                    cells[f"{arm}|{c}"] = _n_pct(at.select(group1_level=arm, variable_level=c), rules)
             pv = select(p, stat_name="p.value")
             cells["p"] = cell(pv, "{p.value}", rules=rules) if len(pv) else ""
             t = t.add_row(names[pc], cells, ard=p)
@@ -107,10 +111,11 @@ def _shift_columns(t: Table, hdr: pd.DataFrame, rules: FormatRules) -> Table:
 def _shift_rows(t: Table, p: pd.DataFrame, rules: FormatRules, label_n: str, drop_empty_high: bool,
                 extra: dict | None = None) -> Table:
     """Rows n, Normal, High of one shift block (``p``: ARD of one test [and visit])."""
+    at = ArdIndex(p, "group1_level", "group2_level", "variable_level")
     cells = {}
     for arm in ARMS:
         for b in ("N", "H"):
-            sub = select(p, group1_level=arm, group2_level=b, variable_level="N", stat_name="N")
+            sub = at.select(group1_level=arm, group2_level=b, variable_level="N", stat_name="N")
             cells[f"{arm}|{b}"] = cell(sub, "{N}", rules=rules) if len(sub) else "0"
     t = t.add_row(label_n, cells | (extra or {}), indent=1, ard=p)
     for to, tl in (("N", "Normal"), ("H", "High")):
@@ -120,7 +125,7 @@ def _shift_rows(t: Table, p: pd.DataFrame, rules: FormatRules, label_n: str, dro
         cells = {}
         for arm in ARMS:
             for b in ("N", "H"):
-                cells[f"{arm}|{b}"] = _n_pct(select(p, group1_level=arm, group2_level=b, variable_level=to), rules)
+                cells[f"{arm}|{b}"] = _n_pct(at.select(group1_level=arm, group2_level=b, variable_level=to), rules)
         t = t.add_row(tl, cells, indent=2, ard=p)
     return t
 
@@ -131,12 +136,13 @@ def t_lab_shift_visit(placed: pd.DataFrame, groups: Mapping[str, Sequence[str]],
     t = _shift_columns(Table("Shifts of Laboratory Values During Treatment, Categorized Based on Threshold "
                              "Ranges, by Visit", stub_header="Test / Week / Shift to", landscape=True,
                              rules=rules), hdr, rules)
+    by_id = ArdIndex(placed, "analysis_id")
     for group, params in groups.items():
         t = t.add_group(group)
         for pc in params:
             t = t.add_heading(names[pc])
             for vis in visits:
-                p = select(placed, analysis_id=f"shiftvis-{pc.lower()}-{vis.split()[-1]}")
+                p = by_id.select(analysis_id=f"shiftvis-{pc.lower()}-{vis.split()[-1]}")
                 t = _shift_rows(t, p, rules, f"Week {vis.split()[-1]}: n", drop_empty_high=True)
     return t.footnote("Shift from the baseline range category to the category at the visit; percentages are "
                       "of n, the records of the arm with that baseline category at the visit. " + COUNT_RULE)
@@ -149,10 +155,11 @@ def t_lab_shift(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], h
     t = _shift_columns(Table("Shifts of Laboratory Values During Treatment, Categorized Based on Threshold "
                              "Ranges", stub_header="Test / Shift to", landscape=True, rules=rules), hdr, rules)
     t = t.add_column("p", "p-value\n[1]")
+    by_id = ArdIndex(placed, "analysis_id")
     for group, labels in groups.items():
         t = t.add_group(group)
         for pc, label in labels.items():
-            p = select(placed, analysis_id=f"shift-{pc.lower()}")
+            p = by_id.select(analysis_id=f"shift-{pc.lower()}")
             t = t.add_heading(label)
             pv = select(p, stat_name="p.value")
             extra = {"p": cell(pv, "{p.value}", rules=rules) if len(pv) else ""}

@@ -43,7 +43,7 @@ from ._table_data import (Cell, Column, Footnote, Location, Row, Spanner, Stat,
 
 __all__ = ["Table", "cell", "fill", "MissingStatError", "AmbiguousStatError",
            "NotPlacedError", "at_title", "at_stub", "at_column", "at_spanner", "at_row",
-           "at_cell", "select"]
+           "at_cell", "select", "ArdIndex"]
 
 
 class MissingStatError(KeyError):
@@ -127,6 +127,45 @@ def select(ard: pd.DataFrame, **where: Any) -> pd.DataFrame:
     return ard[mask]
 
 
+class ArdIndex:
+    """The rows of an ARD grouped once by key columns, for tables that look up thousands of cells.
+
+    ``ArdIndex(ard, "analysis_id").select(analysis_id="lab-alt", stat_name="N")`` returns what
+    ``select(ard, analysis_id="lab-alt", stat_name="N")`` returns (same rows, same order), but
+    finds the key's rows in a dict instead of building a mask over the whole ARD; other
+    conditions filter those rows only. Exact ``select`` semantics are kept by falling back to
+    ``select`` whenever the fast path could differ: a key column holding values other than
+    strings (``select`` also matches ``1`` with ``1.0`` there), a list of wanted values, or a
+    condition that leaves a key column out.
+    """
+
+    def __init__(self, ard: pd.DataFrame, *cols: str):
+        missing = [c for c in cols if c not in ard.columns]
+        if missing:
+            raise KeyError(f"ARD has no column {missing[0]!r}")
+        self.ard, self.cols = ard, cols
+        arrays = [ard[c].to_numpy(dtype=object) for c in cols]
+        # select's fast path compares such columns as strings (missing values match None only)
+        self._exact = all(infer_dtype(a, skipna=True) in ("string", "empty") for a in arrays)
+        self._rows: dict[tuple, np.ndarray] = {}
+        if self._exact:
+            keys = zip(*[[None if _isnull(v) else v for v in a] for a in arrays])
+            groups: dict[tuple, list[int]] = {}
+            for i, key in enumerate(keys):
+                groups.setdefault(key, []).append(i)
+            self._rows = {k: np.asarray(v, dtype=np.intp) for k, v in groups.items()}
+
+    def select(self, **where: Any) -> pd.DataFrame:
+        keyed = [where.get(c) for c in self.cols]
+        if (not self._exact or any(c not in where for c in self.cols)
+                or any(isinstance(w, (list, tuple, set)) for w in keyed)):
+            return select(self.ard, **where)
+        rest = {c: w for c, w in where.items() if c not in self.cols}
+        pos = self._rows.get(tuple(None if w is None else str(w) for w in keyed))
+        sub = self.ard.iloc[pos if pos is not None else np.zeros(0, dtype=np.intp)]
+        return select(sub, **rest) if rest else sub
+
+
 def _describe(ard: pd.DataFrame) -> str:
     """'TRT01P=Placebo, variable=AGE' for the key columns that are constant in ``ard``."""
     bits = []
@@ -154,8 +193,12 @@ class _Rows:
 
     def __init__(self, ard: pd.DataFrame):
         self.ard = ard
-        self.names = ard["stat_name"].to_numpy(dtype=object)
-        self.cols = {c: ard[c].to_numpy(dtype=object) for c in self._COLS if c in ard.columns}
+        # one conversion of the frame (a Series per column cost most of a small cell's fill)
+        cols = [c for c in self._COLS if c in ard.columns]
+        values = ard.to_numpy(dtype=object)
+        where = ard.columns.get_indexer(cols)
+        self.cols = {c: values[:, i] for c, i in zip(cols, where)}
+        self.names = self.cols["stat_name"] if "stat_name" in self.cols else ard["stat_name"].to_numpy(dtype=object)
 
     def has(self, name: str) -> bool:
         return bool((self.names == name).any())
