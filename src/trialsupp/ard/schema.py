@@ -165,7 +165,12 @@ def cells_frame(cells: Iterable[list[dict[str, Any]]]) -> pd.DataFrame:
 
 def _object_stat(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep ``stat`` an object column so None never turns into NaN (mixed types allowed)."""
-    stat = frame["stat"].astype(object)
+    col = frame["stat"]
+    if col.dtype == object:
+        values = col.to_numpy()
+        if all(v is None for v in values[pd.isna(values)]):
+            return frame       # no NaN to turn into None (most frames: skips rebuilding the column)
+    stat = col.astype(object)
     frame["stat"] = stat.where(stat.notna(), None)
     return frame
 

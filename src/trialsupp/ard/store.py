@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from trialsupp.ard.fmt import JAMA, FormatRules, format_stat
@@ -95,6 +96,9 @@ def unique_ids(output: str, analysis_id: str, rows: list[Mapping[str, Any]]) -> 
     return ids
 
 
+_ID_COLUMNS = ("group1_level", "group2_level", "variable", "variable_level", "stat_name")
+
+
 def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
           rules: FormatRules = JAMA, params: Mapping[str, Any] | None = None,
           inputs: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -103,17 +107,34 @@ def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
     if not len(ard):
         return pd.DataFrame(columns=ARD_COLUMNS)
     n = len(ard)
-    # the id reads these columns only (records of the whole row cost seconds per lab table)
-    ids = unique_ids(output, analysis_id, ard[["group1_level", "group2_level", "variable", "variable_level",
-                                               "stat_name"]].to_dict("records"))
-    placement = {"id": ids, "output_id": [output] * n, "analysis_id": [analysis_id] * n,
-                 "population": [population] * n,
+    # read once as objects (a pandas access per column and row cost most of place's time)
+    values = ard.to_numpy(dtype=object)
+    col = {c: values[:, i] for i, c in enumerate(ard.columns)}
+    keys = [col[c] for c in _ID_COLUMNS]
+    if all(v is None or type(v) is str for k in keys for v in k):
+        records = [dict(zip(_ID_COLUMNS, r)) for r in zip(*keys)]
+    else:   # to_dict boxes numpy scalars as Python numbers: the ids read those
+        records = ard[list(_ID_COLUMNS)].to_dict("records")
+    placement = {"id": unique_ids(output, analysis_id, records), "output_id": output,
+                 "analysis_id": analysis_id, "population": population,
                  "stat_fmt": [format_stat(v, f, rules) for v, f in zip(ard["stat"], ard["fmt"])],
-                 "notebook": [None] * n, "cell_id": [None] * n,
-                 "inputs": [dict(inputs or {})] * n, "params": [dict(params or {})] * n}
-    # one frame built from columns (a column set at a time on a copy was most of place's time)
-    out = pd.DataFrame({c: pd.Series(placement[c], index=ard.index, dtype=object) if c in placement else ard[c]
-                        for c in ARD_COLUMNS}, index=ard.index)
+                 "notebook": None, "cell_id": None}
+    if all(dt == object for dt in ard.dtypes):
+        # one object array in schema order: the frame place used to build a column at a time
+        out_values = np.empty((n, len(ARD_COLUMNS)), dtype=object)
+        for j, c in enumerate(ARD_COLUMNS):
+            if c in ("inputs", "params"):
+                out_values[:, j] = [dict((inputs if c == "inputs" else params) or {})] * n
+            else:
+                out_values[:, j] = placement[c] if c in placement else col[c]
+        out = pd.DataFrame(out_values, columns=ARD_COLUMNS, index=ard.index)
+    else:      # typed columns (e.g. a float stat) keep their dtype
+        out = ard.copy()
+        for c, v in placement.items():
+            out[c] = v
+        out["inputs"] = [dict(inputs or {})] * n
+        out["params"] = [dict(params or {})] * n
+        out = out.reindex(columns=ARD_COLUMNS)
     dups = out["id"][out["id"].duplicated(keep=False)]
     if len(dups):
         raise ARDError(f"output {output!r}, analysis {analysis_id!r}: rows share ids "
