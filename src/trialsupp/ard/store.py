@@ -150,7 +150,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({str, int, float, bool, dict, list, type(None)})
+
+
 def to_records(placed: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = [placed[c].tolist() for c in ARD_COLUMNS]
+    if all(type(v) in _PLAIN for col in cols for v in col):
+        # Python values already (the usual case): only NaN becomes None, read column-wise
+        cols = [[None if type(v) is float and v != v else v for v in col] for col in cols]
+        return [dict(zip(ARD_COLUMNS, row)) for row in zip(*cols)]
     return [{c: _jsonable(r[c]) for c in ARD_COLUMNS} for r in placed.to_dict("records")]
 
 
