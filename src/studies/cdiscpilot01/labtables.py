@@ -29,11 +29,11 @@ def arm_spanner(t: Table, hdr: pd.DataFrame, arm: str, keys: Sequence[str], rule
 
 def _n_pct(sub: pd.DataFrame, rules: FormatRules, zero_pct: bool = False):
     """Shell style: "n (pct%)"; a zero count prints "0" (lab shells) or "0 (0%)" (``zero_pct``)."""
-    n = select(sub, stat_name="n")
-    if not len(n):
+    is_n = sub["stat_name"].to_numpy(dtype=object) == "n"     # select(sub, stat_name="n"), as an array
+    if not is_n.any():
         return "0"
-    if n["stat"].iloc[0] == 0 and not zero_pct:
-        return cell(n, "{n}", rules=rules)
+    if sub["stat"].to_numpy(dtype=object)[is_n][0] == 0 and not zero_pct:
+        return cell(sub[is_n], "{n}", rules=rules)
     return cell(sub, "{n} ({p}%)", rules=rules)
 
 

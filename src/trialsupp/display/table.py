@@ -148,6 +148,7 @@ class ArdIndex:
         # select's fast path compares such columns as strings (missing values match None only)
         self._exact = all(infer_dtype(a, skipna=True) in ("string", "empty") for a in arrays)
         self._rows: dict[tuple, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
         if self._exact:
             keys = zip(*[[None if _isnull(v) else v for v in a] for a in arrays])
             groups: dict[tuple, list[int]] = {}
@@ -160,10 +161,16 @@ class ArdIndex:
         if (not self._exact or any(c not in where for c in self.cols)
                 or any(isinstance(w, (list, tuple, set)) for w in keyed)):
             return select(self.ard, **where)
-        rest = {c: w for c, w in where.items() if c not in self.cols}
         pos = self._rows.get(tuple(None if w is None else str(w) for w in keyed))
-        sub = self.ard.iloc[pos if pos is not None else np.zeros(0, dtype=np.intp)]
-        return select(sub, **rest) if rest else sub
+        pos = pos if pos is not None else np.zeros(0, dtype=np.intp)
+        for col, want in where.items():     # other conditions: on the key's rows, one take at the end
+            if col not in self.cols:
+                if col not in self._values:
+                    if col not in self.ard.columns:
+                        raise KeyError(f"ARD has no column {col!r}")
+                    self._values[col] = self.ard[col].to_numpy(dtype=object)
+                pos = pos[_column_hit(self._values[col][pos], want)]
+        return self.ard.iloc[pos]
 
 
 def _describe(ard: pd.DataFrame) -> str:
@@ -194,10 +201,9 @@ class _Rows:
     def __init__(self, ard: pd.DataFrame):
         self.ard = ard
         # one conversion of the frame (a Series per column cost most of a small cell's fill)
-        cols = [c for c in self._COLS if c in ard.columns]
+        at = {c: i for i, c in enumerate(ard.columns)}
         values = ard.to_numpy(dtype=object)
-        where = ard.columns.get_indexer(cols)
-        self.cols = {c: values[:, i] for c, i in zip(cols, where)}
+        self.cols = {c: values[:, at[c]] for c in self._COLS if c in at}
         self.names = self.cols["stat_name"] if "stat_name" in self.cols else ard["stat_name"].to_numpy(dtype=object)
 
     def has(self, name: str) -> bool:
