@@ -113,6 +113,13 @@ def ard_records(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
 
 
 _PLAIN_STAT = (str, int, float, np.integer, np.floating)   # missing only as None or NaN
+def _objects(values: list) -> np.ndarray:
+    """A 1-D object array holding ``values`` as they are (a list or tuple value stays one element)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+_NUMBERS = frozenset({int, float, type(None)})
+_INT64 = 2 ** 63
 
 
 def ard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -124,7 +131,7 @@ def ard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
         # leave it (a frame from records, inferred then cast, cost ~1 ms per tabulation)
         values = np.empty((len(records), len(RESULT_COLUMNS)), dtype=object)
         for j, c in enumerate(RESULT_COLUMNS):
-            values[:, j] = [None if v != v else v for v in cols[c]] if c == "stat" else cols[c]  # NaN
+            values[:, j] = _objects([None if v != v else v for v in cols[c]] if c == "stat" else cols[c])
         return pd.DataFrame(values, columns=RESULT_COLUMNS)
     frame = pd.DataFrame(records, columns=RESULT_COLUMNS).astype(object)
     frame["stat"] = pd.Series(cols["stat"], dtype=object, index=frame.index)
@@ -154,13 +161,20 @@ def cells_frame(cells: Iterable[list[dict[str, Any]]]) -> pd.DataFrame:
             continue
         records += cell
         vals = [r["stat"] for r in cell]
-        inferred = pd.Series(vals).astype(object).tolist() if len(set(map(type, vals))) > 1 else vals
+        types = set(map(type, vals))
+        if len(types) < 2:
+            inferred = vals
+        elif types <= _NUMBERS and all(-_INT64 <= v < _INT64 for v in vals if type(v) is int):
+            inferred = [v if v is None else float(v) for v in vals]   # what pandas infers: float64
+        else:
+            inferred = pd.Series(vals).astype(object).tolist()
         stats += [None if isinstance(v, float) and v != v else v for v in inferred]
     if not records:
         return empty_ard()
-    frame = pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=object) for c in RESULT_COLUMNS})
-    frame["stat"] = pd.Series(stats, dtype=object)
-    return frame
+    values = np.empty((len(records), len(RESULT_COLUMNS)), dtype=object)   # one block, objects as given
+    for j, c in enumerate(RESULT_COLUMNS):
+        values[:, j] = _objects(stats if c == "stat" else [r[c] for r in records])
+    return pd.DataFrame(values, columns=RESULT_COLUMNS)
 
 
 def _object_stat(frame: pd.DataFrame) -> pd.DataFrame:
