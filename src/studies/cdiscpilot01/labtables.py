@@ -53,18 +53,20 @@ def t_lab_summary(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]],
         for pc, label in labels.items():
             p = by_id.select(analysis_id=f"lab-{pc.lower()}")
             at = ArdIndex(p, "variable", "group1_level", "group2_level")
+            at_visit = ArdIndex(p, "group2_level")
             t = t.add_heading(label)
             for vis in dict.fromkeys(select(p, variable="AVAL")["group2_level"]):
                 cells = {}
                 for arm in ARMS:
                     a = at.select(variable="AVAL", group1_level=arm, group2_level=vis)
                     c = at.select(variable="CHG", group1_level=arm, group2_level=vis)
-                    if not len(a) or select(a, stat_name="N")["stat"].iloc[0] == 0:
+                    if not len(a) or at.select(variable="AVAL", group1_level=arm, group2_level=vis,
+                                               stat_name="N")["stat"].iloc[0] == 0:
                         continue
                     cells[f"{arm}|N"] = cell(a, "{N}", rules=rules)
                     cells[f"{arm}|v"] = cell(a, "{mean} ({sd})", rules=rules)
                     cells[f"{arm}|c"] = cell(c, "{mean} ({sd})", rules=rules) if len(c) else ""
-                t = t.add_row(str(vis), cells, indent=1, ard=select(p, group2_level=vis))
+                t = t.add_row(str(vis), cells, indent=1, ard=at_visit.select(group2_level=vis))
     return (t.footnote("[1] End of treatment is the last on-treatment value (AENTMTFL = Y).")
              .footnote("NOTE: " + COUNT_RULE.replace("normal range indicator", "value")))
 
