@@ -27,14 +27,15 @@ def arm_spanner(t: Table, hdr: pd.DataFrame, arm: str, keys: Sequence[str], rule
     return t.spanner(header_cell(sub, f"{name} (N={{N}})", rules=rules), list(keys))
 
 
-def _n_pct(sub: pd.DataFrame, rules: FormatRules, zero_pct: bool = False):
-    """Shell style: "n (pct%)"; a zero count prints "0" (lab shells) or "0 (0%)" (``zero_pct``)."""
-    is_n = sub["stat_name"].to_numpy(dtype=object) == "n"     # select(sub, stat_name="n"), as an array
-    if not is_n.any():
+def _n_pct(at: ArdIndex, rules: FormatRules, zero_pct: bool = False, **where):
+    """Shell style: "n (pct%)" of the rows ``where``; a zero count prints "0" (lab shells) or
+    "0 (0%)" (``zero_pct``)."""
+    n = at.values("stat", stat_name="n", **where)
+    if not len(n):
         return "0"
-    if sub["stat"].to_numpy(dtype=object)[is_n][0] == 0 and not zero_pct:
-        return cell(sub[is_n], "{n}", rules=rules)
-    return cell(sub, "{n} ({p}%)", rules=rules)
+    if n[0] == 0 and not zero_pct:
+        return at.cell("{n}", rules=rules, stat_name="n", **where)
+    return at.cell("{n} ({p}%)", rules=rules, **where)
 
 
 def t_lab_summary(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], hdr: pd.DataFrame,
@@ -58,14 +59,13 @@ def t_lab_summary(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]],
             for vis in dict.fromkeys(select(p, variable="AVAL")["group2_level"]):
                 cells = {}
                 for arm in ARMS:
-                    a = at.select(variable="AVAL", group1_level=arm, group2_level=vis)
-                    c = at.select(variable="CHG", group1_level=arm, group2_level=vis)
-                    if not len(a) or at.select(variable="AVAL", group1_level=arm, group2_level=vis,
-                                               stat_name="N")["stat"].iloc[0] == 0:
+                    a = dict(variable="AVAL", group1_level=arm, group2_level=vis)
+                    c = dict(variable="CHG", group1_level=arm, group2_level=vis)
+                    if not len(at.values("stat", **a)) or at.values("stat", stat_name="N", **a)[0] == 0:
                         continue
-                    cells[f"{arm}|N"] = cell(a, "{N}", rules=rules)
-                    cells[f"{arm}|v"] = cell(a, "{mean} ({sd})", rules=rules)
-                    cells[f"{arm}|c"] = cell(c, "{mean} ({sd})", rules=rules) if len(c) else ""
+                    cells[f"{arm}|N"] = at.cell("{N}", rules=rules, **a)
+                    cells[f"{arm}|v"] = at.cell("{mean} ({sd})", rules=rules, **a)
+                    cells[f"{arm}|c"] = at.cell("{mean} ({sd})", rules=rules, **c) if len(at.values("stat", **c)) else ""
                 t = t.add_row(str(vis), cells, indent=1, ard=at_visit.select(group2_level=vis))
     return (t.footnote("[1] End of treatment is the last on-treatment value (AENTMTFL = Y).")
              .footnote("NOTE: " + COUNT_RULE.replace("normal range indicator", "value")))
@@ -91,7 +91,7 @@ def t_lab_range(placed: pd.DataFrame, groups: Mapping[str, Sequence[str]], names
             cells = {}
             for arm in ARMS:
                 for c, _ in cats:
-                    cells[f"{arm}|{c}"] = _n_pct(at.select(group1_level=arm, variable_level=c), rules)
+                    cells[f"{arm}|{c}"] = _n_pct(at, rules, group1_level=arm, variable_level=c)
             pv = select(p, stat_name="p.value")
             cells["p"] = cell(pv, "{p.value}", rules=rules) if len(pv) else ""
             t = t.add_row(names[pc], cells, ard=p)
@@ -117,8 +117,8 @@ def _shift_rows(t: Table, p: pd.DataFrame, rules: FormatRules, label_n: str, dro
     cells = {}
     for arm in ARMS:
         for b in ("N", "H"):
-            sub = at.select(group1_level=arm, group2_level=b, variable_level="N", stat_name="N")
-            cells[f"{arm}|{b}"] = cell(sub, "{N}", rules=rules) if len(sub) else "0"
+            sub = dict(group1_level=arm, group2_level=b, variable_level="N", stat_name="N")
+            cells[f"{arm}|{b}"] = at.cell("{N}", rules=rules, **sub) if len(at.values("stat", **sub)) else "0"
     t = t.add_row(label_n, cells | (extra or {}), indent=1, ard=p)
     for to, tl in (("N", "Normal"), ("H", "High")):
         n_to = select(p, variable_level=to, stat_name="n")
@@ -127,7 +127,7 @@ def _shift_rows(t: Table, p: pd.DataFrame, rules: FormatRules, label_n: str, dro
         cells = {}
         for arm in ARMS:
             for b in ("N", "H"):
-                cells[f"{arm}|{b}"] = _n_pct(at.select(group1_level=arm, group2_level=b, variable_level=to), rules)
+                cells[f"{arm}|{b}"] = _n_pct(at, rules, group1_level=arm, group2_level=b, variable_level=to)
         t = t.add_row(tl, cells, indent=2, ard=p)
     return t
 
@@ -181,8 +181,10 @@ def t_conmeds(placed: pd.DataFrame, rules: FormatRules = CSR) -> Table:
         sub = select(placed, variable="ANYCM", group1_level=arm, stat_name="N")
         t = t.add_column(arm, header_cell(sub, f"{arm}\n(N={{N}})", rules=rules))
 
+    at = ArdIndex(placed, "group1_level")
+
     def row(t, label, indent, **where):
-        cells = {a: _n_pct(select(placed, group1_level=a, **where), rules) for a in ARMS}
+        cells = {a: _n_pct(at, rules, group1_level=a, **where) for a in ARMS}
         return t.add_row(label, cells, indent=indent, ard=select(placed, **where))
 
     anyv = select(placed, variable="ANYCM")["variable_level"].iloc[0]
