@@ -149,7 +149,9 @@ class ArdIndex:
         self._exact = all(infer_dtype(a, skipna=True) in ("string", "empty") for a in arrays)
         self._rows: dict[tuple, np.ndarray] = {}
         self._values: dict[str, np.ndarray] = {}
-        if self._exact:
+        if not cols:
+            self._rows = {(): np.arange(len(ard), dtype=np.intp)}
+        elif self._exact:
             keys = zip(*[[None if _isnull(v) else v for v in a] for a in arrays])
             groups: dict[tuple, list[int]] = {}
             for i, key in enumerate(keys):
