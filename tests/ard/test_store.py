@@ -101,3 +101,64 @@ def test_ard_json_text_is_the_standard_librarys(tmp_path):
     doc = {"schema": "trialsupp-ard/1", "run": {"a": [1, 2], "b": {}}, "columns": ["id"], "rows": rows}
     assert dump_indented(doc) == _json.dumps(doc, indent=1, ensure_ascii=False)
     assert dump_indented({**doc, "rows": []}) == _json.dumps({**doc, "rows": []}, indent=1, ensure_ascii=False)
+
+
+def test_store_rows_and_csv_are_the_pandas_round_trips(tmp_path):
+    """write_store sorts and writes plain Python rows; ard.json and ard.csv are the bytes the
+    former DataFrame path gave (DataFrame -> to_dict -> json; to_csv), for real placed rows
+    in shuffled order (mixed stat types, None, NaN, unicode, quotes, nested inputs/params)."""
+    import json as _json
+    import random
+    from pathlib import Path as _Path
+
+    from studies.cdiscpilot01.labs import by_test, t14_6_01, t14_6_02
+    from trialsupp.ard.schema import ARD_COLUMNS
+    from trialsupp.ard.store import _jsonable, to_records
+    from trialsupp.data.io import read_study
+
+    root = _Path(__file__).resolve().parents[2] / "data" / "cdiscpilot01"
+    tests = by_test(read_study(root, ["adlbc"])["adlbc"])
+    rows = []
+    for pc in ("ALT", "GLUC"):
+        for fn, aid in ((t14_6_01, "lab"), (t14_6_02, "range")):
+            rows += to_records(place(fn(tests[pc], pc), output="14-6.0x", analysis_id=f"{aid}-{pc}",
+                                     population="Safety, \"\u2265 1 dose\"", params={"cut": None, "seeds": [1, 2]},
+                                     inputs={"adlbc": "ab" * 32}))
+    rows[0] = {**rows[0], "stat": float("nan"), "method": "a,b\nc"}
+    random.Random(7).shuffle(rows)
+    doc = write_store(rows, tmp_path, {"study": "x", "started": "2026-01-01T00:00:00"})
+    # the former path, written out here as the reference
+    frame = pd.DataFrame(rows, columns=ARD_COLUMNS).sort_values("id", kind="stable").reset_index(drop=True)
+    records = [{c: _jsonable(r[c]) for c in ARD_COLUMNS} for r in frame.to_dict("records")]
+    assert doc["rows"] == records and doc == _json.loads((tmp_path / "ard.json").read_text(encoding="utf-8"))
+    csv = frame.copy()
+    for col in ("inputs", "params"):
+        csv[col] = [_json.dumps(v, sort_keys=True) for v in csv[col]]
+    assert (tmp_path / "ard.csv").read_text(encoding="utf-8") == csv.to_csv(index=False, lineterminator="\n")
+    with pytest.raises(ARDError, match="not unique"):
+        write_store(rows + rows[:1], tmp_path / "dup", {"study": "x"})
+
+
+def test_fast_indented_json_is_the_standard_librarys_anywhere_in_a_notebook():
+    """trialsupp._json.dumps_indented == json.dumps(indent=1, ensure_ascii=False[, sort_keys])
+    for a notebook-shaped document holding ARD row lists at several depths (under a key, as a
+    list element, inside a dict subclass), with unsorted keys, odd values and short lists."""
+    import json as _json
+    from collections import OrderedDict
+
+    from trialsupp._json import MIN_ROWS, dumps_indented
+
+    rows = [{"z": i, "id": f"r\u00e9{i}", "stat": i / 7, "none": None, "flag": i % 2 == 0,
+             "inputs": {"b": "2", "a": [1, {"y": None, "x": float("nan")}]}, "empty": {}}
+            for i in range(MIN_ROWS + 5)]
+    nb = {"cells": [{"source": ["a\n", "b"], "outputs": [
+        {"data": {"application/vnd.trialsupp.ard+json": {"rows": rows}, "text/plain": "x\u0001\""},
+         "metadata": {}},
+        {"data": OrderedDict(b=[rows[:3], rows[3:]], a=1)}]}],       # a short and a long list, nested
+        "metadata": {"z": [], "a": {}}, "nbformat": 4}
+    for sort_keys in (True, False):
+        assert dumps_indented(nb, sort_keys=sort_keys) == _json.dumps(nb, indent=1, ensure_ascii=False,
+                                                                      sort_keys=sort_keys)
+    assert dumps_indented(rows) == _json.dumps(rows, indent=1, ensure_ascii=False)
+    assert dumps_indented([]) == "[]" and dumps_indented({"rows": rows[:2]}) == _json.dumps(
+        {"rows": rows[:2]}, indent=1, ensure_ascii=False)

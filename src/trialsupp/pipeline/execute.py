@@ -61,27 +61,57 @@ def failed_cell(src: Path, executed: Path) -> str | None:
     return f"{where} (id {failed.get('id')}{', label ' + label if label else ''})"
 
 
+def _papermill(src: Path, dest: Path, parameters: dict[str, Any], cwd: Path, **engine_kwargs):
+    """``papermill.execute_notebook`` (2.x) up to, not including, its final write: papermill
+    re-serialises the executed notebook with nbformat's validating, pure-Python indenting
+    writer (seconds for a notebook carrying 28,000 ARD rows); the caller writes it once.
+    A failed run is still written by papermill, with its error banner (``failed_cell`` reads it)."""
+    from papermill.engines import papermill_engines
+    from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
+    from papermill.iorw import load_notebook_node, local_file_io_cwd
+    from papermill.parameterize import parameterize_notebook
+    from papermill.utils import chdir
+    with local_file_io_cwd():
+        nb = load_notebook_node(str(src))
+        if parameters:
+            nb = parameterize_notebook(nb, parameters, False, kernel_name="python3")
+        nb = prepare_notebook_metadata(nb, str(src), str(dest), False)
+        nb = remove_error_markers(nb)
+        with chdir(str(cwd)):
+            nb = papermill_engines.execute_notebook_with_engine(None, nb, input_path=str(src), output_path=None,
+                                                                kernel_name="python3", **engine_kwargs)
+        raise_for_execution_errors(nb, str(dest))
+    return nb
+
+
 def execute_notebook(src: Path, dest: Path, parameters: dict[str, Any], cwd: Path,
                      display_name: str, timeout: int = 1200, startup: str | None = None,
-                     pool=None) -> Path:
+                     pool=None, finish=None) -> Path:
     """Run ``src`` with ``parameters`` into ``dest``; raise NotebookError on any failure.
     ``startup``: one Python statement the kernel runs before the first cell; ``pool``: a
-    ``kernels.KernelPool`` whose warm zygote forks the kernel (else a plain kernel)."""
-    import papermill
+    ``kernels.KernelPool`` whose warm zygote forks the kernel (else a plain kernel);
+    ``finish``: called with the executed notebook (a dict) before it is written."""
+    from nbformat.v4.rwbase import split_lines, strip_transient
     from papermill.exceptions import PapermillExecutionError
+    from trialsupp._json import dumps_indented
+    from trialsupp.ard.store import atomic_write_text
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     params = check_parameters(src, parameters)
     managed = {"kernel_manager_class": pool.manager_class()} if pool is not None else {}
 
     def run():
-        papermill.execute_notebook(str(src), str(dest), parameters=params, kernel_name="python3",
-                                   cwd=str(cwd), progress_bar=False, log_output=False,
-                                   execution_timeout=timeout, request_save_on_cell_execute=False,
-                                   # kernel start-up/shutdown chatter would break the progress display
-                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"]
-                                   + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")],
-                                   **managed)
+        nb = _papermill(src, dest, params, cwd, progress_bar=False, log_output=False,
+                        execution_timeout=timeout,
+                        # kernel start-up/shutdown chatter would break the progress display
+                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"]
+                        + [f"--IPKernelApp.exec_lines={QUIET}" + (f"; {startup}" if startup else "")],
+                        **managed)
+        nb = strip_transient(split_lines(nb))      # what nbformat's writer does before dumping
+        if finish is not None:
+            finish(nb)
+        # nbformat's layout (indent 1, sorted keys), without its deep copy and validation
+        atomic_write_text(dest, dumps_indented(nb, sort_keys=True) + "\n")
     try:
         try:
             run()

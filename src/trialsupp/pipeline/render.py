@@ -6,6 +6,7 @@ when every step succeeded (see ``outdir``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -171,9 +172,9 @@ def run_notebooks(study: Study, params: dict[str, Any], data_dir: Path, vdir: Pa
                 startup = exec_line(str(record), [str(project), str(data_dir)],
                                     [str(vdir), str(cache.root), str(Path(trialsupp.__file__).parent)])
                 execute_notebook(nb, dest, {**values, "out_dir": str(work)}, cwd=project, display_name=rel,
-                                 startup=startup, pool=kernels)
-                normalise_notebook(dest, places={str(work): ".", str(vdir): ".", str(project): "."},
-                                   run_places={str(work): ".", str(vdir): "."})
+                                 startup=startup, pool=kernels, finish=functools.partial(
+                                     normalise_nb, places={str(work): ".", str(vdir): ".", str(project): "."},
+                                     run_places={str(work): ".", str(vdir): "."}))
                 deps = hash_deps(read_record(record), project)
                 cache.deps[rel] = deps
                 record.unlink(missing_ok=True)
@@ -243,6 +244,12 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None,
     cached notebook keeps no absolute path of an earlier render's temporary folder.
     """
     nb = json.loads(path.read_text(encoding="utf-8"))
+    normalise_nb(nb, places, run_places)
+    store.atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def normalise_nb(nb: dict, places: dict[str, str] | None = None, run_places: dict[str, str] | None = None) -> None:
+    """``normalise_notebook`` on the notebook in memory."""
     places = dict(sorted((places or {}).items(), key=lambda kv: -len(kv[0])))
     run_places = dict(sorted((run_places or {}).items(), key=lambda kv: -len(kv[0])))
     pm = nb.get("metadata", {}).get("papermill", {})
@@ -269,7 +276,6 @@ def normalise_notebook(path: Path, places: dict[str, str] | None = None,
         pmc = cell.get("metadata", {}).get("papermill", {})
         for key in ("start_time", "end_time", "duration"):
             pmc.pop(key, None)
-    store.atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def render(study: str | Path | None = None, out: str | Path | None = None, formats: Sequence[str] = FORMATS,
@@ -352,6 +358,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
         nb_files: list[str] = []
         kernels = kernels or KernelPool(project)
+        background = ThreadPoolExecutor(max_workers=1)    # ard.csv, written while publishing
+        csv_done = None
         if prev is None and (not cache.enabled or cache.unseen(st.notebooks)):
             kernels.start()         # a cold render: the zygote imports while the data are made
         try:
@@ -409,12 +417,13 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 if prev is not None and reuse.same_store(prev, store_key):    # same rows, same run: same bytes
                     store.write_run(vdir, run)
                     reuse.reuse_store(prev, vdir)
-                else:
-                    store.write_store(rows + param_rows, vdir, run)
+                    ard_doc = json.loads((vdir / "ard.json").read_text(encoding="utf-8"))
+                else:       # ard.csv is written while the publisher works (joined before the manifest)
+                    ard_doc = store.write_store(rows + param_rows, vdir, run, csv=False)
+                    csv_done = background.submit(store.write_csv, ard_doc["rows"], vdir)
                 (results / "provenance.qmd").write_text(provenance_qmd(rows, run), encoding="utf-8")
                 shutil.copy2(vdir / "ard.json", results / "ard.json")
-                # parsed once: the shown store, the built-in publisher and the audit read it
-                ard_doc = json.loads((vdir / "ard.json").read_text(encoding="utf-8"))
+                # ard_doc: one copy for the shown store, the built-in publisher and the audit
                 shutil.copy2(vdir / "run.json", results / "run.json")
                 (results / "trialsupp.json").write_text(     # the study's `trialsupp:` map
                     json.dumps(study_metadata(st), indent=1, ensure_ascii=False), encoding="utf-8")
@@ -463,12 +472,16 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     meta[reuse.KEY] = reuse.record(compute, nb_files, cache.deps, store_key)
                 meta["n_rows"] = len(rows) + len(param_rows)
             store.atomic_write_text(run_json, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+            if csv_done is not None:
+                csv_done.result()
             write_output_manifest(vdir)
             outdir.swap_in(out, vdir)
         except BaseException:
+            background.shutdown(wait=True, cancel_futures=True)     # nothing writes into vdir any more
             shutil.rmtree(vdir, ignore_errors=True)
             raise
         finally:
+            background.shutdown(wait=True)
             kernels.close()
             shutil.rmtree(build, ignore_errors=True)
     return RenderResult(out=out, files={k: out / Path(v).name for k, v in files.items()},
