@@ -147,7 +147,20 @@ def ard_rows(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], **kw: Any) ->
     ``error`` was given, the row gets ``error = "not estimable"`` so that the display
     shows NE with a reason.
     """
-    return _object_stat(pd.DataFrame(ard_records(stats, **kw), columns=RESULT_COLUMNS))
+    records = ard_records(stats, **kw)
+    if records and _plain(records):      # the frame pandas would infer, built as one object array
+        return cells_frame([records])
+    return _object_stat(pd.DataFrame(records, columns=RESULT_COLUMNS))
+
+
+def _plain(records: list[dict[str, Any]]) -> bool:
+    """Key and text values str or None, stats all numbers (int64 range) or None, or all str: the
+    records whose frame ``cells_frame`` builds as pandas infers it."""
+    if not all(v is None or type(v) is str for r in records for c, v in r.items() if c != "stat"):
+        return False
+    stats = [r["stat"] for r in records]
+    types = set(map(type, stats))
+    return (types <= _NUMBERS and all(-_INT64 <= v < _INT64 for v in stats if type(v) is int)) or types == {str}
 
 
 def cells_frame(cells: Iterable[list[dict[str, Any]]]) -> pd.DataFrame:
