@@ -9,7 +9,8 @@ import zipfile
 import pytest
 
 from trialsupp.ard.audit import pdf_pages_text
-from .docx_text import docx_tables, docx_text, html_tables, numbers
+from trialsupp.publish.docx import fragment_docx, output_elements
+from .docx_text import docx_layout, docx_tables, docx_text, html_tables, numbers
 
 pytestmark = pytest.mark.slow
 
@@ -48,3 +49,22 @@ def test_output_docx_equals_the_html_and_pdf_output(cdisc):
         population = re.search(r'class="ts-population"><strong>(.*?)</strong>', body)
         assert population and population.group(1) in text, number
         assert f"Table {number}" in text
+
+
+def test_output_docx_cut_from_the_whole_reads_as_pandoc_on_the_element_alone(cdisc, tmp_path):
+    """The per-table DOCX, cut from ``supplement.docx``, against the one Pandoc makes from that
+    element's HTML alone (the former method): same paragraphs and tables in the same order
+    (cell texts, spans, repeated header rows), same page and footer, same title."""
+    html = (cdisc / "supplement.html").read_text(encoding="utf-8")
+    jobs = output_elements(html, tmp_path)
+    assert len(jobs) == len(list((cdisc / "docx").glob("*.docx"))) >= 30
+    fragment_docx(jobs, landscape=True)
+    for ident, _page, reference, title in jobs:
+        cut, direct = docx_layout(cdisc / "docx" / reference.name), docx_layout(reference)
+        assert cut == direct, ident
+        assert cut["title"] == title and "Table 14-" in title, ident
+        assert cut["page"]["size"]["orient"] == "landscape", ident
+        assert cut["page"]["footerReference:default"] == "Page {PAGE} of {NUMPAGES}", ident
+        tables = [b for b in cut["blocks"] if b[0] == "tbl"]
+        assert len(tables) == 1 and tables[0][1][0][0], ident      # one table, its header row repeated
+        assert cut["blocks"][0][1:3] == ("Heading2", title), ident

@@ -559,14 +559,12 @@ class EarlyWord:
     def __call__(self, source: Path) -> None:
         from trialsupp.display._escape import strip_controls
         from trialsupp.publish.docx import html_to_docx, output_docx
-        from concurrent.futures import ThreadPoolExecutor
         html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
-        with ThreadPoolExecutor(max_workers=1) as pool:     # the whole document (the longest Pandoc run) first
-            whole = pool.submit(html_to_docx, html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
-                                landscape=self.csr)
-            if self.csr:
-                output_docx(html, self.vdir / "docx")
-            self.made = whole.result()
+        # one Pandoc run (beside Typst); the per-table documents are cut from it
+        self.made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
+                                 landscape=self.csr)
+        if self.csr:
+            output_docx(html, self.vdir / "docx", whole=self.made)
 
 
 def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = None) -> dict[str, Path]:
@@ -577,7 +575,7 @@ def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = 
     if made is None:
         made = supplement_docx(html, vdir / "supplement.docx", landscape=csr)
         if csr:
-            output_docx(html, vdir / "docx")
+            output_docx(html, vdir / "docx", whole=made)
     if not keep_html:
         html.unlink()
     return {"docx": made}

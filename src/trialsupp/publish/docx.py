@@ -1,6 +1,7 @@
 """Word output: the supplement as one DOCX, and (CSR layout) one DOCX per output table.
 
-Both are made by Pandoc's DOCX writer from the published HTML, so that every number and
+Both are made by Pandoc's DOCX writer from the published HTML (one run: the per-table
+documents are cut from the whole one, ``docx_split``), so that every number and
 footnote is the very text of the HTML and PDF (both are rendered from the same ARD rows):
 tables keep their header rows, spanning cells and footnotes; figures are the 600-dpi PNG
 twins of the SVGs shown in the HTML (``figures/``); styles come from the reference
@@ -58,7 +59,25 @@ def _clean(html: str) -> str:
     html = re.sub(r'<div[^>]*class="[^"]*ts-popup[^"]*"[^>]*>.*?</div>', "", html, flags=re.S)
     # the collapsed list of a figure's ARD ids: interactive HTML only (the PDF prints its source line)
     html = re.sub(r'<details class="ts-ard-list">.*?</details>', "", html, flags=re.S)
+    html = _SPAN.sub(_bare_span, html)
     return re.sub(r"(<table\b[^>]*>)(.*?)(</table>)", _colgroup, html, flags=re.S)
+
+
+_SPAN = re.compile(r"<span\b([^>]*)>")
+_SPAN_ATTR = re.compile(r'\s([\w:-]+)="([^"]*)"')
+
+
+def _bare_span(m: re.Match) -> str:
+    """A statistic's span without what only the web page uses (ARD ids, keyboard focus, the
+    ``ts-*`` classes and the decimal-alignment widths), which Pandoc's DOCX writer ignores
+    but its HTML reader would parse: two thirds of the page's bytes. Other spans are kept as they are."""
+    attrs = _SPAN_ATTR.findall(m.group(1))
+    if not all(k in ("class", "style", "tabindex", "data-ard") for k, _v in attrs):
+        return m.group(0)
+    classes = [v for k, v in attrs if k == "class"]
+    if not classes or not all(c.startswith("ts-") for c in classes[0].split()):
+        return m.group(0)
+    return "<span>"
 
 
 def _colgroup(m: re.Match) -> str:
@@ -102,16 +121,13 @@ def _set_core_title(path: Path, title: str) -> None:
     title paragraph Pandoc would add for ``--metadata title``; entry dates are kept."""
     import io
     import zipfile
-    from xml.sax.saxutils import escape
+    from trialsupp.publish.docx_split import core_title
     src = zipfile.ZipFile(path)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"<dc:title>.*?</dc:title>|<dc:title\s*/>",
-                              b"<dc:title>" + escape(title).encode() + b"</dc:title>", data, count=1)
-            dst.writestr(info, data)
+            dst.writestr(info, core_title(data, title) if info.filename == "docProps/core.xml" else data)
     src.close()
     path.write_bytes(buf.getvalue())
 
@@ -184,23 +200,51 @@ def output_file_stem(ident: str) -> str:
     return ident
 
 
-def output_docx(html: Path | str, out_dir: Path, *, landscape: bool = True) -> list[Path]:
-    """One DOCX per output element (the CSR layout): ``<out_dir>/t-14-1-01.docx`` etc.
-    ``html``: the supplement page's path, or its text."""
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-    from trialsupp.publish.builtin import _pandoc
-    if isinstance(html, Path):
-        html = html.read_text(encoding="utf-8")
+def output_elements(html: str, out_dir: Path) -> list[tuple[str, str, Path, str]]:
+    """(element id, the element alone as an HTML page, target DOCX, title) of every output
+    table of the supplement page ``html``, in order; figures are left out (the PDF and the
+    figure files serve)."""
     jobs = []
     for ident, fragment in table_elements(html):
         if "<table" not in fragment:
-            continue                       # figures: the PDF and the figure files serve
-        doc = f'<html lang="en"><head><meta charset="utf-8"></head><body>{fragment}</body></html>'
+            continue
+        page = f'<html lang="en"><head><meta charset="utf-8"></head><body>{fragment}</body></html>'
         head = re.search(r"<(h\d|caption)\b[^>]*>(.*?)</\1>", fragment, re.S)
         title = " ".join(re.sub(r"<[^>]+>", "", head.group(2)).split()) if head else ident
-        jobs.append((doc, out_dir / f"{output_file_stem(ident)}.docx", _unescape(title)))
+        jobs.append((ident, page, out_dir / f"{output_file_stem(ident)}.docx", _unescape(title)))
+    return jobs
+
+
+def fragment_docx(jobs: list[tuple[str, str, Path, str]], *, landscape: bool = True) -> list[Path]:
+    """Each element's DOCX made by Pandoc from the element's HTML alone (one run per element,
+    as many at once as there are cores): what ``output_docx`` cuts from the whole document."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+    from trialsupp.publish.builtin import _pandoc
+    if not jobs:
+        return []
     _pandoc()                    # Pandoc looked up once, before the threads run it
-    # one Pandoc process per element, as many at once as there are cores
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return list(pool.map(lambda j: html_to_docx(j[0], j[1], landscape=landscape, title=j[2]), jobs))
+        return list(pool.map(lambda j: html_to_docx(j[1], j[2], landscape=landscape, title=j[3]), jobs))
+
+
+def output_docx(html: Path | str, out_dir: Path, *, landscape: bool = True, whole: Path | None = None) -> list[Path]:
+    """One DOCX per output element (the CSR layout): ``<out_dir>/t-14-1-01.docx`` etc.
+    ``html``: the supplement page's path, or its text; ``whole``: the DOCX Pandoc made of that
+    page with the same reference document (``supplement.docx``), made here if not given.
+    Each element's package is cut from the whole document (``docx_split``); an element not
+    found there is converted on its own by Pandoc."""
+    from trialsupp.publish.docx_split import cut_elements
+    if isinstance(html, Path):
+        html = html.read_text(encoding="utf-8")
+    jobs = output_elements(html, out_dir)
+    if not jobs:
+        return []
+    elements = [(ident, target, title) for ident, _page, target, title in jobs]
+    cut = cut_elements(whole, elements, landscape=landscape) if whole is not None else None
+    if cut is None:              # no whole document of this layout at hand: one Pandoc run makes it
+        with tempfile.TemporaryDirectory(prefix="trialsupp-docx-") as tmp:
+            own = html_to_docx(html, Path(tmp) / "whole.docx", landscape=landscape)
+            cut = cut_elements(own, elements, landscape=landscape) or {}
+    fragment_docx([j for j in jobs if j[2] not in cut], landscape=landscape)
+    return [target for _ident, _page, target, _title in jobs]
