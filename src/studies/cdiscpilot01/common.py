@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["ARMS", "ARM_CODES", "TOTAL", "ARM_SHORT", "POPULATION_FLAGS", "POPULATION_LABELS",
@@ -50,10 +51,13 @@ def arm_categorical(df: pd.DataFrame, arm: str = "TRT01P", code: str | None = No
     """
     out = df.copy()
     if code is not None and code in out.columns:
-        codes = out[code]
-        known = codes.notna()    # int() of each code, vectorised (was a Python call per row)
-        expect = codes.where(~known, codes.where(known, 0).astype("int64")).map(ARM_CODES).where(known, None)
-        bad = out[(expect != out[arm]) & expect.notna()]
+        # the arm each code names (None: code missing or not an arm), one lookup per distinct code
+        codes = out[code].to_numpy()
+        known = pd.notna(codes)
+        names = {v: ARM_CODES.get(int(v)) for v in set(codes[known].tolist())}
+        expect = np.array([names[v] if k else None for v, k in zip(codes.tolist(), known)], dtype=object)
+        mismatch = (expect != out[arm].to_numpy(dtype=object)) & (expect != None)  # noqa: E711 (elementwise)
+        bad = out[mismatch]
         if len(bad):
             raise ValueError(f"{arm} does not match {code} in {len(bad)} row(s), e.g. "
                              f"{bad[[arm, code]].iloc[0].to_dict()}")

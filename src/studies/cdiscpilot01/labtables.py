@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from trialsupp.ard.fmt import CSR, FormatRules
-from trialsupp.display import Table, cell, select
+from trialsupp.display import ArdIndex, Table, cell, select
 from trialsupp.display.table import header_cell
 
 from .common import ARM_SHORT, ARMS
@@ -27,14 +27,15 @@ def arm_spanner(t: Table, hdr: pd.DataFrame, arm: str, keys: Sequence[str], rule
     return t.spanner(header_cell(sub, f"{name} (N={{N}})", rules=rules), list(keys))
 
 
-def _n_pct(sub: pd.DataFrame, rules: FormatRules, zero_pct: bool = False):
-    """Shell style: "n (pct%)"; a zero count prints "0" (lab shells) or "0 (0%)" (``zero_pct``)."""
-    n = select(sub, stat_name="n")
+def _n_pct(at: ArdIndex, rules: FormatRules, zero_pct: bool = False, **where):
+    """Shell style: "n (pct%)" of the rows ``where``; a zero count prints "0" (lab shells) or
+    "0 (0%)" (``zero_pct``)."""
+    n = at.values("stat", stat_name="n", **where)
     if not len(n):
         return "0"
-    if n["stat"].iloc[0] == 0 and not zero_pct:
-        return cell(n, "{n}", rules=rules)
-    return cell(sub, "{n} ({p}%)", rules=rules)
+    if n[0] == 0 and not zero_pct:
+        return at.cell("{n}", rules=rules, stat_name="n", **where)
+    return at.cell("{n} ({p}%)", rules=rules, **where)
 
 
 def t_lab_summary(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], hdr: pd.DataFrame,
@@ -47,22 +48,25 @@ def t_lab_summary(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]],
         t = (t.add_column(f"{arm}|N", "N").add_column(f"{arm}|v", "Mean (SD)")
               .add_column(f"{arm}|c", "Change\nfrom Bsln\nMean (SD)"))
         t = arm_spanner(t, hdr, arm, [f"{arm}|N", f"{arm}|v", f"{arm}|c"], rules)
+    by_id = ArdIndex(placed, "analysis_id")
     for group, labels in groups.items():
         t = t.add_group(group)
         for pc, label in labels.items():
-            p = select(placed, analysis_id=f"lab-{pc.lower()}")
+            p = by_id.select(analysis_id=f"lab-{pc.lower()}")
+            at = ArdIndex(p, "variable", "group1_level", "group2_level")
+            at_visit = ArdIndex(p, "group2_level")
             t = t.add_heading(label)
             for vis in dict.fromkeys(select(p, variable="AVAL")["group2_level"]):
                 cells = {}
                 for arm in ARMS:
-                    a = select(p, variable="AVAL", group1_level=arm, group2_level=vis)
-                    c = select(p, variable="CHG", group1_level=arm, group2_level=vis)
-                    if not len(a) or select(a, stat_name="N")["stat"].iloc[0] == 0:
+                    a = dict(variable="AVAL", group1_level=arm, group2_level=vis)
+                    c = dict(variable="CHG", group1_level=arm, group2_level=vis)
+                    if not len(at.values("stat", **a)) or at.values("stat", stat_name="N", **a)[0] == 0:
                         continue
-                    cells[f"{arm}|N"] = cell(a, "{N}", rules=rules)
-                    cells[f"{arm}|v"] = cell(a, "{mean} ({sd})", rules=rules)
-                    cells[f"{arm}|c"] = cell(c, "{mean} ({sd})", rules=rules) if len(c) else ""
-                t = t.add_row(str(vis), cells, indent=1, ard=select(p, group2_level=vis))
+                    cells[f"{arm}|N"] = at.cell("{N}", rules=rules, **a)
+                    cells[f"{arm}|v"] = at.cell("{mean} ({sd})", rules=rules, **a)
+                    cells[f"{arm}|c"] = at.cell("{mean} ({sd})", rules=rules, **c) if len(at.values("stat", **c)) else ""
+                t = t.add_row(str(vis), cells, indent=1, ard=at_visit.select(group2_level=vis))
     return (t.footnote("[1] End of treatment is the last on-treatment value (AENTMTFL = Y).")
              .footnote("NOTE: " + COUNT_RULE.replace("normal range indicator", "value")))
 
@@ -78,14 +82,16 @@ def t_lab_range(placed: pd.DataFrame, groups: Mapping[str, Sequence[str]], names
             t = t.add_column(f"{arm}|{c}", lab)
         t = arm_spanner(t, hdr, arm, [f"{arm}|{c}" for c, _ in cats], rules)
     t = t.add_column("p", "p-val\n[1]")
+    by_id = ArdIndex(placed, "analysis_id")
     for group, params in groups.items():
         t = t.add_group(group)
         for pc in params:
-            p = select(placed, analysis_id=f"{prefix}-{pc.lower()}")
+            p = by_id.select(analysis_id=f"{prefix}-{pc.lower()}")
+            at = ArdIndex(p, "group1_level", "variable_level")
             cells = {}
             for arm in ARMS:
                 for c, _ in cats:
-                    cells[f"{arm}|{c}"] = _n_pct(select(p, group1_level=arm, variable_level=c), rules)
+                    cells[f"{arm}|{c}"] = _n_pct(at, rules, group1_level=arm, variable_level=c)
             pv = select(p, stat_name="p.value")
             cells["p"] = cell(pv, "{p.value}", rules=rules) if len(pv) else ""
             t = t.add_row(names[pc], cells, ard=p)
@@ -107,11 +113,12 @@ def _shift_columns(t: Table, hdr: pd.DataFrame, rules: FormatRules) -> Table:
 def _shift_rows(t: Table, p: pd.DataFrame, rules: FormatRules, label_n: str, drop_empty_high: bool,
                 extra: dict | None = None) -> Table:
     """Rows n, Normal, High of one shift block (``p``: ARD of one test [and visit])."""
+    at = ArdIndex(p, "group1_level", "group2_level", "variable_level")
     cells = {}
     for arm in ARMS:
         for b in ("N", "H"):
-            sub = select(p, group1_level=arm, group2_level=b, variable_level="N", stat_name="N")
-            cells[f"{arm}|{b}"] = cell(sub, "{N}", rules=rules) if len(sub) else "0"
+            sub = dict(group1_level=arm, group2_level=b, variable_level="N", stat_name="N")
+            cells[f"{arm}|{b}"] = at.cell("{N}", rules=rules, **sub) if len(at.values("stat", **sub)) else "0"
     t = t.add_row(label_n, cells | (extra or {}), indent=1, ard=p)
     for to, tl in (("N", "Normal"), ("H", "High")):
         n_to = select(p, variable_level=to, stat_name="n")
@@ -120,7 +127,7 @@ def _shift_rows(t: Table, p: pd.DataFrame, rules: FormatRules, label_n: str, dro
         cells = {}
         for arm in ARMS:
             for b in ("N", "H"):
-                cells[f"{arm}|{b}"] = _n_pct(select(p, group1_level=arm, group2_level=b, variable_level=to), rules)
+                cells[f"{arm}|{b}"] = _n_pct(at, rules, group1_level=arm, group2_level=b, variable_level=to)
         t = t.add_row(tl, cells, indent=2, ard=p)
     return t
 
@@ -131,12 +138,13 @@ def t_lab_shift_visit(placed: pd.DataFrame, groups: Mapping[str, Sequence[str]],
     t = _shift_columns(Table("Shifts of Laboratory Values During Treatment, Categorized Based on Threshold "
                              "Ranges, by Visit", stub_header="Test / Week / Shift to", landscape=True,
                              rules=rules), hdr, rules)
+    by_id = ArdIndex(placed, "analysis_id")
     for group, params in groups.items():
         t = t.add_group(group)
         for pc in params:
             t = t.add_heading(names[pc])
             for vis in visits:
-                p = select(placed, analysis_id=f"shiftvis-{pc.lower()}-{vis.split()[-1]}")
+                p = by_id.select(analysis_id=f"shiftvis-{pc.lower()}-{vis.split()[-1]}")
                 t = _shift_rows(t, p, rules, f"Week {vis.split()[-1]}: n", drop_empty_high=True)
     return t.footnote("Shift from the baseline range category to the category at the visit; percentages are "
                       "of n, the records of the arm with that baseline category at the visit. " + COUNT_RULE)
@@ -149,10 +157,11 @@ def t_lab_shift(placed: pd.DataFrame, groups: Mapping[str, Mapping[str, str]], h
     t = _shift_columns(Table("Shifts of Laboratory Values During Treatment, Categorized Based on Threshold "
                              "Ranges", stub_header="Test / Shift to", landscape=True, rules=rules), hdr, rules)
     t = t.add_column("p", "p-value\n[1]")
+    by_id = ArdIndex(placed, "analysis_id")
     for group, labels in groups.items():
         t = t.add_group(group)
         for pc, label in labels.items():
-            p = select(placed, analysis_id=f"shift-{pc.lower()}")
+            p = by_id.select(analysis_id=f"shift-{pc.lower()}")
             t = t.add_heading(label)
             pv = select(p, stat_name="p.value")
             extra = {"p": cell(pv, "{p.value}", rules=rules) if len(pv) else ""}
@@ -172,8 +181,10 @@ def t_conmeds(placed: pd.DataFrame, rules: FormatRules = CSR) -> Table:
         sub = select(placed, variable="ANYCM", group1_level=arm, stat_name="N")
         t = t.add_column(arm, header_cell(sub, f"{arm}\n(N={{N}})", rules=rules))
 
+    at = ArdIndex(placed, "group1_level")
+
     def row(t, label, indent, **where):
-        cells = {a: _n_pct(select(placed, group1_level=a, **where), rules) for a in ARMS}
+        cells = {a: _n_pct(at, rules, group1_level=a, **where) for a in ARMS}
         return t.add_row(label, cells, indent=indent, ard=select(placed, **where))
 
     anyv = select(placed, variable="ANYCM")["variable_level"].iloc[0]

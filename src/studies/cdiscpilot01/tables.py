@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trialsupp.ard.fmt import CSR, FormatRules
-from trialsupp.display import Table, cell, select
+from trialsupp.display import ArdIndex, Table, cell, select
 from trialsupp.display.table import header_cell
 from trialsupp.display.markdown import csr_output_meta as output_meta
 
@@ -58,13 +58,15 @@ def _count_row(t: Table, label: str, ard: pd.DataFrame, by: str, cols, indent=1,
     return t.add_row(label, cells, indent=indent, ard=select(ard, **where))
 
 
-def _p_cell(ard: pd.DataFrame, rules: FormatRules = CSR, flag: float | None = None, **where):
-    """P value cell in the output's format; ``flag``: append "*" below that P (AE shells: 0.15)."""
-    sub = select(ard, stat_name="p.value", **where)
-    if len(sub) != 1:
+def _p_cell(ard: pd.DataFrame | ArdIndex, rules: FormatRules = CSR, flag: float | None = None, **where):
+    """P value cell in the output's format; ``flag``: append "*" below that P (AE shells: 0.15).
+    ``ard``: the placed rows, or an index of them (tables with hundreds of rows)."""
+    at = ard if isinstance(ard, ArdIndex) else ArdIndex(ard)
+    p = at.values("stat", stat_name="p.value", **where)
+    if len(p) != 1:
         return ""
-    star = "*" if flag is not None and sub["stat"].iloc[0] is not None and sub["stat"].iloc[0] < flag else ""
-    return cell(sub, "{p.value}" + star, rules=rules)
+    star = "*" if flag is not None and p[0] is not None and p[0] < flag else ""
+    return at.cell("{p.value}" + star, rules=rules, stat_name="p.value", **where)
 
 
 def t_populations(placed: pd.DataFrame, rows) -> Table:
@@ -220,16 +222,17 @@ def t_ae(placed: pd.DataFrame, title: str, any_label: str, rules: FormatRules = 
     t = t.add_column("p_low", "Placebo vs.\nLow Dose").add_column("p_high", "Placebo vs.\nHigh Dose")
     t = t.spanner("Fisher's Exact p-values", ["p_low", "p_high"])
 
+    at = ArdIndex(placed, "variable", "variable_level")    # ~250 rows x 9 cells: look rows up once
+
     def row(t, label, indent, **where):
         cells = {}
         for arm in ARMS:
-            sub = select(placed, group1_level=arm, **where)
-            cells[f"{arm}|n"] = cell(sub, _n_pct(sub), rules=CSR)
-            zero = select(sub, stat_name="n")["stat"].iloc[0] == 0
-            cells[f"{arm}|e"] = "" if zero else cell(sub, "[{n_event}]", rules=CSR)
-        cells["p_low"] = _p_cell(placed, rules, 0.15, group1_level=ARMS[1], **where)
-        cells["p_high"] = _p_cell(placed, rules, 0.15, group1_level=ARMS[2], **where)
-        return t.add_row(label, cells, indent=indent, ard=select(placed, **where))
+            zero = at.values("stat", group1_level=arm, stat_name="n", **where)[0] == 0
+            cells[f"{arm}|n"] = at.cell("{n}" if zero else "{n} ({p}%)", rules=CSR, group1_level=arm, **where)
+            cells[f"{arm}|e"] = "" if zero else at.cell("[{n_event}]", rules=CSR, group1_level=arm, **where)
+        cells["p_low"] = _p_cell(at, rules, 0.15, group1_level=ARMS[1], **where)
+        cells["p_high"] = _p_cell(at, rules, 0.15, group1_level=ARMS[2], **where)
+        return t.add_row(label, cells, indent=indent, ard=at.select(**where))
 
     t = row(t, any_label, 0, variable="ANYAE", variable_level="ANY BODY SYSTEM")
     socs = sorted(v for v in dict.fromkeys(select(placed, variable="AEBODSYS")["variable_level"]))

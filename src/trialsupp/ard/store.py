@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from trialsupp._json import dumps_indented
@@ -96,6 +97,9 @@ def unique_ids(output: str, analysis_id: str, rows: list[Mapping[str, Any]]) -> 
     return ids
 
 
+_ID_COLUMNS = ("group1_level", "group2_level", "variable", "variable_level", "stat_name")
+
+
 def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
           rules: FormatRules = JAMA, params: Mapping[str, Any] | None = None,
           inputs: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -103,19 +107,35 @@ def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
     check_ard(ard)
     if not len(ard):
         return pd.DataFrame(columns=ARD_COLUMNS)
-    out = ard.copy()
-    out["output_id"] = output
-    out["analysis_id"] = analysis_id
-    out["population"] = population
-    # the id reads these columns only (records of the whole row cost seconds per lab table)
-    out["id"] = unique_ids(output, analysis_id, out[["group1_level", "group2_level", "variable", "variable_level",
-                                                     "stat_name"]].to_dict("records"))
-    out["stat_fmt"] = [format_stat(v, f, rules) for v, f in zip(out["stat"], out["fmt"])]
-    out["notebook"] = None
-    out["cell_id"] = None
-    out["inputs"] = [dict(inputs or {})] * len(out)
-    out["params"] = [dict(params or {})] * len(out)
-    out = out.reindex(columns=ARD_COLUMNS)
+    n = len(ard)
+    # read once as objects (a pandas access per column and row cost most of place's time)
+    values = ard.to_numpy(dtype=object)
+    col = {c: values[:, i] for i, c in enumerate(ard.columns)}
+    keys = [col[c] for c in _ID_COLUMNS]
+    if all(v is None or type(v) is str for k in keys for v in k):
+        records = [dict(zip(_ID_COLUMNS, r)) for r in zip(*keys)]
+    else:   # to_dict boxes numpy scalars as Python numbers: the ids read those
+        records = ard[list(_ID_COLUMNS)].to_dict("records")
+    placement = {"id": unique_ids(output, analysis_id, records), "output_id": output,
+                 "analysis_id": analysis_id, "population": population,
+                 "stat_fmt": [format_stat(v, f, rules) for v, f in zip(ard["stat"], ard["fmt"])],
+                 "notebook": None, "cell_id": None}
+    if all(dt == object for dt in ard.dtypes):
+        # one object array in schema order: the frame place used to build a column at a time
+        out_values = np.empty((n, len(ARD_COLUMNS)), dtype=object)
+        for j, c in enumerate(ARD_COLUMNS):
+            if c in ("inputs", "params"):
+                out_values[:, j] = [dict((inputs if c == "inputs" else params) or {})] * n
+            else:
+                out_values[:, j] = placement[c] if c in placement else col[c]
+        out = pd.DataFrame(out_values, columns=ARD_COLUMNS, index=ard.index)
+    else:      # typed columns (e.g. a float stat) keep their dtype
+        out = ard.copy()
+        for c, v in placement.items():
+            out[c] = v
+        out["inputs"] = [dict(inputs or {})] * n
+        out["params"] = [dict(params or {})] * n
+        out = out.reindex(columns=ARD_COLUMNS)
     dups = out["id"][out["id"].duplicated(keep=False)]
     if len(dups):
         raise ARDError(f"output {output!r}, analysis {analysis_id!r}: rows share ids "
@@ -131,7 +151,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({str, int, float, bool, dict, list, type(None)})
+
+
 def to_records(placed: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = [placed[c].tolist() for c in ARD_COLUMNS]
+    if all(type(v) in _PLAIN for col in cols for v in col):
+        # Python values already (the usual case): only NaN becomes None, read column-wise
+        cols = [[None if type(v) is float and v != v else v for v in col] for col in cols]
+        return [dict(zip(ARD_COLUMNS, row)) for row in zip(*cols)]
     return [{c: _jsonable(r[c]) for c in ARD_COLUMNS} for r in placed.to_dict("records")]
 
 

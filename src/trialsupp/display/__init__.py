@@ -6,9 +6,9 @@ Tables: :class:`Table` (immutable builder), :func:`cell`, footnote locations
 :func:`house_theme`, :func:`show_figure`.
 """
 from .markdown import as_markdown_output
-from .table import (AmbiguousStatError, MissingStatError, NotPlacedError, Table, at_cell,
+from .table import (AmbiguousStatError, ArdIndex, MissingStatError, NotPlacedError, Table, at_cell,
                     at_column, at_row, at_spanner, at_stub, at_title, cell, select)
 
-__all__ = ["Table", "cell", "select", "at_title", "at_stub", "at_column", "at_spanner",
+__all__ = ["Table", "cell", "select", "ArdIndex", "at_title", "at_stub", "at_column", "at_spanner",
            "at_row", "at_cell", "MissingStatError", "AmbiguousStatError", "NotPlacedError",
            "as_markdown_output"]

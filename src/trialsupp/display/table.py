@@ -43,7 +43,7 @@ from ._table_data import (Cell, Column, Footnote, Location, Row, Spanner, Stat,
 
 __all__ = ["Table", "cell", "fill", "MissingStatError", "AmbiguousStatError",
            "NotPlacedError", "at_title", "at_stub", "at_column", "at_spanner", "at_row",
-           "at_cell", "select"]
+           "at_cell", "select", "ArdIndex"]
 
 
 class MissingStatError(KeyError):
@@ -127,6 +127,79 @@ def select(ard: pd.DataFrame, **where: Any) -> pd.DataFrame:
     return ard[mask]
 
 
+class ArdIndex:
+    """The rows of an ARD grouped once by key columns, for tables that look up thousands of cells.
+
+    ``ArdIndex(ard, "analysis_id").select(analysis_id="lab-alt", stat_name="N")`` returns what
+    ``select(ard, analysis_id="lab-alt", stat_name="N")`` returns (same rows, same order), but
+    finds the key's rows in a dict instead of building a mask over the whole ARD; other
+    conditions filter those rows only. Exact ``select`` semantics are kept by falling back to
+    ``select`` whenever the fast path could differ: a key column holding values other than
+    strings (``select`` also matches ``1`` with ``1.0`` there), a list of wanted values, or a
+    condition that leaves a key column out.
+    """
+
+    def __init__(self, ard: pd.DataFrame, *cols: str):
+        missing = [c for c in cols if c not in ard.columns]
+        if missing:
+            raise KeyError(f"ARD has no column {missing[0]!r}")
+        self.ard, self.cols = ard, cols
+        arrays = [ard[c].to_numpy(dtype=object) for c in cols]
+        # select's fast path compares such columns as strings (missing values match None only)
+        self._exact = all(infer_dtype(a, skipna=True) in ("string", "empty") for a in arrays)
+        self._rows: dict[tuple, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
+        if not cols:
+            self._rows = {(): np.arange(len(ard), dtype=np.intp)}
+        elif self._exact:
+            keys = zip(*[[None if _isnull(v) else v for v in a] for a in arrays])
+            groups: dict[tuple, list[int]] = {}
+            for i, key in enumerate(keys):
+                groups.setdefault(key, []).append(i)
+            self._rows = {k: np.asarray(v, dtype=np.intp) for k, v in groups.items()}
+
+    def _positions(self, where: Mapping[str, Any]) -> Optional[np.ndarray]:
+        """Row positions ``select`` would keep, in order; None where only ``select`` is exact."""
+        keyed = [where.get(c) for c in self.cols]
+        if (not self._exact or any(c not in where for c in self.cols)
+                or any(isinstance(w, (list, tuple, set)) for w in keyed)):
+            return None
+        pos = self._rows.get(tuple(None if w is None else str(w) for w in keyed))
+        pos = pos if pos is not None else np.zeros(0, dtype=np.intp)
+        for col, want in where.items():     # other conditions: on the key's rows only
+            if col not in self.cols:
+                pos = pos[_column_hit(self._column(col)[pos], want)]
+        return pos
+
+    def _column(self, col: str) -> np.ndarray:
+        if col not in self._values:
+            if col not in self.ard.columns:
+                raise KeyError(f"ARD has no column {col!r}")
+            self._values[col] = self.ard[col].to_numpy(dtype=object)
+        return self._values[col]
+
+    def select(self, **where: Any) -> pd.DataFrame:
+        pos = self._positions(where)
+        return select(self.ard, **where) if pos is None else self.ard.iloc[pos]
+
+    def values(self, col: str, **where: Any) -> np.ndarray:
+        """``select(ard, **where)[col]`` as an object array (no frame built)."""
+        pos = self._positions(where)
+        if pos is None:
+            return select(self.ard, **where)[col].to_numpy(dtype=object)
+        return self._column(col)[pos]
+
+    def cell(self, template: str, *, rules: FormatRules = JAMA, **where: Any) -> Cell:
+        """``cell(ard, template, rules=rules, **where)``, filled from the index's column arrays
+        (the selected rows become a frame only for an error message)."""
+        pos = self._positions(where)
+        if pos is None:
+            return cell(select(self.ard, **where), template, rules=rules)
+        cols = {c: self._column(c)[pos] for c in _Rows._COLS if c in self.ard.columns}
+        rows = _Rows(None, cols=cols, frame=lambda: self.ard.iloc[pos])
+        return Cell((_fill(rows, template, rules, None),))
+
+
 def _describe(ard: pd.DataFrame) -> str:
     """'TRT01P=Placebo, variable=AGE' for the key columns that are constant in ``ard``."""
     bits = []
@@ -152,10 +225,22 @@ class _Rows:
 
     _COLS = ("stat_name", "stat", "stat_fmt", "error", "id")
 
-    def __init__(self, ard: pd.DataFrame):
-        self.ard = ard
-        self.names = ard["stat_name"].to_numpy(dtype=object)
-        self.cols = {c: ard[c].to_numpy(dtype=object) for c in self._COLS if c in ard.columns}
+    def __init__(self, ard: Optional[pd.DataFrame], cols: Optional[dict[str, np.ndarray]] = None,
+                 frame: Optional[Any] = None):
+        self._ard, self._frame = ard, frame       # frame: makes ``ard`` when an error message needs it
+        if cols is None:
+            # one conversion of the frame (a Series per column cost most of a small cell's fill)
+            at = {c: i for i, c in enumerate(ard.columns)}
+            values = ard.to_numpy(dtype=object)
+            cols = {c: values[:, at[c]] for c in self._COLS if c in at}
+        self.cols = cols
+        self.names = cols["stat_name"] if "stat_name" in cols else self.ard["stat_name"].to_numpy(dtype=object)
+
+    @property
+    def ard(self) -> pd.DataFrame:
+        if self._ard is None:
+            self._ard = self._frame()
+        return self._ard
 
     def has(self, name: str) -> bool:
         return bool((self.names == name).any())
@@ -185,8 +270,9 @@ def _stat_row(ard: pd.DataFrame, name: str, where_txt: str) -> pd.Series:
     return hit.iloc[0]
 
 
-def _value(row: Mapping[str, Any], ard: Optional[pd.DataFrame] = None) -> tuple[str, Optional[str]]:
-    """(display text, NE reason or None) of one placed ARD row."""
+def _value(row: Mapping[str, Any], ard: Any = None) -> tuple[str, Optional[str]]:
+    """(display text, NE reason or None) of one placed ARD row (``ard``: its frame, or a function
+    giving it, read for an error message only)."""
     err = row.get("error")
     stat = row.get("stat")
     if _isnull(stat) and not _isnull(err):
@@ -195,6 +281,7 @@ def _value(row: Mapping[str, Any], ard: Optional[pd.DataFrame] = None) -> tuple[
     if _isnull(sf):
         if _isnull(stat):
             return NE, "not estimable"
+        ard = ard() if callable(ard) else ard
         where = _describe(ard[ard["stat_name"] == row.get("stat_name")]) if ard is not None else "(no grouping)"
         raise NotPlacedError(
             f"ARD row {row.get('stat_name')!r} ({where}) has no stat_fmt: "
@@ -207,17 +294,20 @@ def _value(row: Mapping[str, Any], ard: Optional[pd.DataFrame] = None) -> tuple[
 def fill(ard: pd.DataFrame, template: str, *, rules: FormatRules = JAMA,
          where_txt: Optional[str] = None) -> Stat:
     """Fill ``template`` from the ``stat_fmt`` of ``ard`` rows; a :class:`Stat` with the ids."""
+    return _fill(_Rows(ard), template, rules, where_txt)
+
+
+def _fill(rows: _Rows, template: str, rules: FormatRules, where_txt: Optional[str]) -> Stat:
     ids: list[str] = []
     reasons: list[str] = []
     n_fields = n_ne = 0
-    rows = _Rows(ard)
 
     def where() -> str:               # only an error message needs it
-        return where_txt or _describe(ard)
+        return where_txt or _describe(rows.ard)
 
     def one(name: str) -> str:
         r = rows.row(name, where)
-        text, reason = _value(r, ard)
+        text, reason = _value(r, lambda: rows.ard)
         if not _isnull(r.get("id")):
             ids.append(str(r["id"]))
         if reason and reason not in reasons:
