@@ -21,6 +21,7 @@ import pandas as pd
 
 # no match starting inside a number: after "-" (range "0.51-0.80") or "," (the "400.0" of "1,550.0-4,400.0")
 # a number, including JAMA's P values without a leading zero (".33", "<.001")
+_DIGIT = re.compile(r"\d")
 NUMBER = re.compile(r"(?<![\w.,\-\u2212/])[\u2212-]?(?:\d+(?:[.,]\d+)*|\.\d+)%?(?![\w])")
 EXEMPT = [
     r"\be(?:Table|Figure|Methods|Results|References)\s*\d+",
@@ -58,6 +59,8 @@ def _strip_exempt(text: str, extra: list[str]) -> str:
 
 def numbers_at(text: str, extra: list[str] = ()) -> list[tuple[int, str, str]]:
     """(position, number, context) of each number that no exemption covers."""
+    if not _DIGIT.search(text):        # every NUMBER holds a digit (most stat spans: nothing left)
+        return []
     clean = _strip_exempt(text, list(extra))
     return [(m.start(), m.group(0), " ".join(clean[max(0, m.start() - 30):m.end() + 30].split()))
             for m in NUMBER.finditer(clean)]
@@ -255,17 +258,33 @@ def _element_at(line: str, starts: "re.Pattern[str] | None") -> str | None:
 SECTION = re.compile(r"^(?:e(?:Methods|Results|Tables|Figures|References|Appendix)|Provenance|Contents)\s*$")
 
 
-def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts: list[str] = ()) -> list[Unbound]:
-    """Each number of the PDF must be a formatted ARD value; inside an element (from its
-    caption, e.g. "eTable 3." or "Table 14-3.01", to the next caption or section heading,
-    after the contents page) it must be a value of THAT element's rows."""
+@dataclass
+class PdfContext:
+    """What the PDF audit needs of the ARD alone: every token, the tokens of each element and the
+    pattern of a caption line (made before the PDF exists: the render makes it while Typst runs)."""
+    tokens: set
+    by_element: dict
+    starts: "re.Pattern[str] | None"
+
+
+def pdf_context(ard: pd.DataFrame) -> PdfContext:
     rows = _row_tokens(ard)
-    tokens = set().union(*rows)
     by_element = _element_tokens(ard, rows)
     names = sorted((e for e in by_element if re.search(r"\d", e)), key=len, reverse=True)
     # a caption line: "eTable 3. Title", "Table 14-3.01 Title", or a page header holding the id alone
     starts = re.compile(r"^(?:(?:e?Table|e?Figure|Listing)\s+)?(" + "|".join(re.escape(n) for n in names)
                         + r")(?:$|(?![\d.\-]*\d)[.:]?\s+[A-Z(])") if names else None   # alone, or its title
+    return PdfContext(set().union(*rows), by_element, starts)
+
+
+def audit_pdf(pdf: Path, ard: pd.DataFrame, extra: list[str] = (), exempt_texts: list[str] = (),
+              context: PdfContext | None = None) -> list[Unbound]:
+    """Each number of the PDF must be a formatted ARD value; inside an element (from its
+    caption, e.g. "eTable 3." or "Table 14-3.01", to the next caption or section heading,
+    after the contents page) it must be a value of THAT element's rows. ``context``:
+    ``pdf_context(ard)``, if made already."""
+    ctx = context or pdf_context(ard)
+    tokens, by_element, starts = ctx.tokens, ctx.by_element, ctx.starts
     pages = pdf_pages_text(pdf)
     refs = _references_start(pages)
     if refs:

@@ -27,6 +27,7 @@ from trialsupp.ard.fmt import JAMA, FormatRules, format_stat
 from trialsupp.ard.schema import ARD_COLUMNS, ARDError, check_ard
 
 ARD_MIME = "application/vnd.trialsupp.ard+json"
+_INF = float("inf")
 # time, and where this copy of the project lives (run.json only: ard.json stays byte-identical
 # for a project copied elsewhere)
 VOLATILE_RUN_KEYS = ("started", "finished", "elapsed_s", "run_time", "out_dir", "study_config", "project",
@@ -164,9 +165,37 @@ def to_records(placed: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def emit(placed: pd.DataFrame) -> None:
-    """Display placed rows as an ARD output of the current notebook cell."""
+    """Display placed rows as an ARD output of the current notebook cell: the JSON text of
+    ``{"rows": [...]}`` (a string: the executed notebook carries it as one value, so nbclient,
+    the notebook writer and the results store do not walk 28,000 row objects one by one;
+    readers also take the object form of older notebooks)."""
     from IPython.display import display
-    display({ARD_MIME: {"rows": to_records(placed)}}, raw=True)
+    display({ARD_MIME: payload_text(to_records(placed))}, raw=True)
+
+
+def payload_text(records: list[dict[str, Any]]) -> str:
+    """The JSON text of an ARD output, as the kernel's message packer wrote the object form:
+    dates by jupyter_client's ``json_default``, non-finite numbers as null, keys sorted (as the
+    notebook writer sorted them)."""
+    from jupyter_client.jsonutil import json_default
+    options = dict(ensure_ascii=False, default=json_default, sort_keys=True)
+    try:
+        return json.dumps({"rows": records}, allow_nan=False, **options)
+    except ValueError:             # an infinite or NaN value
+        finite = [{k: (None if type(v) is float and (v != v or v in (_INF, -_INF)) else v) for k, v in r.items()}
+                  for r in records]
+        return json.dumps({"rows": finite}, **options)
+
+
+def parse_payloads(nb: dict) -> dict:
+    """Replace each ARD output's JSON text by its object, in place (readers of a parsed notebook
+    then parse the 28,000 rows of a large notebook once, not once each); returns ``nb``."""
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data and isinstance(data.get(ARD_MIME), str):
+                data[ARD_MIME] = json.loads(data[ARD_MIME])
+    return nb
 
 
 def collect_notebook(path: str | Path, notebook_name: str, nb: dict | None = None) -> list[dict[str, Any]]:

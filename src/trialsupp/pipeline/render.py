@@ -358,8 +358,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         build = out.parent / f".{out.name}.build-{vdir.name.rsplit('-', 1)[-1]}"
         nb_files: list[str] = []
         kernels = kernels or KernelPool(project)
-        background = ThreadPoolExecutor(max_workers=1)    # ard.csv, written while publishing
-        csv_done = None
+        background = ThreadPoolExecutor(max_workers=2)    # ard.csv and Word, made while publishing
+        csv_done, parsed = None, None
         if prev is None and (not cache.enabled or cache.unseen(st.notebooks)):
             kernels.start()         # a cold render: the zygote imports while the data are made
         try:
@@ -385,8 +385,10 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 with reporter.stage("notebooks"):
                     executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache, nb_files,
                                              kernels)
-                    for nb in executed:
-                        write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)")
+                    # each executed notebook parsed once: its preview, then its ARD rows and display copy
+                    parsed = [store.parse_payloads(json.loads(nb.read_text(encoding="utf-8"))) for nb in executed]
+                    for nb, doc in zip(executed, parsed):
+                        write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)", notebook=doc)
             with reporter.stage("results store"):
                 build.mkdir()
                 stage_project(project, build)
@@ -394,8 +396,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 entry = build / st.report.relative_to(project)
                 results = results_dir(entry)            # report/<study>/_results/
                 results.mkdir(parents=True)
-                # each executed notebook parsed once: its ARD rows, then its display copy
-                parsed = [json.loads(nb.read_text(encoding="utf-8")) for nb in executed]
+                if parsed is None:
+                    parsed = [store.parse_payloads(json.loads(nb.read_text(encoding="utf-8"))) for nb in executed]
                 rows = []
                 for nb, doc in zip(executed, parsed):
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}", nb=doc)
@@ -442,7 +444,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     texts, patterns = study_exemptions(st)
                     early = EarlyAudit(vdir, patterns, texts, html="html" in formats, doc=ard_doc)
                     csr = st.raw.get("layout") == "csr"
-                    word = EarlyWord(vdir, csr=csr) if "docx" in formats else None
+                    word = EarlyWord(vdir, csr=csr, pool=background) if "docx" in formats else None
                     files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
                                     run=run, **({"on_written": early, "word_source": word, "ard_json": ard_doc}
                                                 if engine == "builtin" else {}))
@@ -450,7 +452,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     remove_control_characters(vdir)
                     if "docx" in formats:
                         files.update(publish_docx(vdir, csr=csr, keep_html="html" in formats,
-                                                  made=word.made if word else None))
+                                                  made=word.result() if word else None))
                 with reporter.stage("audit"):
                     unbound = early.result(vdir)
                     if unbound and strict:
@@ -500,6 +502,7 @@ class EarlyAudit:
         self.doc = doc                  # the parsed ard.json of vdir, if at hand
         self.found: dict[str, list] = {}
         self._ard = None
+        self._pdf_context = None
         self._lock = threading.Lock()
 
     def ard(self):
@@ -509,7 +512,7 @@ class EarlyAudit:
             return self._ard
 
     def __call__(self, kind: str, path: Path) -> None:
-        from trialsupp.ard.audit import audit_html, audit_pdf
+        from trialsupp.ard.audit import audit_html, audit_pdf, pdf_context
         from trialsupp.display._escape import strip_controls
         if kind == "html" and self.html:     # the HTML as published: without control characters
             text = path.read_text(encoding="utf-8")
@@ -517,8 +520,9 @@ class EarlyAudit:
             if clean != text:
                 store.atomic_write_text(path, clean)
             self.found["html"] = audit_html(clean, self.ard(), self.patterns)
+            self._pdf_context = pdf_context(self.ard())      # while the PDF is still being made
         elif kind == "pdf":
-            self.found["pdf"] = audit_pdf(path, self.ard(), self.patterns, self.texts)
+            self.found["pdf"] = audit_pdf(path, self.ard(), self.patterns, self.texts, context=self._pdf_context)
 
     def result(self, vdir: Path) -> list:
         shown = [k for k in ("html", "pdf") if (vdir / f"supplement.{k}").exists()]
@@ -552,19 +556,33 @@ class EarlyWord:
     made from the published HTML as soon as the publisher has written it, while the PDF is
     still being made (``word_source`` of ``publish_builtin``)."""
 
-    def __init__(self, vdir: Path, csr: bool):
-        self.vdir, self.csr = vdir, csr
+    def __init__(self, vdir: Path, csr: bool, pool: ThreadPoolExecutor | None = None):
+        self.vdir, self.csr, self.pool = vdir, csr, pool
         self.made: Path | None = None
+        self._job = None
 
     def __call__(self, source: Path) -> None:
+        """Make the documents; with ``pool``, in that pool (the HTML's audit goes on meanwhile:
+        ``result()`` waits for them)."""
+        if self.pool is None:
+            self._make(source)
+        else:
+            self._job = self.pool.submit(self._make, source)
+
+    def result(self) -> Path | None:
+        if self._job is not None:
+            self._job.result()
+        return self.made
+
+    def _make(self, source: Path) -> None:
         from trialsupp.display._escape import strip_controls
         from trialsupp.publish.docx import html_to_docx, output_docx
         html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
         # one Pandoc run (beside Typst); the per-table documents are cut from it
-        self.made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures",
-                                 landscape=self.csr)
+        made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures", landscape=self.csr)
         if self.csr:
-            output_docx(html, self.vdir / "docx", whole=self.made)
+            output_docx(html, self.vdir / "docx", whole=made)
+        self.made = made
 
 
 def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = None) -> dict[str, Path]:

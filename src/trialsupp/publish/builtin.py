@@ -545,10 +545,10 @@ def publish_builtin(stage_dir: str | Path, entry_qmd: str | Path, out_dir: str |
                 if blob is not None:            # the blob holds no resource: it goes in after the scan
                     html = html.replace(AFTER_MARK, blob, 1)
                 target.write_text(nest_float_list(html), encoding="utf-8")
+                if word_source is not None:     # Word is made from the published page, before the PDF is done
+                    word_source(target)         # (first: it may hand the work to a thread of its own)
                 if on_written:
                     on_written("html", target)
-                if word_source is not None:     # Word is made from the published page, before the PDF is done
-                    word_source(target)
 
             # HTML and PDF are independent from here: Pandoc's HTML run (a process) goes on while
             # the Typst side is built and compiled (Typst releases the GIL)

@@ -96,10 +96,26 @@ def _colgroup(m: re.Match) -> str:
     return f"{head}<colgroup>{cols}</colgroup>{body}{tail}"
 
 
+def drop_scripts(html: str) -> str:
+    """The page without its ``<script>`` elements (Word uses none; the provenance blob of a CSR
+    appendix is 12 MB, which every regular expression below would scan). Plain ``str.find``:
+    the published pages write the tag in lower case (``_clean`` still drops any other)."""
+    out, pos = [], 0
+    while True:
+        start = html.find("<script", pos)
+        end = html.find("</script>", start) if start >= 0 else -1
+        if end < 0:
+            break
+        out.append(html[pos:start])
+        pos = end + len("</script>")
+    out.append(html[pos:])
+    return "".join(out)
+
+
 def html_to_docx(html: str, target: Path, *, figures: Path | None = None, landscape: bool = False,
                  title: str | None = None) -> Path:
     from trialsupp.publish.builtin import _pandoc
-    html = _clean(_png_for_svgs(html, figures))
+    html = _clean(_png_for_svgs(drop_scripts(html), figures))
     with tempfile.TemporaryDirectory(prefix="trialsupp-docx-") as tmp:
         src = Path(tmp) / "in.html"
         src.write_text(html, encoding="utf-8")
@@ -237,6 +253,7 @@ def output_docx(html: Path | str, out_dir: Path, *, landscape: bool = True, whol
     from trialsupp.publish.docx_split import cut_elements
     if isinstance(html, Path):
         html = html.read_text(encoding="utf-8")
+    html = drop_scripts(html)
     jobs = output_elements(html, out_dir)
     if not jobs:
         return []

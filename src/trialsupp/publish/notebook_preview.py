@@ -74,8 +74,9 @@ def preview_html(notebook: dict, title: str) -> str:
             + "".join(parts) + "</body></html>\n")
 
 
-def write_preview(executed: Path, title: str | None = None) -> Path:
-    nb = json.loads(executed.read_text(encoding="utf-8"))
+def write_preview(executed: Path, title: str | None = None, notebook: dict | None = None) -> Path:
+    """``<executed>.html``; ``notebook``: the executed notebook already parsed (not changed)."""
+    nb = notebook if notebook is not None else json.loads(executed.read_text(encoding="utf-8"))
     target = executed.with_suffix(".html")
     target.write_text(preview_html(nb, title or executed.name), encoding="utf-8")
     return target
