@@ -76,25 +76,34 @@ def test_collect_write_and_read_back(tmp_path):
     assert pd.read_csv(tmp_path / "out" / "ard.csv", dtype=str)["stat_fmt"].tolist()[0] in {"11.60", "12.60", "36", "48.05", "51.23", "72"}
 
 
-def test_ard_json_text_is_the_standard_librarys(tmp_path):
-    """write_store's fast writer gives json.dumps(indent=1)'s bytes for real placed rows
-    (mixed stat types, None, unicode, nested inputs/params) and for odd values."""
-    import json as _json
+def _lab_rows(population: str) -> list[dict]:
+    """Real placed rows (CDISC pilot lab tables 14-6.01/02 for ALT and GLUC): mixed stat types,
+    None, unicode, nested inputs/params."""
     from pathlib import Path as _Path
 
     from studies.cdiscpilot01.labs import by_test, t14_6_01, t14_6_02
-    from trialsupp.ard.store import dump_indented, place, to_records
+    from trialsupp.ard.store import to_records
     from trialsupp.data.io import read_study
 
     root = _Path(__file__).resolve().parents[2] / "data" / "cdiscpilot01"
-    adlbc = read_study(root, ["adlbc"])["adlbc"]
-    tests = by_test(adlbc)
+    tests = by_test(read_study(root, ["adlbc"])["adlbc"])
     rows = []
     for pc in ("ALT", "GLUC"):
         for fn, aid in ((t14_6_01, "lab"), (t14_6_02, "range")):
             rows += to_records(place(fn(tests[pc], pc), output="14-6.0x", analysis_id=f"{aid}-{pc}",
-                                     population="Safety \u2265 1 dose", params={"cut": None, "seeds": [1, 2]},
+                                     population=population, params={"cut": None, "seeds": [1, 2]},
                                      inputs={"adlbc": "ab" * 32}))
+    return rows
+
+
+def test_ard_json_text_is_the_standard_librarys(tmp_path):
+    """write_store's fast writer gives json.dumps(indent=1)'s bytes for real placed rows
+    (mixed stat types, None, unicode, nested inputs/params) and for odd values."""
+    import json as _json
+
+    from trialsupp.ard.store import dump_indented
+
+    rows = _lab_rows("Safety \u2265 1 dose")
     rows.append({"id": "x\u00e9\"\\\t\u0001", "stat": float("nan"), "big": 10 ** 20, "tiny": 1e-300,
                  "flag": True, "none": None, "empty": {}, "list": [], "nested": {"a": [1, {"b": None}]}})
     assert len(rows) > 100 and {type(r["stat"]) for r in rows[:-1]} >= {int, float}
@@ -109,21 +118,11 @@ def test_store_rows_and_csv_are_the_pandas_round_trips(tmp_path):
     in shuffled order (mixed stat types, None, NaN, unicode, quotes, nested inputs/params)."""
     import json as _json
     import random
-    from pathlib import Path as _Path
 
-    from studies.cdiscpilot01.labs import by_test, t14_6_01, t14_6_02
     from trialsupp.ard.schema import ARD_COLUMNS
-    from trialsupp.ard.store import _jsonable, to_records
-    from trialsupp.data.io import read_study
+    from trialsupp.ard.store import _jsonable
 
-    root = _Path(__file__).resolve().parents[2] / "data" / "cdiscpilot01"
-    tests = by_test(read_study(root, ["adlbc"])["adlbc"])
-    rows = []
-    for pc in ("ALT", "GLUC"):
-        for fn, aid in ((t14_6_01, "lab"), (t14_6_02, "range")):
-            rows += to_records(place(fn(tests[pc], pc), output="14-6.0x", analysis_id=f"{aid}-{pc}",
-                                     population="Safety, \"\u2265 1 dose\"", params={"cut": None, "seeds": [1, 2]},
-                                     inputs={"adlbc": "ab" * 32}))
+    rows = _lab_rows("Safety, \"\u2265 1 dose\"")
     rows[0] = {**rows[0], "stat": float("nan"), "method": "a,b\nc"}
     random.Random(7).shuffle(rows)
     doc = write_store(rows, tmp_path, {"study": "x", "started": "2026-01-01T00:00:00"})
@@ -162,3 +161,28 @@ def test_fast_indented_json_is_the_standard_librarys_anywhere_in_a_notebook():
     assert dumps_indented(rows) == _json.dumps(rows, indent=1, ensure_ascii=False)
     assert dumps_indented([]) == "[]" and dumps_indented({"rows": rows[:2]}) == _json.dumps(
         {"rows": rows[:2]}, indent=1, ensure_ascii=False)
+
+
+def test_ard_output_text_reads_as_the_kernel_packed_object():
+    """emit() displays the rows as one JSON text; it parses to what the kernel's message packer
+    (jupyter_client's Session, the former path) made of the object form: non-finite numbers as
+    null, dates as ISO text; collect_notebook reads either form of the output alike."""
+    import datetime
+    import json as _json
+
+    from jupyter_client.session import Session
+
+    from trialsupp.ard.store import parse_payloads, payload_text
+
+    rows = [{"id": "a", "stat": float("inf"), "inputs": {"b": "1", "a": "2"}, "n": 3,
+             "t": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), "d": datetime.date(2026, 1, 2)},
+            {"id": "b", "stat": float("nan"), "x": None, "u": "\u00e9\u0001\""}]
+    text = payload_text(rows)
+    assert _json.loads(text) == _json.loads(Session().pack({"rows": rows}))
+    packed = _json.loads(text)["rows"]
+
+    def notebook(payload):
+        return {"cells": [{"id": "c1", "outputs": [{"output_type": "display_data", "data": {ARD_MIME: payload}}]}]}
+    as_text, as_object = notebook(text), notebook({"rows": packed})
+    assert collect_notebook("x.ipynb", "nb", nb=as_text) == collect_notebook("x.ipynb", "nb", nb=as_object)
+    assert parse_payloads(as_text) == as_object

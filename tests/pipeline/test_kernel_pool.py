@@ -226,7 +226,6 @@ def test_a_taken_port_is_recognised_and_the_kernel_started_once_more(tmp_path, m
     writes one warning line (no traceback) and execute_notebook starts the kernel again."""
     import errno
 
-    import papermill
     import zmq
     ctx = zmq.Context.instance()
     first, second = ctx.socket(zmq.PUB), ctx.socket(zmq.PUB)
@@ -241,15 +240,16 @@ def test_a_taken_port_is_recognised_and_the_kernel_started_once_more(tmp_path, m
     assert not kernels._port_taken(OSError(errno.EADDRINUSE, "not ZeroMQ"))
     assert not kernels._port_taken(zmq.ZMQError(errno.EINVAL))
 
+    from trialsupp.pipeline import execute as execute_module
     calls = []
-    real = papermill.execute_notebook
+    real = execute_module._papermill        # papermill's steps, as execute_notebook runs them
 
     def flaky(*args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("Kernel died before replying to kernel_info")
         return real(*args, **kwargs)
-    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    monkeypatch.setattr(execute_module, "_papermill", flaky)
     src = _notebook(tmp_path / "nb.ipynb", "print('ran')")
     execute_notebook(src, tmp_path / "out.ipynb", dict(SYSTEM), tmp_path, "nb.ipynb")
     assert len(calls) == 2 and "ran" in "".join(_printed(tmp_path / "out.ipynb"))

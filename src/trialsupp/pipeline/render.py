@@ -359,7 +359,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
         nb_files: list[str] = []
         kernels = kernels or KernelPool(project)
         background = ThreadPoolExecutor(max_workers=2)    # ard.csv and Word, made while publishing
-        csv_done, parsed = None, None
+        csv_done, parsed, previews = None, None, []
         if prev is None and (not cache.enabled or cache.unseen(st.notebooks)):
             kernels.start()         # a cold render: the zygote imports while the data are made
         try:
@@ -388,7 +388,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     # each executed notebook parsed once: its preview, then its ARD rows and display copy
                     parsed = [store.parse_payloads(json.loads(nb.read_text(encoding="utf-8"))) for nb in executed]
                     for nb, doc in zip(executed, parsed):
-                        write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)", notebook=doc)
+                        previews.append(write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)",
+                                                      notebook=doc))
             with reporter.stage("results store"):
                 build.mkdir()
                 stage_project(project, build)
@@ -448,8 +449,10 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
                                     run=run, **({"on_written": early, "word_source": word, "ard_json": ard_doc}
                                                 if engine == "builtin" else {}))
+                    published = {Path(v).resolve(): k for k, v in files.items()}
                     files = name_outputs(files, vdir)
-                    remove_control_characters(vdir)
+                    cleaned = [files[published[p.resolve()]] if p.resolve() in published else p for p in early.cleaned]
+                    remove_control_characters(vdir, clean=cleaned + previews)
                     if "docx" in formats:
                         files.update(publish_docx(vdir, csr=csr, keep_html="html" in formats,
                                                   made=word.result() if word else None))
@@ -503,6 +506,7 @@ class EarlyAudit:
         self.found: dict[str, list] = {}
         self._ard = None
         self._pdf_context = None
+        self.cleaned: list[Path] = []         # pages this audit left without control characters
         self._lock = threading.Lock()
 
     def ard(self):
@@ -519,6 +523,7 @@ class EarlyAudit:
             clean = strip_controls(text)
             if clean != text:
                 store.atomic_write_text(path, clean)
+            self.cleaned.append(path)
             self.found["html"] = audit_html(clean, self.ard(), self.patterns)
             self._pdf_context = pdf_context(self.ard())      # while the PDF is still being made
         elif kind == "pdf":
@@ -539,12 +544,16 @@ def _unchanged_result(out: Path, formats, engine: str, started: float) -> Render
                         unbound=list(meta.get("audit_unbound", [])), unchanged=True)
 
 
-def remove_control_characters(vdir: Path) -> None:
+def remove_control_characters(vdir: Path, clean: Sequence[Path] = ()) -> None:
     """No BEL, ESC or other control character from the data reaches a published HTML page
     (the escaping functions drop them from tables; this also covers text that came
-    through Pandoc or a notebook's own output)."""
+    through Pandoc or a notebook's own output). ``clean``: pages already stripped (the
+    notebook previews are written stripped; the audited HTML is stripped by its audit)."""
     from trialsupp.display._escape import strip_controls
+    skip = {Path(p).resolve() for p in clean}
     for page in vdir.rglob("*.html"):
+        if page.resolve() in skip:
+            continue
         text = page.read_text(encoding="utf-8")
         clean = strip_controls(text)
         if clean != text:

@@ -78,5 +78,7 @@ def write_preview(executed: Path, title: str | None = None, notebook: dict | Non
     """``<executed>.html``; ``notebook``: the executed notebook already parsed (not changed)."""
     nb = notebook if notebook is not None else json.loads(executed.read_text(encoding="utf-8"))
     target = executed.with_suffix(".html")
-    target.write_text(preview_html(nb, title or executed.name), encoding="utf-8")
+    from trialsupp.display._escape import strip_controls
+    # no control character from the data reaches a published page (see render.remove_control_characters)
+    target.write_text(strip_controls(preview_html(nb, title or executed.name)), encoding="utf-8")
     return target
