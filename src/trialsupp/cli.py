@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output folder (default: _output/<study>)")
     r.add_argument("--to", default="html,pdf", help="formats, comma-separated: html,pdf,docx")
     r.add_argument("--seed", type=int, help="simulation seed (simulated studies)")
-    r.add_argument("--jobs", type=int, help="notebooks executed in parallel (default: cores)")
+    r.add_argument("--jobs", type=int, help="notebooks executed in parallel (default: cores + 1)")
     r.add_argument("--param", "-P", action="append", metavar="KEY=VALUE", help="study parameter")
     r.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
                    help="publisher: Quarto when on PATH (auto), or the built-in Pandoc+Typst one")

@@ -334,7 +334,9 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
     from trialsupp.publish.qmd import results_dir
     out = Path(out) if out else project / "_output" / st.name
     out = Path(os.path.abspath(out))     # "../x" normalised; not resolve(): <out> is a symlink
-    jobs = jobs or os.cpu_count() or 1
+    # one kernel more than cores: a kernel starting up, or a notebook waiting on the render
+    # process (its executed copy being written), leaves a core idle otherwise (valor: -1.1 s)
+    jobs = jobs or (os.cpu_count() or 1) + 1
     cache = NotebookCache(cache_dir(project), enabled=not force, project=project)
     os.environ["TRIALSUPP_PROJECT"] = str(project)      # kernels find the project from any folder
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
