@@ -113,6 +113,8 @@ def ard_records(stats: Mapping[str, Any] | Iterable[tuple[str, Any]], *,
 
 
 _PLAIN_STAT = (str, int, float, np.integer, np.floating)   # missing only as None or NaN
+
+
 def _objects(values: list) -> np.ndarray:
     """A 1-D object array holding ``values`` as they are (a list or tuple value stays one element)."""
     return np.fromiter(values, dtype=object, count=len(values))
@@ -120,6 +122,11 @@ def _objects(values: list) -> np.ndarray:
 
 _NUMBERS = frozenset({int, float, type(None)})
 _INT64 = 2 ** 63
+
+
+def _float_column(vals: list, types: set) -> bool:
+    """Numbers and None only, ints within int64: what pandas infers as a float64 column."""
+    return types <= _NUMBERS and all(-_INT64 <= v < _INT64 for v in vals if type(v) is int)
 
 
 def ard_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -160,7 +167,7 @@ def _plain(records: list[dict[str, Any]]) -> bool:
         return False
     stats = [r["stat"] for r in records]
     types = set(map(type, stats))
-    return (types <= _NUMBERS and all(-_INT64 <= v < _INT64 for v in stats if type(v) is int)) or types == {str}
+    return _float_column(stats, types) or types == {str}
 
 
 def cells_frame(cells: Iterable[list[dict[str, Any]]]) -> pd.DataFrame:
@@ -177,7 +184,7 @@ def cells_frame(cells: Iterable[list[dict[str, Any]]]) -> pd.DataFrame:
         types = set(map(type, vals))
         if len(types) < 2:
             inferred = vals
-        elif types <= _NUMBERS and all(-_INT64 <= v < _INT64 for v in vals if type(v) is int):
+        elif _float_column(vals, types):
             inferred = [v if v is None else float(v) for v in vals]   # what pandas infers: float64
         else:
             inferred = pd.Series(vals).astype(object).tolist()

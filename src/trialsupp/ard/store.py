@@ -145,6 +145,12 @@ def place(ard: pd.DataFrame, *, output: str, analysis_id: str, population: str,
 
 
 def _jsonable(value: Any) -> Any:
+    """A JSON value: NaN -> None, numpy scalars -> Python (plain Python values pass first)."""
+    t = type(value)
+    if value is None or t is str or t is int or t is bool:
+        return value
+    if t is float:
+        return None if value != value else value
     if isinstance(value, float) and pd.isna(value):
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes, dict, list)):
@@ -198,6 +204,11 @@ def parse_payloads(nb: dict) -> dict:
     return nb
 
 
+def read_notebook(path: str | Path) -> dict:
+    """An executed notebook, parsed, its ARD outputs parsed too (``parse_payloads``)."""
+    return parse_payloads(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
 def collect_notebook(path: str | Path, notebook_name: str, nb: dict | None = None) -> list[dict[str, Any]]:
     """ARD rows emitted by an executed notebook, with notebook and cell id filled (``nb``: the
     notebook at ``path``, already parsed; left unchanged)."""
@@ -244,20 +255,10 @@ def store_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(store_records(rows), columns=ARD_COLUMNS)
 
 
-def _native(value: Any) -> Any:
-    """``_jsonable`` with a fast path: rows read back from notebooks are JSON values already."""
-    t = type(value)
-    if value is None or t is str or t is int or t is bool:
-        return value
-    if t is float:
-        return None if value != value else value
-    return _jsonable(value)
-
-
 def store_records(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The store's rows: ARD columns only, JSON values, sorted by id (stable); ids must be unique.
     (Plain Python on the rows: a DataFrame round trip cost ~1 s for cdiscpilot01's 28,000 rows.)"""
-    records = [{c: _native(r.get(c)) for c in ARD_COLUMNS} for r in rows]
+    records = [{c: _jsonable(r.get(c)) for c in ARD_COLUMNS} for r in rows]
     seen: dict[Any, int] = {}
     for r in records:
         seen[r["id"]] = seen.get(r["id"], 0) + 1
@@ -278,18 +279,16 @@ def csv_text(records: list[dict[str, Any]]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(ARD_COLUMNS)
     nested = {"inputs", "params"}
-    dumped: dict[int, str] = {}       # rows share their inputs/params dicts' contents: dump each once
+    dumped: dict[tuple, str] = {}     # rows share their inputs/params dicts' contents: dump each once
 
     def as_json(v: Any) -> str:
         try:
-            key = hash(tuple(sorted(v.items()))) if isinstance(v, dict) else None
+            key = tuple(sorted(v.items())) if isinstance(v, dict) else None
+            if key is not None and key not in dumped:
+                dumped[key] = json.dumps(v, sort_keys=True)
         except TypeError:             # unhashable values (lists): no cache
             key = None
-        if key is None:
-            return json.dumps(v, sort_keys=True)
-        if key not in dumped:
-            dumped[key] = json.dumps(v, sort_keys=True)
-        return dumped[key]
+        return json.dumps(v, sort_keys=True) if key is None else dumped[key]
     for r in records:
         writer.writerow([as_json(r[c]) if c in nested else ("" if r[c] is None else r[c]) for c in ARD_COLUMNS])
     return buf.getvalue()

@@ -388,7 +388,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     executed = run_notebooks(st, values, data_dir, vdir, inputs, jobs, reporter, cache, nb_files,
                                              kernels)
                     # each executed notebook parsed once: its preview, then its ARD rows and display copy
-                    parsed = [store.parse_payloads(json.loads(nb.read_text(encoding="utf-8"))) for nb in executed]
+                    parsed = [store.read_notebook(nb) for nb in executed]
                     for nb, doc in zip(executed, parsed):
                         previews.append(write_preview(nb, title=f"notebooks/{st.name}/{nb.name} (executed)",
                                                       notebook=doc))
@@ -400,7 +400,7 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                 results = results_dir(entry)            # report/<study>/_results/
                 results.mkdir(parents=True)
                 if parsed is None:
-                    parsed = [store.parse_payloads(json.loads(nb.read_text(encoding="utf-8"))) for nb in executed]
+                    parsed = [store.read_notebook(nb) for nb in executed]
                 rows = []
                 for nb, doc in zip(executed, parsed):
                     rows += store.collect_notebook(nb, f"notebooks/{st.name}/{nb.name}", nb=doc)
@@ -451,10 +451,8 @@ def _render(st: Study, project: Path, values: dict[str, Any], out, formats, jobs
                     files = publish(build, entry, vdir, formats=web, engine=engine, study=st, params=values,
                                     run=run, **({"on_written": early, "word_source": word, "ard_json": ard_doc}
                                                 if engine == "builtin" else {}))
-                    published = {Path(v).resolve(): k for k, v in files.items()}
                     files = name_outputs(files, vdir)
-                    cleaned = [files[published[p.resolve()]] if p.resolve() in published else p for p in early.cleaned]
-                    remove_control_characters(vdir, clean=cleaned + previews)
+                    remove_control_characters(vdir, clean=[files[k] for k in early.cleaned if k in files] + previews)
                     if "docx" in formats:
                         files.update(publish_docx(vdir, csr=csr, keep_html="html" in formats,
                                                   made=word.result() if word else None))
@@ -508,7 +506,7 @@ class EarlyAudit:
         self.found: dict[str, list] = {}
         self._ard = None
         self._pdf_context = None
-        self.cleaned: list[Path] = []         # pages this audit left without control characters
+        self.cleaned: set[str] = set()        # documents ("html") this audit left without control characters
         self._lock = threading.Lock()
 
     def ard(self):
@@ -525,7 +523,7 @@ class EarlyAudit:
             clean = strip_controls(text)
             if clean != text:
                 store.atomic_write_text(path, clean)
-            self.cleaned.append(path)
+            self.cleaned.add(kind)
             self.found["html"] = audit_html(clean, self.ard(), self.patterns)
             self._pdf_context = pdf_context(self.ard())      # while the PDF is still being made
         elif kind == "pdf":
@@ -586,25 +584,27 @@ class EarlyWord:
         return self.made
 
     def _make(self, source: Path) -> None:
-        from trialsupp.display._escape import strip_controls
-        from trialsupp.publish.docx import html_to_docx, output_docx
-        html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
-        # one Pandoc run (beside Typst); the per-table documents are cut from it
-        made = html_to_docx(html, self.vdir / "supplement.docx", figures=self.vdir / "figures", landscape=self.csr)
-        if self.csr:
-            output_docx(html, self.vdir / "docx", whole=made)
-        self.made = made
+        self.made = make_word(self.vdir, source, csr=self.csr)
+
+
+def make_word(vdir: Path, source: Path, *, csr: bool) -> Path:
+    """``<vdir>/supplement.docx`` from the published page ``source`` (one Pandoc run) and, for the
+    CSR layout, ``docx/<element>.docx`` cut from it."""
+    from trialsupp.display._escape import strip_controls
+    from trialsupp.publish.docx import html_to_docx, output_docx
+    html = strip_controls(source.read_text(encoding="utf-8"))   # as remove_control_characters leaves the page
+    made = html_to_docx(html, vdir / "supplement.docx", figures=vdir / "figures", landscape=csr)
+    if csr:
+        output_docx(html, vdir / "docx", whole=made)
+    return made
 
 
 def publish_docx(vdir: Path, *, csr: bool, keep_html: bool, made: Path | None = None) -> dict[str, Path]:
     """``supplement.docx`` and, for the CSR layout, ``docx/<element>.docx`` per output table,
     unless ``made`` already (see ``EarlyWord``)."""
-    from trialsupp.publish.docx import output_docx, supplement_docx
     html = vdir / "supplement.html"
     if made is None:
-        made = supplement_docx(html, vdir / "supplement.docx", landscape=csr)
-        if csr:
-            output_docx(html, vdir / "docx", whole=made)
+        made = make_word(vdir, html, csr=csr)
     if not keep_html:
         html.unlink()
     return {"docx": made}

@@ -148,12 +148,6 @@ def _set_core_title(path: Path, title: str) -> None:
     path.write_bytes(buf.getvalue())
 
 
-def supplement_docx(html_path: Path, target: Path, *, landscape: bool = False) -> Path:
-    """The whole supplement as DOCX (Word builds its own contents from the headings)."""
-    html = html_path.read_text(encoding="utf-8")
-    return html_to_docx(html, target, figures=html_path.parent / "figures", landscape=landscape)
-
-
 _ELEMENT_ID = re.compile(r"tbl-|table-|figure-")
 
 
